@@ -1,0 +1,35 @@
+# Steward — build and tasks. `make test`, `make demo` and `make bench` work on a fresh Debian
+# machine: they install what they need (npm packages, and the Debian packages the tests use).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+NODE ?= node
+TESTS ?= $(shell find test -name '*.test.ts' 2>/dev/null | sed 's|^|build/|; s|\.ts$$|.js|' | sort)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: deps build test host demo bench clean
+deps: node_modules/.installed
+
+build: deps
+	npx tsc -p .
+	chmod +x build/agent/src/cli/main.js
+
+# The Debian packages and daemons the integration tests need (zfs-fuse, sshd, git, ansible).
+host:
+	scripts/test-host.sh setup
+
+test: build host
+	$(NODE) --test --test-concurrency=2 --test-reporter=spec $(TESTS)
+
+demo: build host
+	scripts/demo.sh
+
+bench: build host
+	@for b in build/bench/*.bench.js; do $(NODE) "$$b"; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,106 @@
+/**
+ * What every subcommand shares: the Command shape, option parsing with node:util parseArgs,
+ * typed usage errors, and the mapping of outcomes to exit codes.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { StewardError, isStewardError } from "../errors.js";
+import { createLogger, type Logger } from "../log.js";
+
+export const EXIT_OK = 0;
+export const EXIT_PROBLEM = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 3;
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly log: Logger;
+}
+
+export interface Command {
+  readonly name: string;
+  /** One line for `steward --help`. */
+  readonly summary: string;
+  /** Full usage for `steward NAME --help`. */
+  readonly usage: string;
+  readonly options: Options;
+  readonly allowPositionals: boolean;
+  run(values: Record<string, unknown>, positionals: string[], io: Io): Promise<number>;
+}
+
+export function usageText(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    "usage: steward <command> [options]",
+    "",
+    "Steward keeps this node's jails, ZFS datasets and pf rules as the cluster repo says.",
+    "",
+    "commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Every command takes --json for machine-readable output and --help for its options.",
+    "Exit status: 0 ok, 1 a problem was found (printed), 2 usage error, 3 internal error.",
+    "Logs go to stderr as JSON lines; set STEWARD_LOG=info (or debug) for more.",
+  ].join("\n");
+}
+
+/** usageError is thrown by commands for bad arguments; runCommand turns it into exit 2. */
+export function usageError(message: string): StewardError {
+  return new StewardError("USAGE", message, { hint: "see steward --help" });
+}
+
+/**
+ * runCommand dispatches argv to a command and returns the exit code. It prints usage errors
+ * and typed errors itself (text, or JSON with --json); an untyped exception is an internal error.
+ */
+export async function runCommand(commands: readonly Command[], argv: readonly string[], usage: string): Promise<number> {
+  const out = (t: string): void => void process.stdout.write(t.endsWith("\n") ? t : `${t}\n`);
+  const err = (t: string): void => void process.stderr.write(t.endsWith("\n") ? t : `${t}\n`);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    (name === undefined ? err : out)(usage);
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === "--version") {
+    out(STEWARD_VERSION);
+    return EXIT_OK;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (command === undefined) {
+    err(`steward: unknown command '${name}'\n\n${usage}`);
+    return EXIT_USAGE;
+  }
+  const json = rest.includes("--json");
+  try {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      out(command.usage);
+      return EXIT_OK;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...rest],
+        options: { json: { type: "boolean" }, ...command.options },
+        allowPositionals: command.allowPositionals,
+        strict: true,
+      });
+    } catch (e) {
+      throw usageError(e instanceof Error ? e.message : String(e));
+    }
+    const log = createLogger().child({ command: name });
+    return await command.run(parsed.values, parsed.positionals, { out, err, log });
+  } catch (e) {
+    const se = isStewardError(e) ? e : new StewardError("INTERNAL", e instanceof Error ? (e.stack ?? e.message) : String(e), { retry: "internal" });
+    if (json) out(JSON.stringify({ ok: false, error: se.toJSON() }, null, 2));
+    else {
+      err(`steward ${name}: ${se.code}: ${se.message}`);
+      if (se.hint !== undefined) err(`  hint: ${se.hint}`);
+      if (se.code === "USAGE") err(command.usage);
+    }
+    return se.code === "USAGE" ? EXIT_USAGE : se.code === "INTERNAL" ? EXIT_INTERNAL : EXIT_PROBLEM;
+  }
+}
+
+export const STEWARD_VERSION = "0.1.0";

@@ -1,0 +1,113 @@
+/**
+ * The one place that starts processes (STYLE.md §5). Everything Steward runs on the host goes
+ * through an Executor: an argument vector, never a shell string; a timeout on everything;
+ * `reject: false`, so a non-zero exit is data for the caller's parser, not an exception.
+ * The executor never logs: callers and observers decide what a result means.
+ */
+import { execa } from "execa";
+import type { Readable, Writable } from "node:stream";
+
+/** A command and its arguments. The first element is the program. */
+export type Argv = readonly [string, ...string[]];
+
+export interface RunOptions {
+  /** Bytes or text written to stdin, then stdin is closed. */
+  readonly input?: string | Uint8Array;
+  /** Hard limit; the process is killed (SIGTERM, then SIGKILL) when it passes. Default 60 s. */
+  readonly timeoutMs?: number;
+  readonly cwd?: string;
+  /** Added to (not replacing) the agent's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Largest stdout/stderr kept, in bytes. Default 64 MiB. */
+  readonly maxBuffer?: number;
+}
+
+/** What a finished process did. `exitCode` is null when it was killed or never started. */
+export interface RunResult {
+  readonly argv: Argv;
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  /** Set when the program could not be started at all (ENOENT, EACCES). */
+  readonly spawnError?: string;
+  readonly durationMs: number;
+}
+
+export interface Executor {
+  run(argv: Argv, options?: RunOptions): Promise<RunResult>;
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** systemExecutor runs commands on this host. */
+export const systemExecutor: Executor = {
+  async run(argv, options = {}) {
+    const started = performance.now();
+    const [file, ...args] = argv;
+    const r = await execa(file, args, {
+      reject: false,
+      stripFinalNewline: false,
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      forceKillAfterDelay: 2_000,
+      maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024,
+      ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.env === undefined ? {} : { env: { ...options.env } }),
+    });
+    const spawnError = r.failed && r.exitCode === undefined && !r.timedOut && r.signal === undefined ? r.originalMessage || r.shortMessage : undefined;
+    return {
+      argv,
+      exitCode: r.exitCode ?? null,
+      stdout: typeof r.stdout === "string" ? r.stdout : "",
+      stderr: typeof r.stderr === "string" ? r.stderr : "",
+      timedOut: r.timedOut,
+      ...(spawnError === undefined ? {} : { spawnError }),
+      durationMs: performance.now() - started,
+    };
+  },
+};
+
+/** A process whose stdin and stdout the caller streams (the git transports need this). */
+export interface RunningProcess {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  /** Resolves when the process ends; never rejects. stderr is collected in full. */
+  readonly done: Promise<{ exitCode: number | null; stderr: string; timedOut: boolean; spawnError?: string }>;
+  kill(): void;
+}
+
+/**
+ * startProcess starts a long-running process with piped binary stdin/stdout. It has the same
+ * rules as `run`: an argument vector, a hard timeout, no rejection on failure.
+ */
+export function startProcess(argv: Argv, options: Omit<RunOptions, "input" | "maxBuffer"> = {}): RunningProcess {
+  const [file, ...args] = argv;
+  const child = execa(file, args, {
+    reject: false,
+    encoding: "buffer",
+    buffer: { stdout: false, stderr: true },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    forceKillAfterDelay: 1_000,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    ...(options.env === undefined ? {} : { env: { ...options.env } }),
+  });
+  // A peer that hangs up early makes writes fail with EPIPE; the exit status tells the story.
+  child.stdin.on("error", () => {});
+  const done = child.then((r) => {
+    const stderr = r.stderr instanceof Uint8Array ? Buffer.from(r.stderr).toString("utf8") : "";
+    const spawnError = r.failed && r.exitCode === undefined && !r.timedOut && r.signal === undefined ? r.originalMessage || r.shortMessage : undefined;
+    return { exitCode: r.exitCode ?? null, stderr, timedOut: r.timedOut, ...(spawnError === undefined ? {} : { spawnError }) };
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    done,
+    kill: () => {
+      child.kill("SIGTERM");
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The typed model of a cluster repo, after YAML, schema and semantic checks.
+ * Everything here is plain data: serializable, no methods, no I/O.
+ */
+import type { Where } from "../errors.js";
+
+export type Drift = "correct" | "report";
+export type Arch = "amd64" | "arm64";
+
+/** The files of one revision of the cluster repo, as the manifest step sees them. */
+export interface RepoSnapshot {
+  /** Text of every manifest file (cluster.yaml, nodes/*.yaml, services/*.yaml), by repo path. */
+  readonly manifests: ReadonlyMap<string, string>;
+  /** Every file path in the revision (to check that `files: {from: …}` exist). */
+  readonly paths: ReadonlySet<string>;
+  /** The commit it was read from, when it came from git. */
+  readonly revision?: string;
+}
+
+export interface ClusterSpec {
+  readonly domain: string;
+  /** The network every jail address comes from, e.g. 10.17.0.0/24. */
+  readonly jailNetwork: string;
+  /** Networks no jail may reach (the home LAN). */
+  readonly protect: readonly string[];
+  readonly release: string | undefined;
+  readonly drift: Drift;
+  /** Properties every service dataset gets unless it says otherwise (as written). */
+  readonly datasetDefaults: Readonly<Record<string, string>>;
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly arch: Arch;
+  readonly pool: string;
+  readonly interface: string;
+  readonly address: string | undefined;
+  readonly release: string | undefined;
+  /** Directory of jail roots; a jail's root is `${jails}/${service}`. */
+  readonly jails: string;
+  /** Full dataset names the admin asked to destroy. */
+  readonly destroy: readonly string[];
+  readonly where: Where;
+}
+
+export interface PortSpec {
+  readonly port: number;
+  readonly proto: "tcp" | "udp";
+}
+
+/** Where a jail may send traffic: another service, or the internet (minus protected networks). */
+export interface RouteSpec {
+  readonly to: string; // a service name, or "internet"
+  readonly port: number;
+  readonly proto: "tcp" | "udp";
+}
+
+export interface FileSpec {
+  /** Absolute path inside the jail. */
+  readonly path: string;
+  /** Repo path of the content. */
+  readonly from: string;
+  readonly mode: string | undefined;
+  readonly owner: string | undefined;
+  readonly restart: readonly string[];
+}
+
+export interface ServiceDataset {
+  /** Short name from the manifest (`mail`). */
+  readonly name: string;
+  /** Path inside the jail, if mounted. */
+  readonly mount: string | undefined;
+  /** ZFS properties as written, defaults merged in (sizes still as written, e.g. "20G"). */
+  readonly properties: Readonly<Record<string, string>>;
+  readonly where: Where;
+}
+
+export interface ServiceSpec {
+  readonly name: string;
+  readonly node: string;
+  readonly drift: Drift;
+  readonly ip: string;
+  readonly release: string | undefined;
+  readonly packages: readonly string[];
+  readonly services: readonly string[];
+  readonly rc: Readonly<Record<string, string>>;
+  readonly datasets: readonly ServiceDataset[];
+  readonly files: readonly FileSpec[];
+  readonly expose: readonly PortSpec[];
+  readonly routes: readonly RouteSpec[];
+  readonly where: Where;
+}
+
+/** The whole validated repo. */
+export interface ClusterModel {
+  readonly revision: string | undefined;
+  readonly cluster: ClusterSpec;
+  readonly nodes: readonly NodeSpec[];
+  readonly services: readonly ServiceSpec[];
+}
+
+/**
+ * A ZFS dataset as Steward wants it on one node: full name and the exact values `zfs get -Hp`
+ * would print (sizes in bytes), so that desired and observed compare as strings.
+ */
+export interface DatasetSpec {
+  readonly name: string;
+  readonly properties: Readonly<Record<string, string>>;
+  readonly drift: Drift;
+  /** The service that declared it, or "steward" for the containers Steward makes itself. */
+  readonly owner: string;
+}
+
+/** Everything one node must converge to, fully resolved. */
+export interface DesiredState {
+  readonly revision: string | undefined;
+  readonly node: NodeSpec;
+  readonly cluster: ClusterSpec;
+  readonly services: readonly ServiceSpec[];
+  /** Ordered parents first. */
+  readonly datasets: readonly DatasetSpec[];
+  /** Full names of datasets to destroy. */
+  readonly destroy: readonly string[];
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Prepares this Linux machine for Steward's integration tests: installs the Debian packages
+# they use and starts the zfs-fuse daemon. Idempotent; run as root (CI is).
+#   scripts/test-host.sh setup    install what is missing, start zfs-fuse
+set -euo pipefail
+
+PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 fuse)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test-host: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "test-host: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # zfs-fuse's postinst tries to start the daemon through the init system; no init here is fine.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# zfs-fuse: one daemon per host. Start it unless its socket answers.
+if [ "$(id -u)" -eq 0 ]; then
+  if ! zpool list >/dev/null 2>&1; then
+    [ -e /dev/fuse ] || { echo "test-host: /dev/fuse is missing: zfs-fuse cannot run here" >&2; exit 1; }
+    pkill -x zfs-fuse 2>/dev/null || true
+    rm -f /var/run/zfs/zfs_socket /var/lock/zfs/zfs_lock
+    zfs-fuse --pidfile /run/zfs-fuse.pid
+    for _ in $(seq 100); do zpool list >/dev/null 2>&1 && break; sleep 0.1; done
+    zpool list >/dev/null 2>&1 || { echo "test-host: zfs-fuse did not come up" >&2; exit 1; }
+  fi
+  mkdir -p /run/sshd
+fi
