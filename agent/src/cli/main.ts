@@ -6,9 +6,8 @@
  */
 import type { Command } from "./command.js";
 import { runCommand, usageText } from "./command.js";
-import { validateCommand } from "./validate.js";
 
 /** Subcommands in the order of the flow; `steward --help` lists them in this order. */
-const COMMANDS: readonly Command[] = [validateCommand];
+const COMMANDS: readonly Command[] = [];
 
 process.exitCode = await runCommand(COMMANDS, process.argv.slice(2), usageText(COMMANDS));
