@@ -6,8 +6,9 @@
  */
 import type { Command } from "./command.js";
 import { runCommand, usageText } from "./command.js";
+import { validateCommand } from "./validate.js";
 
 /** Subcommands in the order of the flow; `steward --help` lists them in this order. */
-const COMMANDS: readonly Command[] = [];
+const COMMANDS: readonly Command[] = [validateCommand];
 
 process.exitCode = await runCommand(COMMANDS, process.argv.slice(2), usageText(COMMANDS));

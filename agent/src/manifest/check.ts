@@ -1,0 +1,206 @@
+/**
+ * Semantic checks: what a JSON Schema cannot express. Pure. Runs on schema-valid files and
+ * returns every problem found, each placed on the value that causes it.
+ *
+ * A node or service whose file failed its schema still counts as existing here, so that one
+ * mistake is reported once and not again as a dangling reference everywhere it is named.
+ */
+import type { Diagnostic, ErrorCode, Where } from "../errors.js";
+import { broadcast, contains, overlaps, parseCidr, parseIpv4, hasHostBits, type Cidr } from "./ipv4.js";
+import { INTERNET, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
+import { closest } from "./schema.js";
+import { containerNames, datasetName, parseSize } from "./desired.js";
+
+export interface CheckInput {
+  readonly cluster: Entry<RawCluster> | undefined;
+  readonly nodes: readonly Entry<RawNode>[];
+  readonly services: readonly Entry<RawService>[];
+  /** Names whose files exist but failed earlier checks. */
+  readonly brokenNodes: ReadonlySet<string>;
+  readonly brokenServices: ReadonlySet<string>;
+  /** Every file path in the revision. */
+  readonly paths: ReadonlySet<string>;
+  readonly locate: Locate;
+}
+
+/** checkSemantics returns every reference, uniqueness, address and path problem. */
+export function checkSemantics(input: CheckInput): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const error = (code: ErrorCode, where: Where, message: string, hint: string): void => {
+    out.push({ code, severity: "error", where, message, hint });
+  };
+  const { locate } = input;
+  const nodeNames = new Set([...input.nodes.map((n) => n.name), ...input.brokenNodes]);
+  const serviceNames = new Set([...input.services.map((s) => s.name), ...input.brokenServices]);
+  const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
+
+  // Networks.
+  let jailNet: Cidr | undefined;
+  const protect: { cidr: Cidr; text: string }[] = [];
+  if (input.cluster !== undefined) {
+    const { file, raw } = input.cluster;
+    jailNet = parseCidr(raw.network.jails);
+    if (hasHostBits(raw.network.jails)) {
+      error("MANIFEST_INVALID", locate(file, ["network", "jails"]), `network.jails: ${raw.network.jails} has host bits set`, `write the network address, e.g. ${formatCidr(jailNet)}`);
+    }
+    raw.network.protect.forEach((text, i) => {
+      const cidr = parseCidr(text);
+      if (cidr === undefined) return;
+      protect.push({ cidr, text });
+      if (jailNet !== undefined && overlaps(cidr, jailNet)) {
+        error("MANIFEST_CONFLICT", locate(file, ["network", "protect", i]), `network.protect: ${text} overlaps the jail network ${raw.network.jails}`, "jails cannot be kept out of their own network: use separate ranges for jails and the home LAN");
+      }
+    });
+  }
+
+  // Nodes.
+  for (const n of input.nodes) {
+    (n.raw.destroy ?? []).forEach((name, i) => {
+      if (!name.startsWith(`${n.raw.pool}/steward/`)) {
+        error("MANIFEST_INVALID", locate(n.file, ["destroy", i]), `destroy: ${name} is not under ${n.raw.pool}/steward`, `Steward destroys only its own datasets, under ${n.raw.pool}/steward/`);
+      }
+    });
+  }
+
+  // Services.
+  const ipOwner = new Map<number, Entry<RawService>>();
+  const exposeOwner = new Map<string, Entry<RawService>>();
+  const wanted = new Map<string, { entry: Entry<RawService>; short: string }>();
+  for (const s of input.services) {
+    const { file, raw, name } = s;
+    if (name === INTERNET) {
+      error("MANIFEST_NAME", { file, line: 1, column: 1 }, `'${INTERNET}' is reserved for routes to the internet`, "rename the file, e.g. services/gateway.yaml");
+    }
+    if (!nodeNames.has(raw.node)) {
+      const close = closest(raw.node, [...nodeNames]);
+      error("MANIFEST_REFERENCE", locate(file, ["node"]), `node '${raw.node}' does not exist`, close !== undefined ? `did you mean '${close}'?` : `add nodes/${raw.node}.yaml or name an existing node${nodeNames.size > 0 ? `: ${[...nodeNames].sort().join(", ")}` : ""}`);
+    }
+
+    // Address.
+    const ip = parseIpv4(raw.jail.ip);
+    if (ip !== undefined) {
+      const where = locate(file, ["jail", "ip"]);
+      const other = ipOwner.get(ip);
+      if (other !== undefined) {
+        error("MANIFEST_DUPLICATE", where, `jail.ip ${raw.jail.ip} is already used by service '${other.name}'`, "give every jail its own address");
+      } else ipOwner.set(ip, s);
+      if (jailNet !== undefined && input.cluster !== undefined) {
+        if (!contains(jailNet, ip)) {
+          error("MANIFEST_INVALID", where, `jail.ip ${raw.jail.ip} is outside network.jails ${input.cluster.raw.network.jails}`, `pick a free address in ${input.cluster.raw.network.jails}`);
+        } else if (jailNet.prefix < 31 && (ip === jailNet.network || ip === broadcast(jailNet))) {
+          error("MANIFEST_INVALID", where, `jail.ip ${raw.jail.ip} is the ${ip === jailNet.network ? "network" : "broadcast"} address of ${input.cluster.raw.network.jails}`, "pick a host address inside the network");
+        }
+      }
+      const p = protect.find((x) => contains(x.cidr, ip));
+      if (p !== undefined) {
+        error("MANIFEST_CONFLICT", where, `jail.ip ${raw.jail.ip} is inside the protected network ${p.text}`, "jails may not live on the home LAN; use an address in network.jails");
+      }
+    }
+
+    // Exposed ports: one owner per port and protocol on a node.
+    (raw.expose ?? []).forEach((spec, i) => {
+      const port = Number(spec.split("/")[0]);
+      const where = locate(file, ["expose", i]);
+      if (port > 65535) {
+        error("MANIFEST_INVALID", where, `expose: port ${port} is out of range`, "ports go from 1 to 65535");
+        return;
+      }
+      const key = `${raw.node} ${spec}`;
+      const other = exposeOwner.get(key);
+      if (other !== undefined) {
+        error("MANIFEST_CONFLICT", where, `expose: ${spec} on node '${raw.node}' is already exposed by service '${other.name}'`, "a port can be redirected to one jail only; move one service or use another port");
+      } else exposeOwner.set(key, s);
+    });
+
+    // Routes.
+    (raw.routes ?? []).forEach((spec, i) => {
+      const where = locate(file, ["routes", i]);
+      const colon = spec.indexOf(":");
+      if (colon < 0) return; // a shorthand; the schema allows only known ones
+      const target = spec.slice(0, colon);
+      const port = Number(spec.slice(colon + 1).split("/")[0]);
+      if (port > 65535) error("MANIFEST_INVALID", where, `routes: port ${port} is out of range`, "ports go from 1 to 65535");
+      if (target === INTERNET) return;
+      if (target === name) {
+        error("MANIFEST_INVALID", where, `routes: '${spec}' routes the service to itself`, "a jail always reaches itself; remove this route");
+      } else if (!serviceNames.has(target)) {
+        const close = closest(target, [...serviceNames, INTERNET]);
+        error("MANIFEST_REFERENCE", where, `routes: service '${target}' does not exist`, close !== undefined ? `did you mean '${close}'?` : `name a service (a file services/<name>.yaml) or ${INTERNET}`);
+      }
+    });
+
+    // Files.
+    const jailServices = new Set(raw.jail.services ?? []);
+    for (const [dest, f] of Object.entries(raw.files ?? {})) {
+      if (hasDotSegment(dest)) {
+        error("MANIFEST_PATH", locate(file, ["files"], dest), `files: '${dest}' contains a '.' or '..' segment`, "write the plain absolute path inside the jail");
+      }
+      if (hasDotSegment(f.from)) {
+        error("MANIFEST_PATH", locate(file, ["files", dest, "from"]), `files: from '${f.from}' contains a '.' or '..' segment`, "write the path from the repo root, e.g. files/mail/main.cf");
+      } else if (!input.paths.has(f.from)) {
+        error("MANIFEST_MISSING", locate(file, ["files", dest, "from"]), `files: '${f.from}' does not exist in the repo`, "add the file (a regular file; symlinks are not followed) or correct the path");
+      }
+      (f.restart ?? []).forEach((r, i) => {
+        if (!jailServices.has(r)) {
+          error("MANIFEST_REFERENCE", locate(file, ["files", dest, "restart", i]), `files: restart '${r}' is not one of this jail's services`, jailServices.size > 0 ? `name one of jail.services: ${[...jailServices].join(", ")}` : "list it under jail.services first");
+        }
+      });
+    }
+
+    // Datasets.
+    const mounts = new Map<string, string>();
+    for (const [short, props] of Object.entries(raw.datasets ?? {})) {
+      const mount = props["mount"];
+      if (mount !== undefined) {
+        const where = locate(file, ["datasets", short, "mount"]);
+        const normal = mount.replace(/\/+$/, "") || "/";
+        if (hasDotSegment(mount)) error("MANIFEST_PATH", where, `datasets.${short}.mount: '${mount}' contains a '.' or '..' segment`, "write the plain absolute path inside the jail");
+        else if (normal === "/") error("MANIFEST_PATH", where, `datasets.${short}.mount: a dataset cannot be mounted over the jail's root`, "mount it on a directory, e.g. /var/db/app");
+        else if (mounts.has(normal)) error("MANIFEST_DUPLICATE", where, `datasets.${short}.mount: ${normal} is already the mount of dataset '${mounts.get(normal)}'`, "give each dataset its own mount point");
+        else mounts.set(normal, short);
+      }
+      const rs = props["recordsize"];
+      if (rs !== undefined) {
+        const bytes = parseSize(rs);
+        if (bytes === undefined || bytes < 512 || bytes > 1024 * 1024 || (bytes & (bytes - 1)) !== 0) {
+          error("MANIFEST_INVALID", locate(file, ["datasets", short, "recordsize"]), `datasets.${short}.recordsize: ${rs} is not a power of two from 512 to 1M`, "use e.g. 16K, 128K or 1M");
+        }
+      }
+      for (const key of Object.keys(props)) {
+        if (key.startsWith("org.steward:")) {
+          error("MANIFEST_INVALID", locate(file, ["datasets", short], key), `datasets.${short}: '${key}' is Steward's own property`, "use your own module prefix, e.g. org.example:backup");
+        }
+      }
+      const node = nodesByName.get(raw.node);
+      if (node !== undefined) wanted.set(datasetName(node.raw.pool, name, short), { entry: s, short });
+    }
+  }
+
+  // Destroy lists must not name a dataset still wanted, nor a container of one.
+  for (const n of input.nodes) {
+    (n.raw.destroy ?? []).forEach((target, i) => {
+      for (const [want, owner] of wanted) {
+        if (owner.entry.raw.node !== n.name) continue;
+        if (want === target || want.startsWith(`${target}/`)) {
+          error("MANIFEST_CONFLICT", locate(n.file, ["destroy", i]), `destroy: ${target} ${want === target ? "is" : "contains"} dataset '${owner.short}' of service '${owner.entry.name}', which the manifest still wants`, "remove it from destroy, or remove the dataset from the service first");
+          break;
+        }
+      }
+      const containers = containerNames(n.raw.pool, []);
+      if (containers.includes(target)) {
+        error("MANIFEST_CONFLICT", locate(n.file, ["destroy", i]), `destroy: ${target} is one of Steward's own containers`, `name a dataset below ${n.raw.pool}/steward/data/<service>/`);
+      }
+    });
+  }
+  return out;
+}
+
+function hasDotSegment(path: string): boolean {
+  return path.split("/").some((seg) => seg === "." || seg === "..");
+}
+
+function formatCidr(c: Cidr | undefined): string {
+  if (c === undefined) return "10.17.0.0/24";
+  const n = c.network;
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${c.prefix}`;
+}

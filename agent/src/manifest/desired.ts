@@ -1,0 +1,84 @@
+/**
+ * From the validated model to what one node must look like. Pure.
+ *
+ * Dataset layout (schema/README.md): `<pool>/steward` and `<pool>/steward/data` are containers,
+ * each service gets `<pool>/steward/data/<service>`, and each of its datasets lives below that.
+ * Property values are written the way `zfs get -Hp` prints them, so that desired and observed
+ * compare as plain strings.
+ */
+import type { ClusterModel, DatasetSpec, DesiredState, ServiceSpec } from "./types.js";
+import { StewardError } from "../errors.js";
+
+/** datasetName is the full name of a service dataset. */
+export function datasetName(pool: string, service: string, short: string): string {
+  return `${pool}/steward/data/${service}/${short}`;
+}
+
+/** containerNames lists Steward's container datasets on a pool, parents first. */
+export function containerNames(pool: string, services: readonly string[]): string[] {
+  return [`${pool}/steward`, `${pool}/steward/data`, ...services.map((s) => `${pool}/steward/data/${s}`)];
+}
+
+const UNITS: Readonly<Record<string, number>> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5 };
+
+/** parseSize reads `20G`, `512`, `1.5T` (powers of 1024) into bytes; `none` is 0. */
+export function parseSize(text: string): number | undefined {
+  if (text === "none") return 0;
+  const m = /^([0-9]{1,15}(?:\.[0-9]{1,3})?)([KMGTP]?)$/.exec(text);
+  if (m === null) return undefined;
+  const bytes = Math.floor(Number(m[1]) * (UNITS[m[2] ?? ""] ?? 1));
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** The properties whose values are sizes, printed in bytes by `zfs get -p`. */
+const SIZE_PROPERTIES = new Set(["quota", "recordsize", "refquota", "reservation", "refreservation"]);
+
+/**
+ * datasetProperties turns a dataset's properties as written into `zfs get -Hp` form: sizes in
+ * bytes, `mount` replaced by the host mountpoint under the jail's root.
+ */
+export function datasetProperties(written: Readonly<Record<string, string>>, mountpoint: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(written)) {
+    if (k === "mount") continue;
+    out[k] = SIZE_PROPERTIES.has(k) ? String(parseSize(v) ?? v) : v;
+  }
+  if (mountpoint !== undefined) out["mountpoint"] = mountpoint;
+  return out;
+}
+
+/**
+ * desiredStateFor resolves everything node `name` must converge to. Raises MANIFEST_REFERENCE
+ * (stalled) when the model has no such node: the agent's config names a node the repo lacks.
+ */
+export function desiredStateFor(model: ClusterModel, name: string): DesiredState {
+  const node = model.nodes.find((n) => n.name === name);
+  if (node === undefined) {
+    throw new StewardError("MANIFEST_REFERENCE", `node '${name}' is not defined in the cluster repo`, {
+      data: { node: name, nodes: model.nodes.map((n) => n.name) },
+      hint: `add nodes/${name}.yaml to the cluster repo, or set the right node name in the agent config`,
+    });
+  }
+  const services = model.services.filter((s) => s.node === name).sort((a, b) => a.name.localeCompare(b.name));
+  const containers = containerNames(node.pool, services.map((s) => s.name)).map(
+    (n): DatasetSpec => ({ name: n, properties: { mountpoint: "none" }, drift: model.cluster.drift, owner: "steward" }),
+  );
+  const data = services.flatMap((s) => serviceDatasetSpecs(node.pool, node.jails, s));
+  return {
+    revision: model.revision,
+    node,
+    cluster: model.cluster,
+    services,
+    datasets: [...containers, ...data].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    destroy: [...node.destroy].sort(),
+  };
+}
+
+function serviceDatasetSpecs(pool: string, jails: string, s: ServiceSpec): DatasetSpec[] {
+  return s.datasets.map((d) => ({
+    name: datasetName(pool, s.name, d.name),
+    properties: datasetProperties(d.properties, d.mount === undefined ? undefined : `${jails.replace(/\/+$/, "")}/${s.name}${d.mount.replace(/\/+$/, "")}`),
+    drift: s.drift,
+    owner: s.name,
+  }));
+}

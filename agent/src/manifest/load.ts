@@ -1,0 +1,181 @@
+/**
+ * The manifest step: from the files of one revision to a validated ClusterModel. Pure.
+ *
+ * Order: which files are manifests (and names from file names), YAML with positions, JSON
+ * Schema, then the semantic checks. Every problem is collected; the model is returned only when
+ * there is none, so nothing downstream ever sees a half-valid cluster.
+ */
+import type { Diagnostic, Where } from "../errors.js";
+import { checkSemantics } from "./check.js";
+import { INTERNET, ROUTE_SHORTHANDS, type Entry, type RawCluster, type RawNode, type RawService } from "./raw.js";
+import { validateSchema, type ManifestKind } from "./schema.js";
+import type { ClusterModel, ClusterSpec, NodeSpec, RepoSnapshot, RouteSpec, ServiceSpec } from "./types.js";
+import { locate, MAX_MANIFEST_BYTES, parseYaml, type ParsedFile } from "./yaml.js";
+
+export interface LoadResult {
+  /** Present only when there are no error diagnostics. */
+  readonly model?: ClusterModel;
+  /** Every problem, sorted by file and position. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+const NAME = /^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/;
+const DEFAULT_JAILS_DIR = "/jails";
+const DEFAULT_DOMAIN = "home.arpa";
+
+/** loadModel validates a revision's manifests and builds the model. Never throws on bad input. */
+export function loadModel(snapshot: RepoSnapshot): LoadResult {
+  const diagnostics: Diagnostic[] = [];
+  const top: Where = { file: "cluster.yaml", line: 1, column: 1 };
+  const parsedFiles = new Map<string, ParsedFile>();
+  const files: { kind: ManifestKind; name: string; file: string }[] = [];
+
+  for (const file of [...snapshot.manifests.keys()].sort()) {
+    const kind = classify(file);
+    if (kind === "ignored") continue;
+    const at: Where = { file, line: 1, column: 1 };
+    if (kind === "wrong-extension") {
+      diagnostics.push({ code: "MANIFEST_NAME", severity: "error", where: at, message: `${file}: manifests end in .yaml`, hint: `rename it to ${file.replace(/\.yml$/, ".yaml")}` });
+      continue;
+    }
+    if (kind === "nested") {
+      diagnostics.push({ code: "MANIFEST_NAME", severity: "error", where: at, message: `${file}: nodes/ and services/ hold files, not folders`, hint: `move it to ${file.split("/")[0]}/${file.split("/").pop() ?? ""}` });
+      continue;
+    }
+    const name = kind === "cluster" ? "cluster" : baseName(file);
+    if (kind !== "cluster" && !NAME.test(name)) {
+      diagnostics.push({ code: "MANIFEST_NAME", severity: "error", where: at, message: `${file}: '${name}' is not a valid ${kind} name`, hint: "names are lowercase letters, digits and '-', start with a letter, end with a letter or digit, at most 24 characters" });
+      continue;
+    }
+    files.push({ kind, name, file });
+  }
+  if (!snapshot.manifests.has("cluster.yaml")) {
+    diagnostics.push({ code: "MANIFEST_MISSING", severity: "error", where: top, message: "cluster.yaml is missing", hint: "every cluster repo has a cluster.yaml at its root; start from cluster-repo-template/" });
+  }
+
+  const valid = new Map<string, { kind: ManifestKind; name: string; file: string; value: unknown }>();
+  const broken = { node: new Set<string>(), service: new Set<string>() };
+  for (const f of files) {
+    const text = snapshot.manifests.get(f.file) ?? "";
+    const fileDiagnostics: Diagnostic[] = [];
+    if (Buffer.byteLength(text, "utf8") > MAX_MANIFEST_BYTES) {
+      fileDiagnostics.push({ code: "MANIFEST_YAML", severity: "error", where: { file: f.file, line: 1, column: 1 }, message: `${f.file} is larger than ${MAX_MANIFEST_BYTES} bytes`, hint: "a manifest is a few lines; move data into files/" });
+    } else {
+      const { parsed, diagnostics: yamlDiagnostics } = parseYaml(f.file, text);
+      parsedFiles.set(f.file, parsed);
+      fileDiagnostics.push(...yamlDiagnostics);
+      if (yamlDiagnostics.length === 0) fileDiagnostics.push(...validateSchema(f.kind, parsed));
+      if (fileDiagnostics.length === 0) valid.set(f.file, { ...f, value: parsed.value });
+    }
+    diagnostics.push(...fileDiagnostics);
+    if (fileDiagnostics.length > 0 && f.kind !== "cluster") broken[f.kind].add(f.name);
+  }
+
+  const entries = <T>(kind: ManifestKind): Entry<T>[] =>
+    [...valid.values()].filter((v) => v.kind === kind).map((v) => ({ name: v.name, file: v.file, raw: v.value as T }));
+  const cluster = entries<RawCluster>("cluster")[0];
+  const nodes = entries<RawNode>("node");
+  const services = entries<RawService>("service");
+  const locateIn = (file: string, path: readonly (string | number)[], key?: string): Where => {
+    const parsed = parsedFiles.get(file);
+    return parsed === undefined ? { file, line: 1, column: 1 } : locate(parsed, path, key);
+  };
+  diagnostics.push(
+    ...checkSemantics({ cluster, nodes, services, brokenNodes: broken.node, brokenServices: broken.service, paths: snapshot.paths, locate: locateIn }),
+  );
+
+  const sorted = diagnostics.sort(byPosition);
+  if (sorted.some((d) => d.severity === "error") || cluster === undefined) return { diagnostics: sorted };
+  const clusterSpec = buildCluster(cluster.raw);
+  return {
+    model: {
+      revision: snapshot.revision,
+      cluster: clusterSpec,
+      nodes: nodes.map((n) => buildNode(n, clusterSpec)),
+      services: services.map((s) => buildService(s, clusterSpec, nodes)),
+    },
+    diagnostics: sorted,
+  };
+}
+
+type FileKind = ManifestKind | "ignored" | "wrong-extension" | "nested";
+
+function classify(file: string): FileKind {
+  if (file === "cluster.yaml") return "cluster";
+  if (file === "cluster.yml") return "wrong-extension";
+  const parts = file.split("/");
+  const dir = parts[0];
+  if (dir !== "nodes" && dir !== "services") return "ignored";
+  if (!/\.ya?ml$/.test(file)) return "ignored";
+  if (parts.length > 2) return "nested";
+  if (file.endsWith(".yml")) return "wrong-extension";
+  return dir === "nodes" ? "node" : "service";
+}
+
+function baseName(file: string): string {
+  return (file.split("/").pop() ?? file).replace(/\.yaml$/, "");
+}
+
+function byPosition(a: Diagnostic, b: Diagnostic): number {
+  return a.where.file < b.where.file ? -1 : a.where.file > b.where.file ? 1 : a.where.line - b.where.line || a.where.column - b.where.column;
+}
+
+function buildCluster(raw: RawCluster): ClusterSpec {
+  return {
+    domain: raw.domain ?? DEFAULT_DOMAIN,
+    jailNetwork: raw.network.jails,
+    protect: [...raw.network.protect],
+    release: raw.defaults?.release,
+    drift: raw.defaults?.drift ?? "correct",
+    datasetDefaults: { ...(raw.defaults?.datasets ?? {}) },
+  };
+}
+
+function buildNode(e: Entry<RawNode>, cluster: ClusterSpec): NodeSpec {
+  return {
+    name: e.name,
+    arch: e.raw.arch,
+    pool: e.raw.pool,
+    interface: e.raw.interface,
+    address: e.raw.address,
+    release: e.raw.release ?? cluster.release,
+    jails: (e.raw.jails ?? DEFAULT_JAILS_DIR).replace(/(.)\/+$/, "$1"),
+    destroy: [...(e.raw.destroy ?? [])],
+    where: { file: e.file, line: 1, column: 1 },
+  };
+}
+
+function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonly Entry<RawNode>[]): ServiceSpec {
+  const { raw } = e;
+  const node = nodes.find((n) => n.name === raw.node);
+  return {
+    name: e.name,
+    node: raw.node,
+    drift: raw.drift ?? cluster.drift,
+    ip: raw.jail.ip,
+    release: raw.jail.release ?? node?.raw.release ?? cluster.release,
+    packages: [...(raw.jail.packages ?? [])],
+    services: [...(raw.jail.services ?? [])],
+    rc: Object.fromEntries(Object.entries(raw.jail.rc ?? {}).map(([k, v]) => [k, String(v)])),
+    datasets: Object.entries(raw.datasets ?? {}).map(([name, props]) => {
+      const { mount, ...rest } = props;
+      return { name, mount: mount?.replace(/(.)\/+$/, "$1"), properties: { ...cluster.datasetDefaults, ...rest }, where: { file: e.file, line: 1, column: 1 } };
+    }),
+    files: Object.entries(raw.files ?? {}).map(([path, f]) => ({ path, from: f.from, mode: f.mode, owner: f.owner, restart: [...(f.restart ?? [])] })),
+    expose: (raw.expose ?? []).map(parsePort),
+    routes: (raw.routes ?? []).flatMap(parseRoute),
+    where: { file: e.file, line: 1, column: 1 },
+  };
+}
+
+function parsePort(spec: string): { port: number; proto: "tcp" | "udp" } {
+  const [port, proto] = spec.split("/");
+  return { port: Number(port), proto: proto === "udp" ? "udp" : "tcp" };
+}
+
+function parseRoute(spec: string): RouteSpec[] {
+  const shorthand = Object.hasOwn(ROUTE_SHORTHANDS, spec) ? ROUTE_SHORTHANDS[spec] : undefined;
+  if (shorthand !== undefined) return shorthand.map((p) => ({ to: INTERNET, ...p }));
+  const colon = spec.indexOf(":");
+  return [{ to: spec.slice(0, colon), ...parsePort(spec.slice(colon + 1)) }];
+}

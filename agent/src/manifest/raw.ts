@@ -1,0 +1,70 @@
+/**
+ * The shapes of manifest files once they have passed their JSON Schema. Field names are the
+ * YAML keys; nothing is resolved or defaulted yet.
+ */
+import type { Where } from "../errors.js";
+import type { PathSegment } from "./yaml.js";
+
+export interface RawCluster {
+  readonly domain?: string;
+  readonly network: { readonly jails: string; readonly protect: readonly string[] };
+  readonly defaults?: {
+    readonly release?: string;
+    readonly drift?: "correct" | "report";
+    readonly datasets?: Readonly<Record<string, string>>;
+  };
+}
+
+export interface RawNode {
+  readonly arch: "amd64" | "arm64";
+  readonly pool: string;
+  readonly interface: string;
+  readonly address?: string;
+  readonly release?: string;
+  readonly jails?: string;
+  readonly destroy?: readonly string[];
+}
+
+export interface RawService {
+  readonly node: string;
+  readonly drift?: "correct" | "report";
+  readonly jail: {
+    readonly ip: string;
+    readonly release?: string;
+    readonly packages?: readonly string[];
+    readonly services?: readonly string[];
+    readonly rc?: Readonly<Record<string, string | number>>;
+  };
+  readonly datasets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly files?: Readonly<
+    Record<string, { readonly from: string; readonly mode?: string; readonly owner?: string; readonly restart?: readonly string[] }>
+  >;
+  readonly expose?: readonly string[];
+  readonly routes?: readonly string[];
+}
+
+/** A schema-valid file of one kind, with its name (from the file name) and repo path. */
+export interface Entry<T> {
+  readonly name: string;
+  readonly file: string;
+  readonly raw: T;
+}
+
+/** Points at a value (or, with `key`, at one of its keys) in a manifest file. */
+export type Locate = (file: string, path: readonly PathSegment[], key?: string) => Where;
+
+/** Shorthand routes and what they open, to the internet. */
+export const ROUTE_SHORTHANDS: Readonly<Record<string, readonly { port: number; proto: "tcp" | "udp" }[]>> = {
+  dns: [
+    { port: 53, proto: "udp" },
+    { port: 53, proto: "tcp" },
+  ],
+  web: [
+    { port: 80, proto: "tcp" },
+    { port: 443, proto: "tcp" },
+  ],
+  ntp: [{ port: 123, proto: "udp" }],
+};
+
+/** The route target meaning "anywhere but the protected networks and other jails". */
+export const INTERNET = "internet";
