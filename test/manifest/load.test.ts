@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { loadModel } from "../../agent/src/manifest/load.js";
+import { templateWith } from "../helpers/template.js";
+
+const MAIL = "services/mail.yaml";
+const mail = (body: string): string =>
+  `node: alpha\njail:\n  ip: 10.17.0.25\n  services: [postfix]\n${body}`;
+
+test("the template is valid: 3 nodes, 6 services, no diagnostics", async () => {
+  const { model, diagnostics } = loadModel(await templateWith());
+  assert.deepEqual(diagnostics, []);
+  assert.ok(model);
+  assert.deepEqual(model.nodes.map((n) => n.name).sort(), ["alpha", "beta", "pi"]);
+  assert.equal(model.services.length, 6);
+  assert.equal(model.nodes.find((n) => n.name === "pi")?.arch, "arm64");
+});
+
+test("defaults fill in: drift, release, dataset properties, routes expand", async () => {
+  const { model } = loadModel(await templateWith());
+  const m = model?.services.find((s) => s.name === "mail");
+  assert.ok(m);
+  assert.equal(m.drift, "correct");
+  assert.equal(m.release, "14.2-RELEASE");
+  assert.deepEqual(m.datasets.find((d) => d.name === "mail")?.properties, { compression: "lz4", atime: "off", quota: "20G" });
+  assert.deepEqual(m.routes, [
+    { to: "internet", port: 25, proto: "tcp" },
+    { to: "internet", port: 53, proto: "udp" },
+    { to: "internet", port: 53, proto: "tcp" },
+  ]);
+});
+
+interface Case {
+  readonly name: string;
+  readonly edits: Readonly<Record<string, string | null | ((t: string) => string)>>;
+  readonly extraPaths?: readonly string[];
+  /** Expected [code, file, line] of every error, in order. */
+  readonly want: readonly (readonly [string, string, number])[];
+}
+
+const cases: readonly Case[] = [
+  { name: "an unclosed bracket is a YAML error at its line", edits: { [MAIL]: mail("expose: [25/tcp,\nroutes: []\n") }, want: [["MANIFEST_YAML", MAIL, 6]] },
+  { name: "a duplicate key is a YAML error on the second key", edits: { [MAIL]: mail("expose: [25/tcp]\nexpose: [26/tcp]\n") }, want: [["MANIFEST_YAML", MAIL, 6]] },
+  { name: "anchors and aliases are refused", edits: { [MAIL]: mail("expose: &p [25/tcp]\nroutes: *p\n") }, want: [["MANIFEST_YAML", MAIL, 5], ["MANIFEST_YAML", MAIL, 6]] },
+  { name: "explicit tags are refused", edits: { [MAIL]: mail("drift: !!binary aGk=\n") }, want: [["MANIFEST_YAML", MAIL, 5]] },
+  { name: "tabs for indentation are refused", edits: { [MAIL]: "node: alpha\njail:\n\tip: 10.17.0.25\n" }, want: [["MANIFEST_YAML", MAIL, 3]] },
+  { name: "two documents in one file are refused", edits: { [MAIL]: mail("---\nnode: beta\n") }, want: [["MANIFEST_YAML", MAIL, 5]] },
+  { name: "a list as a key is refused", edits: { [MAIL]: mail("? [a, b]\n: 1\n") }, want: [["MANIFEST_YAML", MAIL, 5]] },
+  { name: "an empty service file must be a map", edits: { [MAIL]: "" }, want: [["MANIFEST_SCHEMA", MAIL, 1]] },
+  { name: "a missing required key points at the map that lacks it", edits: { [MAIL]: "node: alpha\n" }, want: [["MANIFEST_SCHEMA", MAIL, 1]] },
+  { name: "an unknown key points at the key", edits: { [MAIL]: mail("exposed: [25/tcp]\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
+  { name: "an address with a prefix length is not an ipv4 address", edits: { [MAIL]: "node: alpha\njail:\n  ip: 10.17.0.25/24\n" }, want: [["MANIFEST_SCHEMA", MAIL, 3]] },
+  { name: "a package name with shell metacharacters is refused", edits: { [MAIL]: mail("  packages: [postfix, 'x; rm -rf /']\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
+  { name: "an rc value with command substitution is refused", edits: { [MAIL]: mail("  rc: { postfix_flags: \"$(reboot)\" }\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
+  { name: "an rc value written as a YAML boolean asks for quotes", edits: { [MAIL]: mail("  rc: { postfix_enable: true }\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
+  { name: "a dataset name with a slash is refused", edits: { [MAIL]: mail("datasets:\n  a/b: { mount: /x }\n") }, want: [["MANIFEST_SCHEMA", MAIL, 6]] },
+  { name: "a dataset name starting with a dot is refused", edits: { [MAIL]: mail("datasets:\n  ..: { mount: /x }\n") }, want: [["MANIFEST_SCHEMA", MAIL, 6]] },
+  { name: "a wrong enum value is refused", edits: { "cluster.yaml": (t) => t.replace("drift: correct", "drift: fix") }, want: [["MANIFEST_SCHEMA", "cluster.yaml", 8]] },
+  { name: "an unknown node is a dangling reference", edits: { [MAIL]: (t) => t.replace("node: alpha", "node: alpah") }, want: [["MANIFEST_REFERENCE", MAIL, 2]] },
+  { name: "a route to an unknown service is a dangling reference", edits: { [MAIL]: mail("routes: [ldap:389/tcp]\n") }, want: [["MANIFEST_REFERENCE", MAIL, 5]] },
+  { name: "a route to itself is refused", edits: { [MAIL]: mail("routes: [mail:25/tcp]\n") }, want: [["MANIFEST_INVALID", MAIL, 5]] },
+  { name: "a port out of range is refused", edits: { [MAIL]: mail("expose: [70000/tcp]\n") }, want: [["MANIFEST_INVALID", MAIL, 5]] },
+  { name: "two jails with one address are refused", edits: { [MAIL]: (t) => t.replace("10.17.0.25", "10.17.0.22") }, want: [["MANIFEST_DUPLICATE", MAIL, 4]] },
+  { name: "an address outside the jail network is refused", edits: { [MAIL]: (t) => t.replace("10.17.0.25", "10.18.0.25") }, want: [["MANIFEST_INVALID", MAIL, 4]] },
+  { name: "the broadcast address is refused", edits: { [MAIL]: (t) => t.replace("10.17.0.25", "10.17.0.255") }, want: [["MANIFEST_INVALID", MAIL, 4]] },
+  { name: "a jail on the home LAN is refused", edits: { "cluster.yaml": (t) => t.replace("jails: 10.17.0.0/24", "jails: 10.0.0.0/8").replace("[192.168.1.0/24]", "[10.17.0.0/24]") }, want: [["MANIFEST_CONFLICT", "cluster.yaml", 5], ["MANIFEST_CONFLICT", "services/blog.yaml", 4], ["MANIFEST_CONFLICT", "services/caldav.yaml", 4], ["MANIFEST_CONFLICT", "services/git.yaml", 4], ["MANIFEST_CONFLICT", MAIL, 4], ["MANIFEST_CONFLICT", "services/taskd.yaml", 4], ["MANIFEST_CONFLICT", "services/xmpp.yaml", 4]] },
+  { name: "a jail network with host bits is refused", edits: { "cluster.yaml": (t) => t.replace("jails: 10.17.0.0/24", "jails: 10.17.0.1/24") }, want: [["MANIFEST_INVALID", "cluster.yaml", 4]] },
+  { name: "a file source missing from the repo is refused", edits: { [MAIL]: mail("files:\n  /etc/x: { from: files/nope }\n") }, want: [["MANIFEST_MISSING", MAIL, 6]] },
+  { name: "a file source escaping the repo is refused", edits: { [MAIL]: mail("files:\n  /etc/x: { from: ../../etc/shadow }\n") }, want: [["MANIFEST_PATH", MAIL, 6]] },
+  { name: "a file destination with '..' is refused", edits: { [MAIL]: mail("files:\n  /etc/../root/.ssh/authorized_keys: { from: files/mail/main.cf }\n") }, want: [["MANIFEST_PATH", MAIL, 6]] },
+  { name: "a restart of a service the jail does not run is refused", edits: { [MAIL]: mail("files:\n  /etc/x: { from: files/mail/main.cf, restart: [dovecot] }\n") }, want: [["MANIFEST_REFERENCE", MAIL, 6]] },
+  { name: "two datasets on one mount are refused", edits: { [MAIL]: mail("datasets:\n  a: { mount: /var/db }\n  b: { mount: /var/db/ }\n") }, want: [["MANIFEST_DUPLICATE", MAIL, 7]] },
+  { name: "a dataset mounted over the jail root is refused", edits: { [MAIL]: mail("datasets:\n  a: { mount: / }\n") }, want: [["MANIFEST_SCHEMA", MAIL, 6]] },
+  { name: "a recordsize that is not a power of two is refused", edits: { [MAIL]: mail("datasets:\n  a: { recordsize: 3K }\n") }, want: [["MANIFEST_INVALID", MAIL, 6]] },
+  { name: "Steward's own user properties cannot be set", edits: { [MAIL]: mail("datasets:\n  a: { 'org.steward:managed': 'no' }\n") }, want: [["MANIFEST_INVALID", MAIL, 6]] },
+  { name: "one port exposed twice on a node is refused", edits: { [MAIL]: mail("expose: [22/tcp]\n") }, want: [["MANIFEST_CONFLICT", MAIL, 5]] },
+  { name: "destroying a dataset the manifest wants is refused", edits: { "nodes/alpha.yaml": (t) => `${t}destroy: [zroot/steward/data/mail/mail]\n` }, want: [["MANIFEST_CONFLICT", "nodes/alpha.yaml", 6]] },
+  { name: "destroying outside the node's pool is refused", edits: { "nodes/alpha.yaml": (t) => `${t}destroy: [tank/steward/data/x/y]\n` }, want: [["MANIFEST_INVALID", "nodes/alpha.yaml", 6]] },
+  { name: "a service file name that is not a valid name is refused", edits: { "services/Mail_2.yaml": "node: alpha\n" }, want: [["MANIFEST_NAME", "services/Mail_2.yaml", 1]] },
+  { name: "a .yml file is refused rather than ignored", edits: { "services/extra.yml": "node: alpha\n" }, want: [["MANIFEST_NAME", "services/extra.yml", 1]] },
+  { name: "a manifest in a sub-folder is refused rather than ignored", edits: { "nodes/old/gamma.yaml": "arch: amd64\n" }, want: [["MANIFEST_NAME", "nodes/old/gamma.yaml", 1]] },
+  { name: "'internet' cannot be a service name", edits: { "services/internet.yaml": "node: alpha\njail:\n  ip: 10.17.0.99\n" }, want: [["MANIFEST_NAME", "services/internet.yaml", 1]] },
+  { name: "a missing cluster.yaml is reported", edits: { "cluster.yaml": null }, want: [["MANIFEST_MISSING", "cluster.yaml", 1]] },
+  { name: "a broken node is reported once, not again by its services", edits: { "nodes/alpha.yaml": "arch: sparc64\npool: zroot\ninterface: em0\n" }, want: [["MANIFEST_SCHEMA", "nodes/alpha.yaml", 1]] },
+];
+
+for (const c of cases) {
+  test(c.name, async () => {
+    const { model, diagnostics } = loadModel(await templateWith(c.edits, c.extraPaths));
+    assert.equal(model, undefined, "an invalid repo yields no model");
+    assert.deepEqual(
+      diagnostics.map((d) => [d.code, d.where.file, d.where.line]),
+      c.want.map((w) => [...w]),
+    );
+    for (const d of diagnostics) {
+      assert.ok(d.where.column >= 1);
+      assert.ok(d.hint !== undefined && d.hint.length > 0, `${d.code} at ${d.where.file}:${d.where.line} has a hint`);
+    }
+  });
+}
+
+test("every problem is collected, not only the first", async () => {
+  const { diagnostics } = loadModel(
+    await templateWith({
+      [MAIL]: (t) => t.replace("node: alpha", "node: nowhere").replace("10.17.0.25", "10.17.0.22"),
+      "services/blog.yaml": (t) => t.replace("git:22/tcp", "gti:22/tcp"),
+    }),
+  );
+  assert.deepEqual(diagnostics.map((d) => d.code).sort(), ["MANIFEST_DUPLICATE", "MANIFEST_REFERENCE", "MANIFEST_REFERENCE"]);
+});
+
+test("an unknown key gets a spelling suggestion", async () => {
+  const { diagnostics } = loadModel(await templateWith({ [MAIL]: mail("datasets:\n  a: { compresion: lz4 }\n") }));
+  assert.equal(diagnostics.length, 1);
+  assert.match(diagnostics[0]?.hint ?? "", /compression/);
+});
+
+test("a __proto__ key neither pollutes nor crashes", async () => {
+  const { diagnostics } = loadModel(await templateWith({ [MAIL]: mail("  rc: { __proto__: { polluted: 'yes' } }\n") }));
+  assert.equal(({} as Record<string, unknown>)["polluted"], undefined);
+  assert.deepEqual(diagnostics.map((d) => d.code), ["MANIFEST_SCHEMA"]);
+});
