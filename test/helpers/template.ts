@@ -1,11 +1,10 @@
 /** The starter cluster repo as an in-memory snapshot that tests can edit file by file. */
-import { fileURLToPath } from "node:url";
 import { readSnapshotFromDir } from "../../agent/src/source/dir.js";
 import type { RepoSnapshot } from "../../agent/src/manifest/types.js";
 
-/** The repo root, found from the compiled test file (build/test/helpers/ → ../../..). */
-export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-export const TEMPLATE_DIR = `${REPO_ROOT}cluster-repo-template`;
+import { REPO_ROOT } from "./cli.js";
+
+export const TEMPLATE_DIR = `${REPO_ROOT}/cluster-repo-template`;
 
 /**
  * templateWith returns the template with some manifests replaced (a string), removed (null),

@@ -120,3 +120,32 @@ test("a __proto__ key neither pollutes nor crashes", async () => {
   assert.equal(({} as Record<string, unknown>)["polluted"], undefined);
   assert.deepEqual(diagnostics.map((d) => d.code), ["MANIFEST_SCHEMA"]);
 });
+
+for (const path of ["services/extra.YAML", "nodes/gamma"]) {
+  test(`${path} is refused rather than silently skipped`, async () => {
+    const { diagnostics } = loadModel(await templateWith({}, [path]));
+    assert.deepEqual(diagnostics.map((d) => [d.code, d.where.file]), [["MANIFEST_NAME", path]]);
+  });
+}
+
+test("a README in services/ is not a manifest", async () => {
+  const { model } = loadModel(await templateWith({}, ["services/README.md"]));
+  assert.ok(model);
+});
+
+test("a schema error in one dataset key does not make its sibling keys unknown", async () => {
+  const { diagnostics } = loadModel(await templateWith({ [MAIL]: mail("datasets:\n  d: { mount: /srv, quota: 20G, atime: 'yes', 'org.example:x': y }\n") }));
+  assert.deepEqual(diagnostics.map((d) => [d.code, d.where.line, d.where.column]), [["MANIFEST_SCHEMA", 6, 40]]);
+});
+
+test("hints never come from Object.prototype", async () => {
+  const { diagnostics } = loadModel(await templateWith({ [MAIL]: mail("  rc: { constructor: '$x', toString: '`y`' }\n") }));
+  assert.equal(diagnostics.length, 2);
+  for (const d of diagnostics) assert.equal(typeof d.hint, "string");
+});
+
+test("YAML errors after error recovery are placed on their real line", async () => {
+  const { diagnostics } = loadModel(await templateWith({ "cluster.yaml": "*a: 0\naddress: !!str {}\n" }));
+  const tag = diagnostics.find((d) => d.code === "MANIFEST_YAML" && d.where.line === 2);
+  assert.ok(tag, JSON.stringify(diagnostics.map((d) => d.where)));
+});

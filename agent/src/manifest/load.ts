@@ -49,6 +49,14 @@ export function loadModel(snapshot: RepoSnapshot): LoadResult {
     }
     files.push({ kind, name, file });
   }
+  // A file in nodes/ or services/ that looks meant as a manifest but would be skipped.
+  for (const path of [...snapshot.paths].sort()) {
+    if (snapshot.manifests.has(path) || !/^(nodes|services)\//.test(path)) continue;
+    const base = path.split("/").pop() ?? path;
+    if (/\.ya?ml$/i.test(base) || !base.includes(".")) {
+      diagnostics.push({ code: "MANIFEST_NAME", severity: "error", where: { file: path, line: 1, column: 1 }, message: `${path}: manifests end in .yaml`, hint: `rename it to ${path.replace(/(\.ya?ml)?$/i, ".yaml")}, or move it out of ${path.split("/")[0]}/` });
+    }
+  }
   if (!snapshot.manifests.has("cluster.yaml")) {
     diagnostics.push({ code: "MANIFEST_MISSING", severity: "error", where: top, message: "cluster.yaml is missing", hint: "every cluster repo has a cluster.yaml at its root; start from cluster-repo-template/" });
   }

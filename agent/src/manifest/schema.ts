@@ -56,14 +56,20 @@ export function validateSchema(kind: ManifestKind, parsed: ParsedFile): Diagnost
  * wrapper) and `if`-style noise; keep the errors that say something to a person.
  */
 function simplify(errors: readonly ErrorObject[]): ErrorObject[] {
-  // A property that failed its own schema is also "unevaluated"; report only the real failure.
-  const failed = new Set(errors.map((e) => e.instancePath));
   return errors.filter((e) => {
     if (e.keyword === "propertyNames" || e.keyword === "if") return false;
-    if (e.keyword !== "unevaluatedProperties") return true;
-    const prop = String((e.params as { unevaluatedProperty?: string }).unevaluatedProperty);
-    return !failed.has(`${e.instancePath}/${prop.replaceAll("~", "~0").replaceAll("/", "~1")}`);
+    // When any key of a `$ref`-ed map fails, ajv forgets which keys the `$ref` evaluated and
+    // reports the others as unevaluated too. A key the schema knows here is never "unknown".
+    if (e.keyword === "unevaluatedProperties") return !isKnownKey(e.parentSchema, String((e.params as { unevaluatedProperty?: string }).unevaluatedProperty));
+    return true;
   });
+}
+
+const USER_PROPERTY = new RegExp(Object.keys(commonSchema.$defs.datasetProperties.patternProperties)[0] ?? "^$");
+
+function isKnownKey(schema: unknown, key: string): boolean {
+  const s = schema as { $ref?: string } | undefined;
+  return knownKeys(schema).includes(key) || (s?.$ref?.endsWith("datasetProperties") === true && USER_PROPERTY.test(key));
 }
 
 function toDiagnostic(kind: ManifestKind, parsed: ParsedFile, e: ErrorObject): Diagnostic {
@@ -138,8 +144,9 @@ function knownKeys(schema: unknown): string[] {
 }
 
 function describe(schema: unknown, key: string): string | undefined {
-  const prop = (schema as { properties?: Record<string, { description?: string }> } | undefined)?.properties?.[key];
-  return prop?.description;
+  const props = (schema as { properties?: Record<string, { description?: string }> } | undefined)?.properties;
+  const description = props !== undefined && Object.hasOwn(props, key) ? props[key]?.description : undefined;
+  return typeof description === "string" ? description : undefined;
 }
 
 /** Hints for values of the wrong form, by what the value is for. */
@@ -175,7 +182,8 @@ function patternHint(kind: ManifestKind, path: readonly PathSegment[], e: ErrorO
   if (path[0] === "datasets" && path.length === 1) return "a dataset name: lowercase letters, digits, '.', '_' and '-'";
   if (path[0] === "datasets" && typeof last === "string" && last.includes(":")) return "any text without control characters";
   if (path[0] === "jail" && path[1] === "rc" && path.length === 2) return "an rc.conf variable name, e.g. postfix_enable";
-  return (typeof key === "string" ? hints[key] : undefined) || description || `see schema/README.md (${kind} files)`;
+  const hint = typeof key === "string" && Object.hasOwn(hints, key) ? hints[key] : undefined;
+  return hint ?? (typeof description === "string" ? description : `see schema/README.md (${kind} files)`);
 }
 
 function typeHint(want: string, data: unknown): string {

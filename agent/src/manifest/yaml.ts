@@ -6,7 +6,7 @@
  * read and are the classic expansion bomb), explicit tags other than `!!str`, keys that are
  * not plain scalars, and more than one document per file.
  */
-import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
+import { isAlias, isCollection, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from "yaml";
 import type { Diagnostic, Where } from "../errors.js";
 
 export type PathSegment = string | number;
@@ -17,7 +17,8 @@ export interface ParsedFile {
   /** The plain JavaScript value (objects, arrays, strings, numbers, booleans, null). */
   readonly value: unknown;
   readonly doc: Document.Parsed;
-  readonly lines: LineCounter;
+  /** Offset of the first character of each line. */
+  readonly lineStarts: readonly number[];
 }
 
 /** The largest manifest file accepted; a closet cluster's biggest service is a few KiB. */
@@ -28,13 +29,10 @@ export const MAX_MANIFEST_BYTES = 1024 * 1024;
  * YAML problem found, each as MANIFEST_YAML with a position. Never throws.
  */
 export function parseYaml(file: string, text: string): { parsed: ParsedFile; diagnostics: Diagnostic[] } {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true });
+  const lineStarts = findLineStarts(text);
   const diagnostics: Diagnostic[] = [];
-  const at = (offset: number): Where => {
-    const p = lines.linePos(offset);
-    return { file, line: p.line, column: p.col };
-  };
+  const at = (offset: number): Where => ({ file, ...linePosition(lineStarts, offset) });
   for (const e of [...doc.errors, ...doc.warnings]) {
     diagnostics.push({
       code: "MANIFEST_YAML",
@@ -72,7 +70,7 @@ export function parseYaml(file: string, text: string): { parsed: ParsedFile; dia
       diagnostics.push({ code: "MANIFEST_YAML", severity: "error", message: firstLine(e instanceof Error ? e.message : String(e)), where: { file, line: 1, column: 1 }, hint: "fix the YAML so it can be read as plain data" });
     }
   }
-  return { parsed: { file, value, doc, lines }, diagnostics };
+  return { parsed: { file, value, doc, lineStarts }, diagnostics };
 }
 
 /**
@@ -92,8 +90,27 @@ export function locate(parsed: ParsedFile, path: readonly PathSegment[], key?: s
     const pair = childOf(node, key);
     if (pair !== undefined) offset = startOf(pair.key) ?? offset;
   }
-  const p = parsed.lines.linePos(offset);
-  return { file: parsed.file, line: p.line, column: p.col };
+  return { file: parsed.file, ...linePosition(parsed.lineStarts, offset) };
+}
+
+// The yaml package's LineCounter misses newlines inside tokens it skips while recovering from
+// a syntax error, so positions are computed from the text itself.
+function findLineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** linePosition turns an offset into a 1-based line and column (binary search over line starts). */
+function linePosition(lineStarts: readonly number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((lineStarts[mid] ?? 0) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - (lineStarts[lo] ?? 0) + 1 };
 }
 
 function childOf(node: unknown, segment: PathSegment): { key: unknown; value: unknown } | undefined {
