@@ -6,9 +6,10 @@
  */
 import type { Command } from "./command.js";
 import { runCommand, usageText } from "./command.js";
+import { fetchCommand } from "./fetch.js";
 import { validateCommand } from "./validate.js";
 
 /** Subcommands in the order of the flow; `steward --help` lists them in this order. */
-const COMMANDS: readonly Command[] = [validateCommand];
+const COMMANDS: readonly Command[] = [fetchCommand, validateCommand];
 
 process.exitCode = await runCommand(COMMANDS, process.argv.slice(2), usageText(COMMANDS));

@@ -1,0 +1,99 @@
+/**
+ * `steward fetch`: run the source step once and say which revision this node would run, from
+ * which remote, what each remote answered — or why the last applied revision is kept.
+ * Exit 0 when a revision is chosen (new or unchanged), 1 when held.
+ */
+import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
+import { runSource, type RemoteReport, type SourceResult } from "../source/source.js";
+import { recordApplied } from "../source/state.js";
+import { EXIT_OK, EXIT_PROBLEM, type Command } from "./command.js";
+
+const USAGE = `usage: steward fetch [--config FILE] [--json] [--record]
+
+Fetch the tracked branch from every remote in the agent configuration, check that the new
+tip descends from the last applied revision, that the remotes agree, and that every commit
+since the last applied one is signed by a trusted key; print the revision chosen.
+
+options:
+  --config FILE  agent configuration (default ${DEFAULT_CONFIG_PATH})
+  --json         print the result as JSON
+  --record       record the chosen revision as applied (bootstrap and tests; the apply
+                 step records revisions itself)
+
+Exit status: 0 a revision is chosen (new or unchanged), 1 the last applied one is held
+(the reason is printed), 2 usage error, 3 internal error.
+
+Configuration example:
+  node: alpha
+  state: /var/db/steward
+  branch: main
+  trust: /usr/local/etc/steward/allowed_signers
+  timeout: 30
+  remotes:
+    - name: origin
+      url: ssh://git@git.home.arpa:22/srv/git/cluster.git
+      key: /usr/local/etc/steward/id_ed25519
+      known_hosts: /usr/local/etc/steward/known_hosts
+    - name: mirror
+      url: /mnt/mirror/cluster.git`;
+
+export const fetchCommand: Command = {
+  name: "fetch",
+  summary: "fetch and verify the cluster repo; print the revision this node would run",
+  usage: USAGE,
+  options: {
+    config: { type: "string" },
+    record: { type: "boolean" },
+  },
+  allowPositionals: false,
+  async run(values, _positionals, io) {
+    const config = await loadConfig(typeof values["config"] === "string" ? values["config"] : DEFAULT_CONFIG_PATH);
+    const result = await runSource(config, { log: io.log });
+    const chosen = result.decision.kind !== "hold";
+    let recorded = false;
+    if (values["record"] === true && chosen && result.decision.revision !== undefined) {
+      await recordApplied(config.state, result.decision.revision);
+      recorded = true;
+    }
+    if (values["json"] === true) io.out(JSON.stringify(toJson(result, recorded), null, 2));
+    else io.out(renderText(result, recorded));
+    return chosen ? EXIT_OK : EXIT_PROBLEM;
+  },
+};
+
+function toJson(r: SourceResult, recorded: boolean): Record<string, unknown> {
+  return {
+    ok: r.decision.kind !== "hold",
+    decision: r.decision,
+    lastApplied: r.lastApplied ?? null,
+    recorded,
+    remotes: r.remotes,
+    ...(r.verification === undefined ? {} : { verification: r.verification }),
+  };
+}
+
+function renderText(r: SourceResult, recorded: boolean): string {
+  const d = r.decision;
+  const lines: string[] = [];
+  switch (d.kind) {
+    case "apply":
+      lines.push(`apply ${d.revision} from ${d.remote}${r.lastApplied === undefined ? " (first revision)" : ` (after ${r.lastApplied})`}`);
+      break;
+    case "unchanged":
+      lines.push(`unchanged ${d.revision}`);
+      break;
+    case "hold":
+      lines.push(`hold ${d.revision ?? "(nothing applied yet)"}: ${d.reason.code}: ${d.reason.message}`);
+      if (d.reason.hint !== undefined) lines.push(`  hint: ${d.reason.hint}`);
+      break;
+  }
+  if (recorded) lines.push("recorded as applied");
+  const width = Math.max(0, ...r.remotes.map((x) => x.name.length));
+  for (const x of r.remotes) lines.push(`  ${x.name.padEnd(width)}  ${remoteLine(x)}`);
+  return lines.join("\n");
+}
+
+function remoteLine(x: RemoteReport): string {
+  if (x.ok) return `${x.tip ?? ""}  ${x.location}`;
+  return `${x.error?.code ?? "FAILED"}  ${x.error?.message ?? ""}  ${x.location}`;
+}

@@ -1,0 +1,76 @@
+/**
+ * Reading one revision of the cluster repo straight from the object store, without a working
+ * tree (git.md §1.4): the text of the manifest files and the list of every file path.
+ */
+import fs from "node:fs";
+import git from "isomorphic-git";
+import { StewardError } from "../errors.js";
+import type { RepoSnapshot } from "../manifest/types.js";
+import { withRepoLock } from "./repo.js";
+
+/** The largest manifest file read; the manifest step has its own, smaller limit. */
+export const MAX_SNAPSHOT_BLOB_BYTES = 1024 * 1024;
+/** The most paths one revision may have; a cluster repo has dozens. */
+export const MAX_SNAPSHOT_PATHS = 100_000;
+const MAX_DEPTH = 32;
+
+/**
+ * isManifestPath answers whether a repo path is read as a manifest: `cluster.yaml`, or a file
+ * directly under `nodes/` or `services/`, ending in `.yaml` — or `.yml`, so that validation can
+ * point at the misnamed file instead of silently ignoring it. Pure.
+ */
+export function isManifestPath(path: string): boolean {
+  return /^(?:cluster|nodes\/[^/]+|services\/[^/]+)\.ya?ml$/.test(path);
+}
+
+/**
+ * readSnapshot reads the revision `oid` from the bare repository at `gitdir`: the text of every
+ * manifest file (see isManifestPath) and the path of every file (blobs and symlinks; submodule
+ * entries are skipped). Takes the repo lock. Uses `cache` for every object read (reuse one per
+ * reconcile: reads are 25 times slower without it). Throws MANIFEST_INVALID when a manifest is
+ * larger than MAX_SNAPSHOT_BLOB_BYTES or not UTF-8, or the tree is too large or deep, and
+ * SOURCE_NOT_FOUND when the revision is not in the repository.
+ */
+export async function readSnapshot(gitdir: string, oid: string, cache: object): Promise<RepoSnapshot> {
+  return withRepoLock(gitdir, async () => {
+    const manifests = new Map<string, string>();
+    const paths = new Set<string>();
+    const blobs: { path: string; oid: string }[] = [];
+    const walk = async (treeOid: string, prefix: string, depth: number): Promise<void> => {
+      if (depth > MAX_DEPTH) throw invalid(prefix, "the tree is nested too deeply", "flatten the repository layout");
+      const { tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache });
+      for (const entry of tree) {
+        const path = `${prefix}${entry.path}`;
+        if (entry.type === "tree") {
+          await walk(entry.oid, `${path}/`, depth + 1);
+        } else if (entry.type === "blob") {
+          paths.add(path);
+          if (paths.size > MAX_SNAPSHOT_PATHS) throw invalid(path, `more than ${MAX_SNAPSHOT_PATHS} files`, "keep the cluster repo to configuration");
+          if (entry.mode !== "120000" && isManifestPath(path)) blobs.push({ path, oid: entry.oid });
+        }
+      }
+    };
+    let commitTree: string;
+    try {
+      commitTree = (await git.readCommit({ fs, gitdir, oid, cache })).commit.tree;
+    } catch (e) {
+      throw new StewardError("SOURCE_NOT_FOUND", "the revision is not in the local repository", { data: { revision: oid, gitdir }, hint: "fetch first; the state directory may have been cleaned", retry: "transient", cause: e });
+    }
+    await walk(commitTree, "", 0);
+    const decoder = new TextDecoder("utf-8", { fatal: true });
+    for (const b of blobs) {
+      const { blob } = await git.readBlob({ fs, gitdir, oid: b.oid, cache });
+      if (blob.length > MAX_SNAPSHOT_BLOB_BYTES) throw invalid(b.path, `larger than ${MAX_SNAPSHOT_BLOB_BYTES} bytes`, "a manifest is a few KiB; split it or remove what does not belong");
+      try {
+        manifests.set(b.path, decoder.decode(blob));
+      } catch {
+        throw invalid(b.path, "not UTF-8 text", "save the file as UTF-8");
+      }
+    }
+    return { manifests, paths, revision: oid };
+  });
+}
+
+function invalid(file: string, message: string, hint: string): StewardError {
+  return new StewardError("MANIFEST_INVALID", `${file}: ${message}`, { data: { file }, where: { file, line: 1, column: 1 }, hint, retry: "stalled" });
+}

@@ -1,0 +1,179 @@
+/**
+ * The source step (ARCHITECTURE.md, step 1) as one doing loop around the pure choice:
+ * read the last applied revision, fetch every remote, gather ancestry facts, pick the
+ * candidate (choose.ts), verify its history (verify.ts), decide. It never records anything as
+ * applied: the apply step calls recordApplied (state.ts) once a revision is in force.
+ */
+import fs from "node:fs";
+import git from "isomorphic-git";
+import type { AgentConfig } from "../config.js";
+import { StewardError, isStewardError } from "../errors.js";
+import type { Executor } from "../exec.js";
+import type { Logger } from "../log.js";
+import { chooseRevision, pickCandidate, type ChoiceInput, type Decision, type RemoteFact, type SourceProblem, type Verification } from "./choose.js";
+import { fetchAll, type FetchOutcome } from "./fetch.js";
+import { describeRemote, type RemoteKind } from "./remotes.js";
+import { prepareRepo, withRepoLock } from "./repo.js";
+import { readApplied, sourcePaths } from "./state.js";
+import { verifyChain } from "./verify.js";
+
+export interface SourceOptions {
+  readonly log: Logger;
+  /** isomorphic-git object cache; pass the reconcile loop's one. A new one by default. */
+  readonly cache?: object;
+  /** The clock, read once per run (Unix ms). */
+  readonly now?: () => number;
+  /** Runs ssh-keygen. */
+  readonly executor?: Executor;
+  readonly maxResponseBytes?: number;
+}
+
+/** What one remote said in this run. */
+export interface RemoteReport {
+  readonly name: string;
+  readonly kind: RemoteKind;
+  /** Where it is (no credentials: configurations cannot hold any). */
+  readonly location: string;
+  readonly ok: boolean;
+  readonly tip?: string;
+  /** The tracking ref before this fetch. */
+  readonly previous?: string;
+  readonly error?: SourceProblem;
+  readonly ms: number;
+}
+
+export interface SourceResult {
+  readonly decision: Decision;
+  readonly lastApplied: string | undefined;
+  readonly remotes: readonly RemoteReport[];
+  /** Present when a candidate was verified. */
+  readonly verification?: Verification;
+  /** The bare repository to read the chosen revision from (readSnapshot). */
+  readonly gitdir: string;
+  readonly cache: object;
+}
+
+/**
+ * runSource fetches every configured remote and decides which revision this node should run.
+ * Returns `apply` (a new verified revision), `unchanged`, or `hold` with the reason and the
+ * last applied revision kept; it does not throw for remote, trust or state failures (they
+ * become holds: SOURCE_STATE when the applied record or the repository is unusable, EXEC_*
+ * when ssh-keygen cannot run). Side effects: creates the state directory and bare repository,
+ * writes fetched packs and tracking refs, writes trust files; holds the repo lock throughout.
+ */
+export async function runSource(config: AgentConfig, options: SourceOptions): Promise<SourceResult> {
+  const log = options.log.child({ step: "source" });
+  const cache = options.cache ?? {};
+  const now = (options.now ?? Date.now)();
+  const { gitdir } = sourcePaths(config.state);
+  const base = { gitdir, cache };
+  let lastApplied: string | undefined;
+  try {
+    lastApplied = (await readApplied(config.state))?.revision;
+  } catch (e) {
+    const reason = toProblem(e);
+    log.error({ code: reason.code, data: reason.data }, "applied record unusable");
+    return { ...base, decision: { kind: "hold", revision: undefined, reason }, lastApplied: undefined, remotes: [] };
+  }
+  return withRepoLock(gitdir, async () => {
+    let outcomes: FetchOutcome[] = [];
+    try {
+      await prepareRepo(gitdir, config.remotes, config.branch);
+      outcomes = await fetchAll(config.remotes, {
+        gitdir,
+        cache,
+        branch: config.branch,
+        timeoutMs: Math.round(config.timeout * 1000),
+        complete: lastApplied === undefined ? [] : [lastApplied],
+        log,
+        ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
+      });
+      const remotes = outcomes.map((o) => report(o, config));
+      const facts: RemoteFact[] = outcomes.map((o) => (o.ok ? { remote: o.remote, tip: o.tip } : { remote: o.remote, problem: toProblem(o.error) }));
+      // Without L's history the rollback and trust checks cannot be made; when every remote
+      // failed there is nothing to check and the fetch failure is the news.
+      if (lastApplied !== undefined && facts.some((f) => "tip" in f) && !(await hasCommit(gitdir, lastApplied, cache))) {
+        throw new StewardError("SOURCE_STATE", "the last applied revision is not in the local repository", {
+          data: { lastApplied, gitdir },
+          hint: "the repository was cleaned or no remote has that history any more; restore it, or re-bootstrap with steward fetch --record",
+          retry: "stalled",
+        });
+      }
+      const input: ChoiceInput = { remotes: facts, lastApplied, ancestry: await ancestryFacts(gitdir, cache, facts, lastApplied) };
+      const candidate = pickCandidate(input);
+      let verification: Verification | undefined;
+      if (candidate.kind === "verify") {
+        verification = await verifyChain(candidate.revision, lastApplied, {
+          gitdir,
+          cache,
+          stateDir: config.state,
+          bootstrapTrust: config.trust,
+          now,
+          log,
+          ...(options.executor === undefined ? {} : { executor: options.executor }),
+        });
+      }
+      const decision = chooseRevision(input, verification);
+      logDecision(log, decision, lastApplied);
+      return { ...base, decision, lastApplied, remotes, ...(verification === undefined ? {} : { verification }) };
+    } catch (e) {
+      if (!isStewardError(e)) throw e;
+      const reason = toProblem(e);
+      const decision: Decision = { kind: "hold", revision: lastApplied, reason };
+      logDecision(log, decision, lastApplied);
+      return { ...base, decision, lastApplied, remotes: outcomes.map((o) => report(o, config)) };
+    }
+  });
+}
+
+/** The strict ancestry among distinct tips and between each tip and the last applied revision. */
+async function ancestryFacts(gitdir: string, cache: object, facts: readonly RemoteFact[], lastApplied: string | undefined): Promise<[string, string][]> {
+  const tips = [...new Set(facts.flatMap((f) => ("tip" in f ? [f.tip] : [])))];
+  const nodes = lastApplied === undefined || tips.includes(lastApplied) ? tips : [...tips, lastApplied];
+  const pairs: [string, string][] = [];
+  for (const a of nodes) {
+    for (const b of nodes) {
+      if (a === b) continue;
+      // isDescendent(x, x) is false (git.md §1.4); equal tips were excluded above.
+      if (await git.isDescendent({ fs, gitdir, oid: b, ancestor: a, depth: -1, cache })) pairs.push([a, b]);
+    }
+  }
+  return pairs;
+}
+
+async function hasCommit(gitdir: string, oid: string, cache: object): Promise<boolean> {
+  try {
+    await git.readCommit({ fs, gitdir, oid, cache });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function report(o: FetchOutcome, config: AgentConfig): RemoteReport {
+  const spec = config.remotes.find((r) => r.name === o.remote);
+  const location = spec === undefined ? o.remote : describeRemote(spec);
+  return o.ok
+    ? { name: o.remote, kind: o.kind, location, ok: true, tip: o.tip, ...(o.previous === undefined ? {} : { previous: o.previous }), ms: Math.round(o.ms) }
+    : { name: o.remote, kind: o.kind, location, ok: false, error: toProblem(o.error), ms: Math.round(o.ms) };
+}
+
+/** toProblem turns a thrown StewardError into the plain data choose.ts and reports carry. */
+export function toProblem(e: unknown): SourceProblem {
+  if (!isStewardError(e)) return { code: "INTERNAL", message: e instanceof Error ? e.message : String(e), data: {}, retry: "internal" };
+  return { code: e.code, message: e.message, data: e.data, ...(e.hint === undefined ? {} : { hint: e.hint }), retry: e.retry };
+}
+
+function logDecision(log: Logger, decision: Decision, lastApplied: string | undefined): void {
+  switch (decision.kind) {
+    case "apply":
+      log.info({ revision: decision.revision, remote: decision.remote, lastApplied }, "revision chosen");
+      break;
+    case "unchanged":
+      log.info({ revision: decision.revision }, "revision unchanged");
+      break;
+    case "hold":
+      log.warn({ revision: decision.revision, code: decision.reason.code, data: decision.reason.data }, "revision held");
+      break;
+  }
+}

@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { checkAllowedSigners } from "../../agent/src/source/trust.js";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtlAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+for (const c of [
+  { name: "counts plain entries and skips comments and blank lines", text: `# admins\n\nadmin@c ${KEY} laptop\n`, entries: 1, problems: 0 },
+  { name: "accepts options, quoted and comma-separated", text: `admin@c,ops@c namespaces="git,file",valid-after="20250101" ${KEY}\n`, entries: 1, problems: 0 },
+  { name: "accepts cert-authority", text: `*@c cert-authority ${KEY}\n`, entries: 1, problems: 0 },
+  { name: "reports an unknown option", text: `admin@c nosuchoption ${KEY}\n`, entries: 0, problems: 1 },
+  { name: "reports a line without a key", text: "admin@c ssh-ed25519\n", entries: 0, problems: 1 },
+  { name: "reports a key that is not base64", text: "admin@c ssh-ed25519 not*base64\n", entries: 0, problems: 1 },
+  { name: "reports an unbalanced quote", text: `admin@c namespaces="git ${KEY}\n`, entries: 0, problems: 1 },
+  { name: "finds nobody in an empty file", text: "", entries: 0, problems: 0 },
+]) {
+  test(c.name, () => {
+    const r = checkAllowedSigners(c.text);
+    assert.equal(r.entries, c.entries);
+    assert.equal(r.problems.length, c.problems);
+  });
+}
