@@ -44,6 +44,7 @@ export type ErrorCode =
   | "APPLY_FAILED"
   | "EXEC_FAILED"
   | "EXEC_TIMEOUT"
+  | "APPLY_PRECONDITION"
   | "INTERNAL";
 
 export type Retry = "stalled" | "transient" | "internal";

@@ -8,8 +8,10 @@ import type { Command } from "./command.js";
 import { runCommand, usageText } from "./command.js";
 import { fetchCommand } from "./fetch.js";
 import { validateCommand } from "./validate.js";
+import { planCommand } from "./plan.js";
+import { applyCommand } from "./apply.js";
 
 /** Subcommands in the order of the flow; `steward --help` lists them in this order. */
-const COMMANDS: readonly Command[] = [fetchCommand, validateCommand];
+const COMMANDS: readonly Command[] = [fetchCommand, validateCommand, planCommand, applyCommand];
 
 process.exitCode = await runCommand(COMMANDS, process.argv.slice(2), usageText(COMMANDS));

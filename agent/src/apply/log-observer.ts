@@ -1,0 +1,35 @@
+/**
+ * Apply progress as log lines: constant messages, facts in fields.
+ */
+import type { Logger } from "../log.js";
+import type { Action, Plan } from "../plan/types.js";
+import type { ActionOutcome, ApplyObserver, ApplyResult } from "./types.js";
+
+/** logObserver logs apply's progress on `log` (a child logger for the apply step). Side effects: log lines only. */
+export function logObserver(log: Logger): ApplyObserver {
+  return {
+    onApplyStart(plan: Plan) {
+      log.info({ plan: plan.id, actions: plan.actions.length, findings: plan.findings.length }, "apply started");
+    },
+    onActionStart(action: Action) {
+      log.debug({ action: action.id }, "action started");
+    },
+    onActionEnd(action: Action, outcome: ActionOutcome) {
+      switch (outcome.status) {
+        case "applied":
+        case "unchanged":
+          log.info({ action: action.id, outcome: outcome.status, ms: Math.round(outcome.durationMs) }, "action done");
+          break;
+        case "failed":
+          log.warn({ action: action.id, outcome: "failed", code: outcome.code, exitCode: outcome.exitCode, stderr: outcome.stderr.split("\n", 1)[0] }, "action failed");
+          break;
+        case "skipped":
+          log.warn({ action: action.id, outcome: "skipped", because: outcome.because, blockedBy: outcome.blockedBy }, "action skipped");
+          break;
+      }
+    },
+    onApplyEnd(plan: Plan, result: ApplyResult) {
+      log.info({ plan: plan.id, ok: result.ok, ...result.summary }, "apply finished");
+    },
+  };
+}

@@ -1,0 +1,299 @@
+/**
+ * The ZFS part of the plan: desired datasets against observed ones. Pure.
+ */
+import { StewardError } from "../../errors.js";
+import type { DatasetSpec } from "../../manifest/types.js";
+import { formatValue } from "../../plan/format.js";
+import type { Action, ActionCause, Finding, ZfsCreateAction, ZfsDestroyAction, ZfsInheritAction, ZfsSetAction } from "../../plan/types.js";
+import { MANAGED_PROPERTY, NATIVE_PROPERTIES, NON_INHERITABLE, createArgv, destroyArgv, revertArgv, setArgv } from "./commands.js";
+import { compareDatasetNames, isSameValue, parentOf } from "./parse.js";
+import type { ObservedDataset, ZfsObserved } from "./types.js";
+
+/** The slice of DesiredState the ZFS planner reads. */
+export interface ZfsDesired {
+  /** Ordered parents first (re-sorted here anyway, so the plan does not depend on input order). */
+  readonly datasets: readonly DatasetSpec[];
+  /** Full names the admin asked to destroy. */
+  readonly destroy: readonly string[];
+}
+
+export interface ZfsPlanPart {
+  readonly actions: Action[];
+  readonly findings: Finding[];
+}
+
+/** The resource key of a dataset: a failed action stops the later ones on the same key. */
+export function datasetResource(name: string): string {
+  return `zfs:${name}`;
+}
+
+/** The stable id of an action. */
+export function actionId(kind: Action["kind"], dataset: string, property?: string): string {
+  return property === undefined ? `${kind}:${dataset}` : `${kind}:${dataset}:${property}`;
+}
+
+function isUnder(name: string, root: string): boolean {
+  return name === root || name.startsWith(`${root}/`);
+}
+
+/**
+ * planDatasets decides the ZFS actions and findings for one node. Pure.
+ *
+ * - A desired dataset that is absent is created with the marker and all its properties, after
+ *   its parent's create; one below an unmanaged conflict is not created (`blocked-by-conflict`).
+ * - A desired dataset that exists without the marker is an `unmanaged-conflict`: never touched.
+ * - On a managed dataset, each declared property that differs is set (one `zfs set` each),
+ *   and each local value of a native managed property that the manifest does not declare is
+ *   reverted. Whether a difference is drift or a manifest change is read from the applied
+ *   record; drift on a `drift: report` dataset becomes a `drift-reported` finding instead.
+ * - Datasets the manifest does not name are kept: `orphan` (managed) or `unmanaged-conflict`.
+ * - Datasets listed in `destroy` are destroyed only when they exist, are managed, have no
+ *   snapshots and no children that stay; children first, after every other action.
+ * Throws INTERNAL if a desired dataset lies outside `observed.root` (the manifest step
+ * guarantees it never does).
+ */
+export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPlanPart {
+  const root = observed.root;
+  const have = new Map(observed.datasets.map((d) => [d.name, d]));
+  const wanted = [...desired.datasets].sort((a, b) => compareDatasetNames(a.name, b.name));
+  const wantedNames = new Set(wanted.map((d) => d.name));
+  const destroyNames = new Set(desired.destroy);
+  const actions: Action[] = [];
+  const findings: Finding[] = [];
+  const creating = new Set<string>();
+  // dataset -> the unmanaged dataset that stops it (itself, for a conflict)
+  const stopped = new Map<string, string>();
+
+  for (const spec of wanted) {
+    if (!isUnder(spec.name, root)) {
+      throw new StewardError("INTERNAL", "desired dataset outside Steward's root", { retry: "internal", data: { dataset: spec.name, root } });
+    }
+    const resource = datasetResource(spec.name);
+    const obs = have.get(spec.name);
+    const parent = parentOf(spec.name);
+    const stoppedBy = parent === undefined ? undefined : stopped.get(parent);
+    if (obs === undefined) {
+      if (stoppedBy !== undefined) {
+        stopped.set(spec.name, stoppedBy);
+        findings.push({ kind: "blocked-by-conflict", resource, dataset: spec.name, conflict: stoppedBy, message: `not created: ${stoppedBy} exists without Steward's marker` });
+        continue;
+      }
+      actions.push(planCreate(spec, parent !== undefined && creating.has(parent) ? [actionId("zfs.create", parent)] : []));
+      creating.add(spec.name);
+      continue;
+    }
+    if (!obs.managed) {
+      stopped.set(spec.name, spec.name);
+      findings.push({
+        kind: "unmanaged-conflict",
+        resource,
+        dataset: spec.name,
+        wanted: true,
+        message: `exists without ${MANAGED_PROPERTY}=yes set locally; Steward will not change it`,
+      });
+      continue;
+    }
+    const part = planProperties(spec, obs, observed.applied.datasets[spec.name]);
+    actions.push(...part.actions);
+    findings.push(...part.findings);
+  }
+
+  for (const obs of observed.datasets) {
+    if (wantedNames.has(obs.name) || destroyNames.has(obs.name)) continue;
+    const resource = datasetResource(obs.name);
+    if (!obs.managed) {
+      findings.push({ kind: "unmanaged-conflict", resource, dataset: obs.name, wanted: false, message: `under ${root} without ${MANAGED_PROPERTY}=yes set locally; left alone` });
+    } else {
+      findings.push({ kind: "orphan", resource, dataset: obs.name, message: "managed by Steward but no longer in the manifest; kept (list it in destroy to remove it)" });
+    }
+  }
+
+  const destroy = planDestroys([...destroyNames], wantedNames, observed);
+  actions.push(...destroy.actions);
+  findings.push(...destroy.findings);
+  return { actions, findings };
+}
+
+function planCreate(spec: DatasetSpec, dependsOn: string[]): ZfsCreateAction {
+  const after: Record<string, string> = {};
+  for (const key of Object.keys(spec.properties).sort()) if (key !== MANAGED_PROPERTY) after[key] = spec.properties[key] as string;
+  return {
+    kind: "zfs.create",
+    id: actionId("zfs.create", spec.name),
+    resource: datasetResource(spec.name),
+    dataset: spec.name,
+    dependsOn,
+    argv: [createArgv(spec.name, after)],
+    cause: "missing",
+    reason: "does not exist",
+    before: null,
+    after,
+  };
+}
+
+/** Decides drift vs manifest change for one property from the applied record (3-way). */
+function causeOf(recorded: Readonly<Record<string, string>> | undefined, property: string, desired: string | undefined): ActionCause {
+  if (recorded === undefined) return "unrecorded";
+  const was = recorded[property];
+  if (was === undefined && desired === undefined) return "drift";
+  if (was === undefined || desired === undefined) return "manifest-changed";
+  return isSameValue(property, was, desired) ? "drift" : "manifest-changed";
+}
+
+function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Readonly<Record<string, string>> | undefined): ZfsPlanPart {
+  const actions: Action[] = [];
+  const findings: Finding[] = [];
+  const resource = datasetResource(spec.name);
+  const show = formatValue;
+
+  for (const property of Object.keys(spec.properties).sort()) {
+    if (property === MANAGED_PROPERTY) continue;
+    const want = spec.properties[property] as string;
+    const now = obs.properties[property]?.value ?? "-";
+    if (isSameValue(property, want, now)) continue;
+    const cause = causeOf(recorded, property, want);
+    if (cause === "drift" && spec.drift === "report") {
+      findings.push({
+        kind: "drift-reported",
+        resource,
+        dataset: spec.name,
+        property,
+        expected: want,
+        actual: now,
+        message: `${property} changed by hand from ${show(property, want)} to ${show(property, now)}; drift: report, left as is`,
+      });
+      continue;
+    }
+    const was = recorded?.[property];
+    const reason =
+      cause === "drift"
+        ? `drift: ${property} changed by hand from ${show(property, want)} to ${show(property, now)}`
+        : cause === "manifest-changed"
+          ? `manifest changed ${property} from ${was === undefined ? "(unset)" : show(property, was)} to ${show(property, want)}`
+          : `${property} is ${show(property, now)}, the manifest says ${show(property, want)}`;
+    const action: ZfsSetAction = {
+      kind: "zfs.set",
+      id: actionId("zfs.set", spec.name, property),
+      resource,
+      dataset: spec.name,
+      property,
+      dependsOn: [],
+      argv: [setArgv(spec.name, property, want)],
+      cause,
+      reason,
+      before: now,
+      after: want,
+    };
+    actions.push(action);
+  }
+
+  for (const property of NATIVE_PROPERTIES) {
+    if (Object.hasOwn(spec.properties, property)) continue;
+    const o = obs.properties[property];
+    if (o === undefined || o.source !== "local") continue;
+    const none = NON_INHERITABLE[property];
+    // `zfs set quota=none` leaves source local with value 0: that is "not set" already.
+    if (none !== undefined && isSameValue(property, none, o.value)) continue;
+    const cause = causeOf(recorded, property, undefined);
+    if (cause === "drift" && spec.drift === "report") {
+      findings.push({
+        kind: "drift-reported",
+        resource,
+        dataset: spec.name,
+        property,
+        expected: "",
+        actual: o.value,
+        message: `${property} set by hand to ${show(property, o.value)}; the manifest does not declare it; drift: report, left as is`,
+      });
+      continue;
+    }
+    const was = recorded?.[property];
+    const reason =
+      cause === "drift"
+        ? `drift: ${property} set by hand to ${show(property, o.value)}; the manifest does not declare it`
+        : cause === "manifest-changed"
+          ? `the manifest no longer sets ${property} (was ${was === undefined ? "(unset)" : show(property, was)})`
+          : `${property}=${show(property, o.value)} is set locally; the manifest does not declare it`;
+    const action: ZfsInheritAction = {
+      kind: "zfs.inherit",
+      id: actionId("zfs.inherit", spec.name, property),
+      resource,
+      dataset: spec.name,
+      property,
+      dependsOn: [],
+      argv: [revertArgv(spec.name, property)],
+      cause,
+      reason,
+      before: o.value,
+      after: null,
+    };
+    actions.push(action);
+  }
+  return { actions, findings };
+}
+
+function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observed: ZfsObserved): ZfsPlanPart {
+  const actions: ZfsDestroyAction[] = [];
+  const findings: Finding[] = [];
+  const have = new Map(observed.datasets.map((d) => [d.name, d]));
+  const children = new Map<string, string[]>();
+  for (const d of observed.datasets) {
+    const p = parentOf(d.name);
+    if (p !== undefined) children.set(p, [...(children.get(p) ?? []), d.name]);
+  }
+  const destroyable = new Set<string>();
+  // Children before parents: the reverse of a tree walk.
+  for (const name of [...names].sort((a, b) => compareDatasetNames(b, a))) {
+    const resource = datasetResource(name);
+    const refuse = (because: Extract<Finding, { kind: "destroy-refused" }>["because"], message: string): void => {
+      findings.push({ kind: "destroy-refused", resource, dataset: name, because, message });
+    };
+    const obs = have.get(name);
+    if (wantedNames.has(name)) {
+      refuse("still-wanted", "listed in destroy but the manifest still declares it; kept");
+      continue;
+    }
+    if (obs === undefined) {
+      findings.push({ kind: "destroy-missing", resource, dataset: name, message: `listed in destroy but not found under ${observed.root}` });
+      continue;
+    }
+    if (!obs.managed) {
+      refuse("unmanaged", `has no ${MANAGED_PROPERTY}=yes set locally; Steward never destroys what it did not create`);
+      continue;
+    }
+    if (obs.snapshots > 0) {
+      refuse("has-snapshots", `has ${obs.snapshots} snapshot(s); destroy them by hand first`);
+      continue;
+    }
+    const kids = children.get(name) ?? [];
+    const staying = kids.filter((k) => !destroyable.has(k));
+    if (staying.length > 0) {
+      refuse("has-children", `has children that stay: ${staying.join(", ")}`);
+      continue;
+    }
+    if (obs.guid === undefined) {
+      refuse("no-guid", "its guid could not be read, so its identity cannot be confirmed");
+      continue;
+    }
+    destroyable.add(name);
+    const before: Record<string, string> = {};
+    for (const key of Object.keys(obs.properties).sort()) {
+      const p = obs.properties[key];
+      if (p !== undefined && p.source === "local") before[key] = p.value;
+    }
+    actions.push({
+      kind: "zfs.destroy",
+      id: actionId("zfs.destroy", name),
+      resource,
+      dataset: name,
+      dependsOn: kids.map((k) => actionId("zfs.destroy", k)),
+      argv: [destroyArgv(name)],
+      cause: "listed-for-destroy",
+      reason: "listed in the node's destroy list",
+      guid: obs.guid,
+      before,
+      after: null,
+    });
+  }
+  return { actions, findings };
+}

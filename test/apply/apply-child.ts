@@ -1,0 +1,33 @@
+/**
+ * A separate process that runs applyNode, for the tests that need a second agent or a crash:
+ *   node build/test/apply/apply-child.js INPUT.json
+ * INPUT: {desired, stateDir, killAfter?}. With killAfter = N, the process SIGKILLs itself right
+ * before the (N+1)-th command that changes the host (a crash mid-apply: no finally runs).
+ * Prints one JSON line: {ok, actions} or {error: code}.
+ */
+import { readFileSync } from "node:fs";
+import { systemExecutor, type Executor } from "../../agent/src/exec.js";
+import { isStewardError } from "../../agent/src/errors.js";
+import { silentLogger } from "../../agent/src/log.js";
+import type { DesiredState } from "../../agent/src/manifest/types.js";
+import { applyNode } from "../../agent/src/reconcile.js";
+
+const input = JSON.parse(readFileSync(process.argv[2] as string, "utf8")) as { desired: DesiredState; stateDir: string; killAfter?: number };
+let changes = 0;
+const executor: Executor = {
+  run(argv, options) {
+    if (argv[1] !== "get") {
+      if (input.killAfter !== undefined && changes === input.killAfter) process.kill(process.pid, "SIGKILL");
+      changes++;
+    }
+    return systemExecutor.run(argv, options);
+  },
+};
+
+try {
+  const run = await applyNode(input.desired, { executor, stateDir: input.stateDir, log: silentLogger });
+  process.stdout.write(`${JSON.stringify({ ok: run.result.ok, actions: run.plan.actions.length })}\n`);
+} catch (e) {
+  process.stdout.write(`${JSON.stringify({ error: isStewardError(e) ? e.code : String(e) })}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,144 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { apply } from "../../agent/src/apply/apply.js";
+import type { ActionOutcome, ApplyObserver } from "../../agent/src/apply/types.js";
+import type { Argv, Executor } from "../../agent/src/exec.js";
+import { plan } from "../../agent/src/plan/plan.js";
+import { RecordingExecutor, startsWith } from "../helpers/recording-executor.js";
+import { containers, desiredState, ds, have, observed } from "../drivers/zfs/build.js";
+
+const P = "tank";
+const MAIL = `${P}/steward/data/mail/mail`;
+const WEB = `${P}/steward/data/web`;
+const C = containers(P);
+const haveC = C.map((c) => have(c.name, { mountpoint: "none" }));
+
+/** From scratch: 3 containers + mail/mail + mail/mail/sub; and a set on the web container. */
+function scratchPlan(): ReturnType<typeof plan> {
+  return plan(
+    desiredState(P, [...C, ds(MAIL, { quota: "1024" }), ds(`${MAIL}/sub`), ds(WEB, { mountpoint: "none", atime: "off" })]),
+    observed(P, [haveC[0]!, haveC[1]!, have(WEB, { mountpoint: "none", atime: "on", compression: "gzip" })]),
+  );
+}
+
+const statuses = (os: readonly ActionOutcome[]): string[] => os.map((o) => `${o.status} ${o.action}`);
+
+test("runs every action's argv in plan order and reports each applied", async () => {
+  const p = scratchPlan();
+  const ex = new RecordingExecutor();
+  const r = await apply(p, ex);
+  assert.deepEqual(ex.calls, p.actions.flatMap((a) => a.argv));
+  assert.ok(r.ok);
+  assert.deepEqual(r.summary, { applied: p.actions.length, unchanged: 0, failed: 0, skipped: 0 });
+  assert.deepEqual(
+    r.outcomes.map((o) => o.action),
+    p.actions.map((a) => a.id),
+  );
+});
+
+test("a failed command fails its action, skips its dependents and its resource, and the rest still run", async () => {
+  const p = scratchPlan();
+  const ex = new RecordingExecutor([{ when: (a) => a[1] === "create" && a.at(-1) === `${P}/steward/data/mail`, reply: { exitCode: 1, stderr: "cannot create 'x': out of space\n" } }]);
+  const r = await apply(p, ex);
+  assert.equal(r.ok, false);
+  assert.deepEqual(statuses(r.outcomes), [
+    `failed zfs.create:${P}/steward/data/mail`,
+    `skipped zfs.create:${MAIL}`,
+    `skipped zfs.create:${MAIL}/sub`,
+    `applied zfs.set:${WEB}:atime`,
+    `applied zfs.inherit:${WEB}:compression`,
+  ]);
+  const failed = r.outcomes[0];
+  assert.ok(failed?.status === "failed");
+  assert.deepEqual([failed.code, failed.exitCode, failed.stderr], ["EXEC_FAILED", 1, "cannot create 'x': out of space\n"]);
+  const skipped = r.outcomes[1];
+  assert.ok(skipped?.status === "skipped");
+  assert.deepEqual([skipped.because, skipped.blockedBy], ["dependency-failed", `zfs.create:${P}/steward/data/mail`]);
+  assert.equal(ex.calls.filter((a) => a[1] === "create").length, 1);
+});
+
+test("after a failure on a resource, its later actions are skipped", async () => {
+  const p = scratchPlan();
+  const ex = new RecordingExecutor([{ when: startsWith("zfs", "set", "atime=off"), reply: { exitCode: 1, stderr: "cannot set property\n" } }]);
+  const r = await apply(p, ex);
+  const tail = r.outcomes.slice(-2);
+  assert.deepEqual(statuses(tail), [`failed zfs.set:${WEB}:atime`, `skipped zfs.inherit:${WEB}:compression`]);
+  assert.ok(tail[1]?.status === "skipped" && tail[1].because === "resource-failed");
+});
+
+test("a timeout is EXEC_TIMEOUT and an executor that throws is EXEC_FAILED; apply does not throw", async () => {
+  const p = plan(desiredState(P, [...C, ds(MAIL, { quota: "1" }), ds(WEB)]), observed(P, [...haveC, have(MAIL, { quota: "2" })]));
+  const throwing: Executor = {
+    async run(argv: Argv) {
+      if (argv[1] === "create") throw new Error("spawn exploded");
+      return { argv, exitCode: null, stdout: "", stderr: "", timedOut: true, durationMs: 60_000 };
+    },
+  };
+  const r = await apply(p, throwing);
+  assert.deepEqual(
+    r.outcomes.map((o) => (o.status === "failed" ? o.code : o.status)),
+    ["EXEC_TIMEOUT", "EXEC_FAILED"],
+  );
+});
+
+function destroyPlan(): ReturnType<typeof plan> {
+  return plan(desiredState(P, [...C], [`${P}/steward/data/old`]), observed(P, [...haveC, have(`${P}/steward/data/old`, {}, { guid: "4242" })]));
+}
+
+test("a destroy runs only after the guid check confirms the dataset", async () => {
+  const ex = new RecordingExecutor([{ when: startsWith("zfs", "get"), reply: { stdout: "4242\n" } }]);
+  const r = await apply(destroyPlan(), ex);
+  assert.deepEqual(statuses(r.outcomes), [`applied zfs.destroy:${P}/steward/data/old`]);
+  assert.deepEqual(ex.calls, [
+    ["zfs", "get", "-Hp", "-o", "value", "guid", `${P}/steward/data/old`],
+    ["zfs", "destroy", `${P}/steward/data/old`],
+  ]);
+});
+
+test("a destroy whose dataset has another guid now fails APPLY_PRECONDITION and destroys nothing", async () => {
+  const ex = new RecordingExecutor([{ when: startsWith("zfs", "get"), reply: { stdout: "9999\n" } }]);
+  const r = await apply(destroyPlan(), ex);
+  assert.ok(r.outcomes[0]?.status === "failed" && r.outcomes[0].code === "APPLY_PRECONDITION");
+  assert.equal(ex.calls.filter((a) => a[1] === "destroy").length, 0);
+});
+
+test("a destroy whose dataset is already gone is unchanged", async () => {
+  const name = `${P}/steward/data/old`;
+  const ex = new RecordingExecutor([{ when: startsWith("zfs", "get"), reply: { exitCode: 1, stderr: `cannot open '${name}': dataset does not exist\n` } }]);
+  const r = await apply(destroyPlan(), ex);
+  assert.deepEqual(statuses(r.outcomes), [`unchanged zfs.destroy:${name}`]);
+  assert.ok(r.ok);
+  assert.equal(ex.calls.length, 1);
+});
+
+test("observers hear start, each action and end, in order; skipped actions only end", async () => {
+  const p = scratchPlan();
+  const events: string[] = [];
+  const obs: ApplyObserver = {
+    onApplyStart: () => void events.push("start"),
+    onActionStart: (a) => void events.push(`+${a.id}`),
+    onActionEnd: (a, o) => void events.push(`-${a.id}:${o.status}`),
+    onApplyEnd: (_p, r) => void events.push(`end:${r.ok}`),
+  };
+  const ex = new RecordingExecutor([{ when: (a) => a[1] === "create" && a.at(-1) === `${MAIL}`, reply: { exitCode: 1 } }]);
+  await apply(p, ex, [obs]);
+  assert.deepEqual(events, [
+    "start",
+    `+zfs.create:${P}/steward/data/mail`,
+    `-zfs.create:${P}/steward/data/mail:applied`,
+    `+zfs.create:${MAIL}`,
+    `-zfs.create:${MAIL}:failed`,
+    `-zfs.create:${MAIL}/sub:skipped`,
+    `+zfs.set:${WEB}:atime`,
+    `-zfs.set:${WEB}:atime:applied`,
+    `+zfs.inherit:${WEB}:compression`,
+    `-zfs.inherit:${WEB}:compression:applied`,
+    "end:false",
+  ]);
+});
+
+test("an empty plan runs nothing and is ok", async () => {
+  const ex = new RecordingExecutor();
+  const r = await apply(plan(desiredState(P, [...C]), observed(P, haveC)), ex);
+  assert.deepEqual([r.ok, r.outcomes.length, ex.calls.length], [true, 0, 0]);
+});

@@ -1,0 +1,55 @@
+/**
+ * Test doubles for the Executor: record every argv, answer from a script or pass through to
+ * another executor, and fail or "crash" on the N-th command.
+ */
+import type { Argv, Executor, RunOptions, RunResult } from "../../agent/src/exec.js";
+
+export type Reply = Partial<Omit<RunResult, "argv">>;
+
+/** A scripted answer: the first rule whose `when` matches the argv answers it. */
+export interface Rule {
+  readonly when: (argv: Argv) => boolean;
+  readonly reply: Reply;
+}
+
+export class RecordingExecutor implements Executor {
+  readonly calls: Argv[] = [];
+
+  /** With `inner`, unmatched commands run there; without, they exit 0 with empty output. */
+  constructor(
+    private readonly rules: readonly Rule[] = [],
+    private readonly inner?: Executor,
+  ) {}
+
+  async run(argv: Argv, options?: RunOptions): Promise<RunResult> {
+    this.calls.push(argv);
+    const rule = this.rules.find((r) => r.when(argv));
+    if (rule === undefined && this.inner !== undefined) return this.inner.run(argv, options);
+    return { argv, exitCode: 0, stdout: "", stderr: "", timedOut: false, durationMs: 0, ...(rule?.reply ?? {}) };
+  }
+}
+
+/** startsWith matches an argv by its first words. */
+export function startsWith(...words: string[]): (argv: Argv) => boolean {
+  return (argv) => words.every((w, i) => argv[i] === w);
+}
+
+/**
+ * failingNth runs commands on `inner`, except the n-th (counting from 1) of those `counts`
+ * selects: that one is answered with `reply` (exit 1 unless the reply says otherwise) and not run.
+ */
+export function failingNth(inner: Executor, n: number, reply: Reply, counts: (argv: Argv) => boolean = () => true): Executor & { calls: Argv[] } {
+  let seen = 0;
+  const calls: Argv[] = [];
+  return {
+    calls,
+    async run(argv, options) {
+      calls.push(argv);
+      if (counts(argv)) {
+        seen++;
+        if (seen === n) return { argv, exitCode: 1, stdout: "", stderr: "", timedOut: false, durationMs: 0, ...reply };
+      }
+      return inner.run(argv, options);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * A real ZFS pool for one test file: zfs-fuse (Debian) on a sparse file under /var/tmp (the
+ * vdev must not live on ZFS), mounted under a fresh temp directory, with a unique name so test
+ * files running in parallel never meet. Tests FAIL (never skip) when ZFS cannot run here.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { systemExecutor, type RunResult } from "../../agent/src/exec.js";
+
+const SETUP_HINT = "ZFS is not available: run `scripts/test-host.sh setup` as root (installs zfs-fuse and starts its daemon; needs /dev/fuse)";
+
+/** zfsRun runs `zfs`/`zpool` with the real executor. */
+export function zfsRun(argv: readonly [string, ...string[]]): Promise<RunResult> {
+  return systemExecutor.run(argv, { timeoutMs: 30_000 });
+}
+
+/** zfsOk runs a command that must succeed and returns its stdout; throws with stderr otherwise. */
+export async function zfsOk(argv: readonly [string, ...string[]]): Promise<string> {
+  const r = await zfsRun(argv);
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}: ${r.stderr || r.spawnError || ""}`);
+  return r.stdout;
+}
+
+/** requireZfs throws (failing the test) unless /dev/fuse exists and the zfs-fuse daemon answers. */
+export async function requireZfs(): Promise<void> {
+  if (!existsSync("/dev/fuse")) throw new Error(`${SETUP_HINT} — /dev/fuse is missing`);
+  const r = await zfsRun(["zpool", "list", "-H"]);
+  if (r.exitCode !== 0) throw new Error(`${SETUP_HINT} — zpool list: ${r.spawnError ?? r.stderr.trim()}`);
+}
+
+export interface TestPool {
+  readonly name: string;
+  readonly vdev: string;
+  /** A temp directory for mountpoints: the pool mounts at `${dir}/${name}`. */
+  readonly dir: string;
+  /** Reads one property value with `zfs get -Hp`. */
+  get(dataset: string, property: string): Promise<string>;
+  destroy(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * createTestPool makes a fresh pool `<prefix><hex>` on a sparse file (128 MiB unless told). A
+ * pool that does not come up ONLINE (zfs-fuse after a daemon crash, freebsd.md §1.7) is
+ * destroyed and made again.
+ */
+export async function createTestPool(prefix = "st", sizeMb = 128): Promise<TestPool> {
+  await requireZfs();
+  for (let attempt = 0; ; attempt++) {
+    const name = `${prefix}${randomBytes(4).toString("hex")}`;
+    const vdev = `/var/tmp/steward-test-${name}.img`;
+    const dir = await mkdtemp(join(tmpdir(), "steward-zfs-"));
+    const fh = await open(vdev, "w");
+    await fh.truncate(sizeMb * 1024 * 1024);
+    await fh.close();
+    const created = await zfsRun(["zpool", "create", "-m", join(dir, name), name, vdev]);
+    const health = created.exitCode === 0 ? (await zfsRun(["zpool", "list", "-H", "-o", "health", name])).stdout.trim() : "";
+    const pool: TestPool = {
+      name,
+      vdev,
+      dir,
+      get: async (dataset, property) => (await zfsOk(["zfs", "get", "-Hp", "-o", "value", property, dataset])).replace(/\n$/, ""),
+      destroy: () => destroyPool(name, vdev, dir),
+    };
+    if (created.exitCode === 0 && health === "ONLINE") return pool;
+    await pool.destroy();
+    if (attempt >= 1) throw new Error(`zpool create ${name} failed (exit ${created.exitCode}, health ${health}): ${created.stderr}`);
+  }
+}
+
+async function destroyPool(name: string, vdev: string, dir: string): Promise<void> {
+  // zfs-fuse may call a just-used dataset busy for a few seconds (freebsd.md §1.7): retry.
+  for (let i = 0; i < 40; i++) {
+    const r = await zfsRun(["zpool", "destroy", "-f", name]);
+    if (r.exitCode === 0 || /no such pool/.test(r.stderr)) break;
+    await sleep(250);
+  }
+  await rm(vdev, { force: true });
+  await rm(dir, { recursive: true, force: true }).catch(() => {});
+}
