@@ -3,7 +3,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { StewardError } from "../../agent/src/errors.js";
-import { isManifestPath, readSnapshot } from "../../agent/src/source/snapshot.js";
+import { isManifestPath } from "../../agent/src/manifest/load.js";
+import { readSnapshot } from "../../agent/src/source/snapshot.js";
 import { WorkRepo, makeBare, makeTempDir, removeDir } from "../helpers/keys.js";
 
 let dir: string;
@@ -23,7 +24,7 @@ test("reads manifests and every path of a revision straight from the objects", a
     .write("nodes/alpha.yaml", "arch: amd64\n")
     .write("services/mail.yaml", "node: alpha\n")
     .write("services/blog.yml", "node: alpha\n")
-    .write("services/extra/deep.yaml", "not: a manifest\n")
+    .write("services/extra/deep.yaml", "misplaced: true\n")
     .write("files/mail/main.cf", "myhostname = mail\n")
     .write("README.md", "# cluster\n");
   const oid = work.commit("layout");
@@ -31,7 +32,8 @@ test("reads manifests and every path of a revision straight from the objects", a
   const cache = {};
   const s = await readSnapshot(bare, oid, cache);
   assert.equal(s.revision, oid);
-  assert.deepEqual([...s.manifests.keys()].sort(), ["cluster.yaml", "nodes/alpha.yaml", "services/blog.yml", "services/mail.yaml"]);
+  // Misnamed and misplaced YAML is read too, so that validation can point at it.
+  assert.deepEqual([...s.manifests.keys()].sort(), ["cluster.yaml", "nodes/alpha.yaml", "services/blog.yml", "services/extra/deep.yaml", "services/mail.yaml"]);
   assert.equal(s.manifests.get("nodes/alpha.yaml"), "arch: amd64\n");
   assert.deepEqual([...s.paths].sort(), ["README.md", "cluster.yaml", "files/mail/main.cf", "nodes/alpha.yaml", "services/blog.yml", "services/extra/deep.yaml", "services/mail.yaml"]);
 });
@@ -61,6 +63,6 @@ test("a revision that is not in the repository is SOURCE_NOT_FOUND", async () =>
   await assert.rejects(readSnapshot(bare, "0".repeat(40), {}), (e: unknown) => e instanceof StewardError && e.code === "SOURCE_NOT_FOUND");
 });
 
-for (const [path, yes] of [["cluster.yaml", true], ["cluster.yml", true], ["nodes/a.yaml", true], ["services/m.yml", true], ["services/x/y.yaml", false], ["files/a.yaml", false], ["nodes/a.json", false]] as const) {
+for (const [path, yes] of [["cluster.yaml", true], ["cluster.yml", true], ["nodes/a.yaml", true], ["services/m.yml", true], ["services/x/y.yaml", true], ["files/a.yaml", false], ["nodes/a.json", false]] as const) {
   test(`${yes ? "reads" : "does not read"} ${path} as a manifest`, () => assert.equal(isManifestPath(path), yes));
 }

@@ -23,6 +23,15 @@ const NAME = /^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/;
 const DEFAULT_JAILS_DIR = "/jails";
 const DEFAULT_DOMAIN = "home.arpa";
 
+/**
+ * isManifestPath answers whether a repo path is read as a manifest: cluster.yaml and every YAML
+ * file below nodes/ and services/ — also misnamed (.yml) or misplaced (in a sub-folder) ones,
+ * so that validation points at them instead of silently skipping them. Pure.
+ */
+export function isManifestPath(path: string): boolean {
+  return path === "cluster.yaml" || path === "cluster.yml" || /^(nodes|services)\/.+\.ya?ml$/.test(path);
+}
+
 /** loadModel validates a revision's manifests and builds the model. Never throws on bad input. */
 export function loadModel(snapshot: RepoSnapshot): LoadResult {
   const diagnostics: Diagnostic[] = [];

@@ -5,15 +5,11 @@
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StewardError } from "../errors.js";
+import { isManifestPath } from "../manifest/load.js";
 import type { RepoSnapshot } from "../manifest/types.js";
 
 /** Folders never part of the cluster's content. */
 const SKIP = new Set([".git", "node_modules"]);
-
-/** Manifest files are the YAML files at these places; validation decides what they must be. */
-export function isManifestPath(path: string): boolean {
-  return path === "cluster.yaml" || path === "cluster.yml" || /^(nodes|services)\/.+\.ya?ml$/.test(path);
-}
 
 /** Manifests larger than this are not read whole; validation reports them. */
 const READ_LIMIT = 1024 * 1024 + 1;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
 import { bridgeUrl, type RemoteSpec } from "./remotes.js";
-import { writeFileAtomic } from "./state.js";
+import { writeFileAtomic } from "../atomic-write.js";
 
 const PACK_FILE = /\/objects\/pack\/pack-[0-9a-f]{40}\.(?:pack|idx)$/;
 

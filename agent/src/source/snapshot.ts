@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
+import { isManifestPath } from "../manifest/load.js";
 import type { RepoSnapshot } from "../manifest/types.js";
 import { withRepoLock } from "./repo.js";
 
@@ -13,15 +14,6 @@ export const MAX_SNAPSHOT_BLOB_BYTES = 1024 * 1024;
 /** The most paths one revision may have; a cluster repo has dozens. */
 export const MAX_SNAPSHOT_PATHS = 100_000;
 const MAX_DEPTH = 32;
-
-/**
- * isManifestPath answers whether a repo path is read as a manifest: `cluster.yaml`, or a file
- * directly under `nodes/` or `services/`, ending in `.yaml` — or `.yml`, so that validation can
- * point at the misnamed file instead of silently ignoring it. Pure.
- */
-export function isManifestPath(path: string): boolean {
-  return /^(?:cluster|nodes\/[^/]+|services\/[^/]+)\.ya?ml$/.test(path);
-}
 
 /**
  * readSnapshot reads the revision `oid` from the bare repository at `gitdir`: the text of every

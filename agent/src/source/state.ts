@@ -6,10 +6,9 @@
  * - `tmp/`: signature files while they are checked;
  * - `repo.git`: the bare repository (repo.ts).
  */
-import { constants as fsc } from "node:fs";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../atomic-write.js";
 import { StewardError } from "../errors.js";
 
 export interface SourcePaths {
@@ -92,38 +91,6 @@ export async function writeTrustFile(stateDir: string, blobOid: string, bytes: U
   }
   await writeFileAtomic(path, bytes, 0o644);
   return path;
-}
-
-/**
- * writeFileAtomic replaces `path` with `data`: a temp file in the same directory, fsync,
- * rename over the target, fsync of the directory. Creates the directory (0700) if needed.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
-  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  const d = await open(dir, fsc.O_RDONLY);
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
 }
 
 function corrupt(file: string, e: unknown): StewardError {

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../apply/atomic-write.js";
+import { writeFileAtomic } from "../../atomic-write.js";
 import { StewardError } from "../../errors.js";
 import { parseAppliedRecord, renderAppliedRecord } from "./record.js";
 import { EMPTY_APPLIED_RECORD, type AppliedRecord } from "./types.js";
@@ -39,7 +39,7 @@ export async function readAppliedRecord(stateDir: string): Promise<{ record: App
 export async function writeAppliedRecord(stateDir: string, record: AppliedRecord): Promise<void> {
   const path = appliedRecordPath(stateDir);
   try {
-    await writeFileAtomic(path, renderAppliedRecord(record));
+    await writeFileAtomic(path, renderAppliedRecord(record), 0o644);
   } catch (e) {
     throw new StewardError("APPLY_FAILED", "cannot write the applied record", { data: { path, error: String(e) }, retry: "transient", cause: e });
   }
