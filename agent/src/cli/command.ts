@@ -21,8 +21,6 @@ export interface Io {
 
 export interface Command {
   readonly name: string;
-  /** One line for `steward --help`. */
-  readonly summary: string;
   /** Full usage for `steward NAME --help`. */
   readonly usage: string;
   readonly options: Options;
@@ -30,7 +28,18 @@ export interface Command {
   run(values: Record<string, unknown>, positionals: string[], io: Io): Promise<number>;
 }
 
-export function usageText(commands: readonly Command[]): string {
+/**
+ * A subcommand as `steward --help` lists it. The module is loaded only when the command runs,
+ * so that `steward validate` does not pay for isomorphic-git or the drivers.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for `steward --help`. */
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+export function usageText(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     "usage: steward <command> [options]",
@@ -55,7 +64,8 @@ export function usageError(message: string): StewardError {
  * runCommand dispatches argv to a command and returns the exit code. It prints usage errors
  * and typed errors itself (text, or JSON with --json); an untyped exception is an internal error.
  */
-export async function runCommand(commands: readonly Command[], argv: readonly string[], usage: string): Promise<number> {
+export async function runCommand(commands: readonly CommandEntry[], argv: readonly string[]): Promise<number> {
+  const usage = usageText(commands);
   const out = (t: string): void => void process.stdout.write(t.endsWith("\n") ? t : `${t}\n`);
   const err = (t: string): void => void process.stderr.write(t.endsWith("\n") ? t : `${t}\n`);
   const [name, ...rest] = argv;
@@ -67,12 +77,13 @@ export async function runCommand(commands: readonly Command[], argv: readonly st
     out(STEWARD_VERSION);
     return EXIT_OK;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     err(`steward: unknown command '${name}'\n\n${usage}`);
     return EXIT_USAGE;
   }
   const json = rest.includes("--json");
+  const command = await entry.load();
   try {
     if (rest.includes("--help") || rest.includes("-h")) {
       out(command.usage);

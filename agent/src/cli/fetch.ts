@@ -39,7 +39,6 @@ Configuration example:
 
 export const fetchCommand: Command = {
   name: "fetch",
-  summary: "fetch and verify the cluster repo; print the revision this node would run",
   usage: USAGE,
   options: {
     config: { type: "string" },

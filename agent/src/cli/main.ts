@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 /**
- * The `steward` command: parses the subcommand name and hands the rest of argv to the file
- * that implements it (one file per subcommand, each exporting a `Command`).
+ * The `steward` command: finds the subcommand and hands it the rest of argv. One file per
+ * subcommand, each exporting a `Command`, loaded only when it runs.
  * Exit codes: 0 success, 1 the command ran and found a problem, 2 usage, 3 internal error.
  */
-import type { Command } from "./command.js";
-import { runCommand, usageText } from "./command.js";
-import { fetchCommand } from "./fetch.js";
-import { validateCommand } from "./validate.js";
-import { planCommand } from "./plan.js";
-import { applyCommand } from "./apply.js";
+import { runCommand, type CommandEntry } from "./command.js";
 
 /** Subcommands in the order of the flow; `steward --help` lists them in this order. */
-const COMMANDS: readonly Command[] = [fetchCommand, validateCommand, planCommand, applyCommand];
+const COMMANDS: readonly CommandEntry[] = [
+  { name: "fetch", summary: "fetch and verify the cluster repo; print the revision this node would run", load: async () => (await import("./fetch.js")).fetchCommand },
+  { name: "validate", summary: "check a cluster repo offline: YAML, schema, references (exit 0 valid, 1 invalid)", load: async () => (await import("./validate.js")).validateCommand },
+  { name: "plan", summary: "show the actions that would bring this node to the manifest (changes nothing)", load: async () => (await import("./plan.js")).planCommand },
+  { name: "apply", summary: "converge this node to the manifest now; record the revision applied", load: async () => (await import("./apply.js")).applyCommand },
+];
 
-process.exitCode = await runCommand(COMMANDS, process.argv.slice(2), usageText(COMMANDS));
+process.exitCode = await runCommand(COMMANDS, process.argv.slice(2));

@@ -9,7 +9,6 @@ import { EXIT_OK, EXIT_PROBLEM, usageError, type Command } from "./command.js";
 
 export const validateCommand: Command = {
   name: "validate",
-  summary: "check a cluster repo offline: YAML, schema, references (exit 0 valid, 1 invalid)",
   usage: [
     "usage: steward validate [DIR] [--json]",
     "",
