@@ -56,3 +56,21 @@ test("--help lists the commands and exits 0", async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /validate/);
 });
+
+test("check resolves a node's desired state from a checkout", async () => {
+  const r = await steward("check", "--dir", TEMPLATE_DIR, "--node", "pi", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { ok: boolean; desired: { datasets: { name: string; properties: Record<string, string> }[] } };
+  assert.equal(out.ok, true);
+  assert.deepEqual(out.desired.datasets.find((d) => d.name === "zroot/steward/data/blog/www")?.properties, {
+    compression: "lz4",
+    atime: "off",
+    mountpoint: "/jails/blog/usr/local/www/blog",
+  });
+});
+
+test("check of a node the repo lacks is a MANIFEST_REFERENCE problem", async () => {
+  const r = await steward("check", "--dir", TEMPLATE_DIR, "--node", "omega", "--json");
+  assert.equal(r.code, 1);
+  assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, "MANIFEST_REFERENCE");
+});
