@@ -19,7 +19,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "test-host: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # zfs-fuse's postinst tries to start the daemon through the init system; no init here is fine.
+  # Keep the packages' postinst scripts from starting system daemons (sshd on port 22, zfs-fuse):
+  # the tests start their own, on loopback. policy-rc.d exit 101 = "action forbidden".
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
@@ -28,7 +34,8 @@ if [ "$(id -u)" -eq 0 ]; then
   if ! zpool list >/dev/null 2>&1; then
     [ -e /dev/fuse ] || { echo "test-host: /dev/fuse is missing: zfs-fuse cannot run here" >&2; exit 1; }
     pkill -x zfs-fuse 2>/dev/null || true
-    rm -f /var/run/zfs/zfs_socket /var/lock/zfs/zfs_lock
+    # A stale pidfile makes zfs-fuse exit 1 without a word; so does a stale lock.
+    rm -f /run/zfs-fuse.pid /var/run/zfs/zfs_socket /var/lock/zfs/zfs_lock
     zfs-fuse --pidfile /run/zfs-fuse.pid
     for _ in $(seq 100); do zpool list >/dev/null 2>&1 && break; sleep 0.1; done
     zpool list >/dev/null 2>&1 || { echo "test-host: zfs-fuse did not come up" >&2; exit 1; }
