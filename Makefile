@@ -16,6 +16,7 @@ deps: node_modules/.installed
 
 build: deps
 	npx tsc -p .
+	node build/scripts/compile-schemas.js
 	chmod +x build/agent/src/cli/main.js
 
 # The Debian packages and daemons the integration tests need (zfs-fuse, sshd, git, ansible).

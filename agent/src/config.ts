@@ -23,10 +23,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
-import schema from "./config.schema.json" with { type: "json" };
+import type { ErrorObject } from "ajv";
 import { StewardError, type Where } from "./errors.js";
+import { locate, parseYaml, type ParsedFile, type PathSegment } from "./manifest/yaml.js";
+import { config as validate } from "./validators.js";
 import { checkSshFilePath, isBranchName, parseRemoteUrl, type RemoteSpec } from "./source/remotes.js";
 
 export const DEFAULT_CONFIG_PATH = "/usr/local/etc/steward/steward.yaml";
@@ -66,8 +66,6 @@ interface RawConfig {
   remotes: { name: string; url: string; key?: string; known_hosts?: string }[];
 }
 
-let validator: ReturnType<Ajv2020["compile"]> | undefined;
-
 /**
  * loadConfig reads and validates the configuration file at `path`. Throws CONFIG_INVALID
  * naming `file:line:column` of the first problem (all problems are in `data.problems`), with a
@@ -95,23 +93,16 @@ export async function loadConfig(path: string): Promise<AgentConfig> {
  * resolve relative paths and to place problems). Throws CONFIG_INVALID as loadConfig does.
  */
 export function parseConfig(text: string, file: string): AgentConfig {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, strict: true, prettyErrors: false });
-  const at = (offset: number): Where => {
-    const p = lines.linePos(offset);
-    return { file, line: p.line, column: p.col };
-  };
-  const problems: ConfigProblem[] = doc.errors.map((e) => ({ message: e.message.split("\n")[0] ?? e.message, where: at(e.pos[0]), hint: "fix the YAML syntax here" }));
+  const { parsed, diagnostics } = parseYaml(file, text);
+  const problems: ConfigProblem[] = diagnostics.map((d) => ({ message: d.message, where: d.where, hint: d.hint ?? "fix the YAML syntax here" }));
   if (problems.length > 0) throw configError(file, problems);
-  const value: unknown = doc.toJS({ maxAliasCount: 10 });
-  validator ??= new Ajv2020({ strict: true, allErrors: true }).compile(schema);
-  if (!validator(value)) {
-    for (const e of validator.errors ?? []) problems.push(schemaProblem(e, doc, at));
+  if (!validate(parsed.value)) {
+    for (const e of validate.errors ?? []) problems.push(schemaProblem(e, parsed));
     throw configError(file, problems);
   }
-  const raw = value as unknown as RawConfig;
+  const raw = parsed.value as RawConfig;
   const base = dirname(file);
-  const place = (path: (string | number)[]): Where => at(nodeAt(doc, path)?.range?.[0] ?? 0);
+  const place = (path: PathSegment[]): Where => locate(parsed, path);
   if (raw.branch !== undefined && !isBranchName(raw.branch)) {
     problems.push({ message: `branch ${JSON.stringify(raw.branch)} is not a valid branch name`, where: place(["branch"]), hint: "use a plain branch name such as main" });
   }
@@ -157,7 +148,7 @@ export function parseConfig(text: string, file: string): AgentConfig {
   };
 }
 
-const HINTS: Record<string, string> = {
+const HINTS: Readonly<Record<string, string>> = {
   node: "a lowercase name such as alpha, as in nodes/alpha.yaml",
   state: "a directory path such as /var/db/steward",
   branch: "a branch name such as main",
@@ -173,42 +164,24 @@ const HINTS: Record<string, string> = {
 const TOP_KEYS = ["node", "state", "branch", "trust", "timeout", "remotes"];
 const REMOTE_KEYS = ["name", "url", "key", "known_hosts"];
 
-function schemaProblem(e: ErrorObject, doc: Document.Parsed, at: (offset: number) => Where): ConfigProblem {
+function schemaProblem(e: ErrorObject, parsed: ParsedFile): ConfigProblem {
   const path = e.instancePath
     .split("/")
     .slice(1)
     .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"))
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   const last = path.filter((s): s is string => typeof s === "string").at(-1);
+  const hintFor = (key: string | undefined): string | undefined => (key !== undefined && Object.hasOwn(HINTS, key) ? HINTS[key] : undefined);
   if (e.keyword === "additionalProperties") {
     const key = String((e.params as { additionalProperty: unknown }).additionalProperty);
-    const node = keyNodeAt(doc, path, key);
     const known = path.length === 0 ? TOP_KEYS : REMOTE_KEYS;
-    return { message: `unknown key ${key}`, where: at(node?.range?.[0] ?? 0), hint: `remove it or fix its spelling; known keys here: ${known.join(", ")}` };
+    return { message: `unknown key ${key}`, where: locate(parsed, path, key), hint: `remove it or fix its spelling; known keys here: ${known.join(", ")}` };
   }
   if (e.keyword === "required") {
     const key = String((e.params as { missingProperty: unknown }).missingProperty);
-    return { message: `missing key ${key}`, where: at(nodeAt(doc, path)?.range?.[0] ?? 0), hint: `add ${key}: ${HINTS[key] ?? ""}` };
+    return { message: `missing key ${key}`, where: locate(parsed, path), hint: `add ${key}: ${hintFor(key) ?? ""}` };
   }
-  const where = at(nodeAt(doc, path)?.range?.[0] ?? 0);
-  return { message: `${e.instancePath || "/"}: ${e.message ?? "invalid"}`, where, hint: (last === undefined ? undefined : HINTS[last]) ?? "see the example in steward fetch --help" };
-}
-
-function nodeAt(doc: Document.Parsed, path: readonly (string | number)[]): Node | undefined {
-  let node: unknown = doc.contents;
-  for (const seg of path) {
-    if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && p.key.value === seg)?.value;
-    else if (isSeq(node) && typeof seg === "number") node = node.items[seg];
-    else return undefined;
-  }
-  return (node ?? undefined) as Node | undefined;
-}
-
-function keyNodeAt(doc: Document.Parsed, path: readonly (string | number)[], key: string): Node | undefined {
-  const parent = nodeAt(doc, path);
-  if (!isMap(parent)) return parent;
-  const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === key);
-  return (pair?.key ?? parent) as Node;
+  return { message: `${e.instancePath || "/"}: ${e.message ?? "invalid"}`, where: locate(parsed, path), hint: hintFor(last) ?? "see the example in steward fetch --help" };
 }
 
 function configError(file: string, problems: readonly ConfigProblem[]): StewardError {

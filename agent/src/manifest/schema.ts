@@ -1,43 +1,24 @@
 /**
- * JSON Schema validation of manifest files (draft 2020-12, ajv in strict mode). Pure: the
- * schemas are imported as data from schema/, values come in, diagnostics with positions go out.
+ * JSON Schema validation of manifest files (draft 2020-12, ajv in strict mode, compiled at
+ * build time: scripts/compile-schemas.ts). Pure: values come in, diagnostics with positions
+ * go out.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
-import clusterSchema from "../../../schema/cluster.schema.json" with { type: "json" };
+import type { ErrorObject, ValidateFunction } from "ajv";
 import commonSchema from "../../../schema/common.schema.json" with { type: "json" };
-import nodeSchema from "../../../schema/node.schema.json" with { type: "json" };
-import serviceSchema from "../../../schema/service.schema.json" with { type: "json" };
 import type { Diagnostic } from "../errors.js";
+import * as validators from "../validators.js";
 import { locate, type ParsedFile, type PathSegment } from "./yaml.js";
 
 export type ManifestKind = "cluster" | "node" | "service";
 
-// ajv-formats is CommonJS; its default export arrives wrapped under NodeNext resolution.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020, formats: string[]) => Ajv2020;
-
-let validators: Record<ManifestKind, ValidateFunction> | undefined;
-
-/** compiled returns the three validators, compiling them once per process (about 30 ms). */
-function compiled(): Record<ManifestKind, ValidateFunction> {
-  if (validators !== undefined) return validators;
-  const ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true, allowUnionTypes: true });
-  addFormats(ajv, ["ipv4"]);
-  ajv.addSchema(commonSchema);
-  validators = {
-    cluster: ajv.compile(clusterSchema),
-    node: ajv.compile(nodeSchema),
-    service: ajv.compile(serviceSchema),
-  };
-  return validators;
-}
+const VALIDATORS: Readonly<Record<ManifestKind, ValidateFunction>> = { cluster: validators.cluster, node: validators.node, service: validators.service };
 
 /**
  * validateSchema checks one parsed file against the schema of its kind. Returns every
  * violation as a MANIFEST_SCHEMA diagnostic placed on the offending key or value, with a hint.
  */
 export function validateSchema(kind: ManifestKind, parsed: ParsedFile): Diagnostic[] {
-  const validate = compiled()[kind];
+  const validate = VALIDATORS[kind];
   if (validate(parsed.value)) return [];
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
