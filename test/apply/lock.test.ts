@@ -63,3 +63,25 @@ test("release leaves a lock that is not ours", async (t) => {
   await lock.release();
   assert.equal(await readFile(lockPath(dir), "utf8"), other);
 });
+
+test("a lock from before the last boot is stale even if its pid is alive now", async (t) => {
+  const dir = await stateDir(t);
+  const earlier = new Date(Date.now() - 7 * 24 * 3600 * 1000).toISOString();
+  await writeFile(lockPath(dir), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: earlier, boot: earlier }));
+  const lock = await acquireApplyLock(dir, silentLogger);
+  assert.equal(lock.tookOverFrom?.startedAt, earlier);
+  await lock.release();
+});
+
+test("of many agents taking over one stale lock at once, exactly one gets it", async (t) => {
+  const dir = await stateDir(t);
+  const dead = deadPid();
+  for (let round = 0; round < 200; round++) {
+    await writeFile(lockPath(dir), JSON.stringify({ pid: dead, host: hostname(), startedAt: "x" }));
+    const results = await Promise.allSettled([1, 2, 3].map(() => acquireApplyLock(dir, silentLogger)));
+    const won = results.filter((r) => r.status === "fulfilled");
+    assert.equal(won.length, 1, `round ${round}: ${won.length} holders`);
+    for (const r of results) if (r.status === "rejected") assert.ok(isLocked(r.reason));
+    await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireApplyLock>>>).value.release();
+  }
+});

@@ -1,9 +1,13 @@
 /**
  * The apply lock, `<state>/apply.lock`: two agents (or an agent and a `steward apply`) never
- * change the host at once. Created with O_EXCL, it holds the owner's pid, host and start time.
+ * change the host at once. Created with O_EXCL, it holds the owner's pid, host, start time and
+ * the host's boot time: the state directory survives reboots, and after one a recorded pid may
+ * belong to any process (often the new agent itself), so a lock from an earlier boot is stale.
+ * Taking over a stale lock is serialised by a second O_EXCL file, so that of two agents that
+ * both find the same dead owner only one removes it.
  */
 import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
-import { hostname } from "node:os";
+import { hostname, uptime } from "node:os";
 import { join } from "node:path";
 import { StewardError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -12,6 +16,8 @@ export interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly startedAt: string;
+  /** When the host booted (ISO), absent in locks of older versions. */
+  readonly boot?: string;
 }
 
 export interface ApplyLock {
@@ -25,6 +31,22 @@ export interface ApplyLock {
 
 /** A lock file with no readable owner younger than this is assumed to be mid-write by its creator. */
 const UNREADABLE_GRACE_MS = 30_000;
+/** A takeover marker older than this was left by an agent that died while taking over. */
+const TAKEOVER_GRACE_MS = 30_000;
+/** Boot times computed from uptime jitter by a second or so; a reboot moves them by far more. */
+const BOOT_TOLERANCE_MS = 60_000;
+
+/** bootTime is when this host booted, from the uptime the kernel reports (FreeBSD and Linux). */
+function bootTime(): Date {
+  return new Date(Date.now() - uptime() * 1000);
+}
+
+/** isFromEarlierBoot tells whether a lock was written before the host last booted. */
+function isFromEarlierBoot(holder: LockOwner, now: Date): boolean {
+  if (holder.boot === undefined) return false;
+  const then = Date.parse(holder.boot);
+  return Number.isFinite(then) && Math.abs(now.getTime() - then) > BOOT_TOLERANCE_MS;
+}
 
 /** lockPath names the lock in a state directory. */
 export function lockPath(stateDir: string): string {
@@ -34,7 +56,9 @@ export function lockPath(stateDir: string): string {
 function parseOwner(text: string): LockOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
-    if (typeof o.pid === "number" && Number.isInteger(o.pid) && o.pid > 0 && typeof o.host === "string" && typeof o.startedAt === "string") return { pid: o.pid, host: o.host, startedAt: o.startedAt };
+    if (typeof o.pid === "number" && Number.isInteger(o.pid) && o.pid > 0 && typeof o.host === "string" && typeof o.startedAt === "string") {
+      return { pid: o.pid, host: o.host, startedAt: o.startedAt, ...(typeof o.boot === "string" ? { boot: o.boot } : {}) };
+    }
   } catch {
     // torn or foreign content
   }
@@ -61,7 +85,8 @@ export function isAlive(pid: number): boolean {
 export async function acquireApplyLock(stateDir: string, log: Logger): Promise<ApplyLock> {
   await mkdir(stateDir, { recursive: true });
   const path = lockPath(stateDir);
-  const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  const boot = bootTime();
+  const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), boot: boot.toISOString() };
   let tookOverFrom: LockOwner | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -84,7 +109,8 @@ export async function acquireApplyLock(stateDir: string, log: Logger): Promise<A
       throw e;
     }
     const holder = parseOwner(held.text);
-    const live = holder === undefined ? Date.now() - held.mtimeMs < UNREADABLE_GRACE_MS : holder.host !== owner.host || isAlive(holder.pid);
+    const live =
+      holder === undefined ? Date.now() - held.mtimeMs < UNREADABLE_GRACE_MS : holder.host !== owner.host || (!isFromEarlierBoot(holder, boot) && isAlive(holder.pid));
     if (live) {
       throw new StewardError("APPLY_LOCKED", "another apply holds the lock", {
         retry: "transient",
@@ -92,17 +118,42 @@ export async function acquireApplyLock(stateDir: string, log: Logger): Promise<A
         hint: "wait for it to finish; if no Steward process runs, remove the lock file",
       });
     }
-    // Remove only the file we inspected: a racing agent may have replaced it since.
+    // Remove only the file we inspected, and only one contender at a time: between our stat
+    // and our unlink another agent could take the lock over and create its own.
+    const takeover = await beginTakeover(path);
+    if (takeover === undefined) continue;
     try {
-      if ((await stat(path)).ino !== held.ino) continue;
+      const now = await stat(path).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
+      if (now === undefined || now.ino !== held.ino || (await readFile(path, "utf8")) !== held.text) continue;
       await unlink(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    } finally {
+      await unlink(takeover).catch(() => {});
     }
     tookOverFrom = holder ?? { pid: 0, host: "", startedAt: "" };
     log.warn({ path, deadPid: holder?.pid, since: holder?.startedAt }, "stale apply lock taken over");
   }
   throw new StewardError("APPLY_LOCKED", "could not take the apply lock", { retry: "transient", data: { path } });
+}
+
+/**
+ * beginTakeover creates `<lock>.takeover` with O_EXCL and returns its path, or undefined when
+ * another contender is taking over right now. A marker left by a contender that died is removed
+ * once it is older than TAKEOVER_GRACE_MS.
+ */
+async function beginTakeover(lock: string): Promise<string | undefined> {
+  const marker = `${lock}.takeover`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await (await open(marker, "wx", 0o644)).close();
+      return marker;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const st = await stat(marker).catch(() => undefined);
+    if (st !== undefined && Date.now() - st.mtimeMs < TAKEOVER_GRACE_MS) return undefined;
+    await unlink(marker).catch(() => {});
+  }
+  return undefined;
 }
 
 async function releaseLock(path: string, owner: LockOwner): Promise<void> {
