@@ -53,8 +53,16 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
     });
   }
 
+  if (input.cluster?.raw.defaults?.datasets !== undefined) {
+    checkDatasetProperties(input.cluster.raw.defaults.datasets, ["defaults", "datasets"], input.cluster.file, locate, error);
+  }
+
   // Nodes.
   for (const n of input.nodes) {
+    const jails = n.raw.jails;
+    if (jails !== undefined && (hasDotSegment(jails) || jails.replace(/\/+$/, "") === "")) {
+      error("MANIFEST_PATH", locate(n.file, ["jails"]), `jails: '${jails}' must be a plain directory below /`, "use a dedicated directory such as /jails, with no '.' or '..' segments");
+    }
     (n.raw.destroy ?? []).forEach((name, i) => {
       if (!name.startsWith(`${n.raw.pool}/steward/`)) {
         error("MANIFEST_INVALID", locate(n.file, ["destroy", i]), `destroy: ${name} is not under ${n.raw.pool}/steward`, `Steward destroys only its own datasets, under ${n.raw.pool}/steward/`);
@@ -157,20 +165,15 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
         if (hasDotSegment(mount)) error("MANIFEST_PATH", where, `datasets.${short}.mount: '${mount}' contains a '.' or '..' segment`, "write the plain absolute path inside the jail");
         else if (normal === "/") error("MANIFEST_PATH", where, `datasets.${short}.mount: a dataset cannot be mounted over the jail's root`, "mount it on a directory, e.g. /var/db/app");
         else if (mounts.has(normal)) error("MANIFEST_DUPLICATE", where, `datasets.${short}.mount: ${normal} is already the mount of dataset '${mounts.get(normal)}'`, "give each dataset its own mount point");
-        else mounts.set(normal, short);
-      }
-      const rs = props["recordsize"];
-      if (rs !== undefined) {
-        const bytes = parseSize(rs);
-        if (bytes === undefined || bytes < 512 || bytes > 1024 * 1024 || (bytes & (bytes - 1)) !== 0) {
-          error("MANIFEST_INVALID", locate(file, ["datasets", short, "recordsize"]), `datasets.${short}.recordsize: ${rs} is not a power of two from 512 to 1M`, "use e.g. 16K, 128K or 1M");
+        else {
+          // ZFS mounts in no order the manifest controls: a dataset mounted inside another's
+          // mount either fails ("directory is not empty") or, on OpenZFS, hides the other.
+          const outer = [...mounts].find(([m]) => normal.startsWith(`${m}/`) || m.startsWith(`${normal}/`));
+          if (outer !== undefined) error("MANIFEST_CONFLICT", where, `datasets.${short}.mount: ${normal} and ${outer[0]} (dataset '${outer[1]}') are nested`, "mount the datasets of one service side by side, e.g. /var/db/app and /var/db/app-data");
+          mounts.set(normal, short);
         }
       }
-      for (const key of Object.keys(props)) {
-        if (key.startsWith("org.steward:")) {
-          error("MANIFEST_INVALID", locate(file, ["datasets", short], key), `datasets.${short}: '${key}' is Steward's own property`, "use your own module prefix, e.g. org.example:backup");
-        }
-      }
+      checkDatasetProperties(props, ["datasets", short], file, locate, error);
       const node = nodesByName.get(raw.node);
       if (node !== undefined) wanted.set(datasetName(node.raw.pool, name, short), { entry: s, short });
     }
@@ -186,13 +189,39 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
           break;
         }
       }
-      const containers = containerNames(n.raw.pool, []);
+      const containers = containerNames(n.raw.pool, input.services.filter((s) => s.raw.node === n.name).map((s) => s.name));
       if (containers.includes(target)) {
-        error("MANIFEST_CONFLICT", locate(n.file, ["destroy", i]), `destroy: ${target} is one of Steward's own containers`, `name a dataset below ${n.raw.pool}/steward/data/<service>/`);
+        error("MANIFEST_CONFLICT", locate(n.file, ["destroy", i]), `destroy: ${target} is one of Steward's own containers`, `name a dataset below ${n.raw.pool}/steward/data/<service>/, or remove the service first`);
       }
     });
   }
   return out;
+}
+
+type Report = (code: ErrorCode, where: Where, message: string, hint: string) => void;
+
+/**
+ * checkDatasetProperties checks what the schema cannot about ZFS properties, at `path` (a
+ * service dataset, or defaults.datasets): sizes Steward can convert to the bytes `zfs get -p`
+ * prints, recordsize a power of two, no property of Steward's own.
+ */
+function checkDatasetProperties(props: Readonly<Record<string, string>>, path: readonly string[], file: string, locate: Locate, error: Report): void {
+  const label = path.join(".");
+  for (const key of ["quota", "recordsize"]) {
+    const text = props[key];
+    if (text === undefined) continue;
+    const bytes = parseSize(text);
+    const where = locate(file, [...path, key]);
+    if (bytes === undefined) error("MANIFEST_INVALID", where, `${label}.${key}: ${text} is too large`, "sizes go up to a few PiB (8P and more cannot be represented exactly)");
+    else if (key === "recordsize" && (bytes < 512 || bytes > 1024 * 1024 || (bytes & (bytes - 1)) !== 0)) {
+      error("MANIFEST_INVALID", where, `${label}.recordsize: ${text} is not a power of two from 512 to 1M`, "use e.g. 16K, 128K or 1M");
+    }
+  }
+  for (const key of Object.keys(props)) {
+    if (key.startsWith("org.steward:")) {
+      error("MANIFEST_INVALID", locate(file, path, key), `${label}: '${key}' is Steward's own property`, "use your own module prefix, e.g. org.example:backup");
+    }
+  }
 }
 
 function hasDotSegment(path: string): boolean {
