@@ -83,6 +83,15 @@ test("a property changed by hand is drift and is corrected", async () => {
   assert.equal(await pool.get(mailName(), "compression"), "gzip");
 });
 
+test("a dataset unmounted by hand is mounted again", async () => {
+  await zfsOk(["zfs", "unmount", spoolName()]);
+  assert.equal(await pool.get(spoolName(), "mounted"), "no");
+  const run = await applyNode(desired([mail(30), spool()]), ctx());
+  assert.deepEqual(run.plan.actions.map((a) => a.id), [`zfs.mount:${spoolName()}`]);
+  assert.ok(run.result.ok);
+  assert.equal(await pool.get(spoolName(), "mounted"), "yes");
+});
+
 test("with drift: report, a property changed by hand is only reported", async () => {
   await zfsOk(["zfs", "set", "org.example:backup=never", mailName()]);
   const run = await applyNode(desired([mail(30, "report"), spool()]), ctx());

@@ -74,6 +74,7 @@ export async function runAction(action: Action, executor: Executor): Promise<Run
     case "zfs.create":
     case "zfs.set":
     case "zfs.inherit":
+    case "zfs.mount":
       return runAll(action, action.argv, executor, started);
     case "zfs.destroy":
       return runDestroy(action, executor, started);

@@ -29,6 +29,8 @@ export function renderAction(a: Action): string {
       const to = NON_INHERITABLE[a.property] ?? "(inherited)";
       return `~ inherit ${a.dataset} ${a.property}: ${formatValue(a.property, a.before)} -> ${to}  (${a.reason})`;
     }
+    case "zfs.mount":
+      return `~ mount   ${a.dataset}  (${a.reason})`;
     case "zfs.destroy":
       return `- destroy ${a.dataset} (guid ${a.guid})  (${a.reason})`;
     default:

@@ -58,6 +58,13 @@ export interface ZfsInheritAction extends ActionBase {
   readonly after: null;
 }
 
+/** Mount a dataset that has a mountpoint but is not mounted (a mount that failed, or `zfs unmount` by hand). */
+export interface ZfsMountAction extends ActionBase {
+  readonly kind: "zfs.mount";
+  readonly before: "no";
+  readonly after: "yes";
+}
+
 /** Destroy one dataset, after confirming it still has the guid the plan saw. */
 export interface ZfsDestroyAction extends ActionBase {
   readonly kind: "zfs.destroy";
@@ -67,7 +74,7 @@ export interface ZfsDestroyAction extends ActionBase {
   readonly after: null;
 }
 
-export type Action = ZfsCreateAction | ZfsSetAction | ZfsInheritAction | ZfsDestroyAction;
+export type Action = ZfsCreateAction | ZfsSetAction | ZfsInheritAction | ZfsMountAction | ZfsDestroyAction;
 export type ActionKind = Action["kind"];
 
 export type DestroyRefusal = "unmanaged" | "has-children" | "has-snapshots" | "still-wanted" | "no-guid";

@@ -33,8 +33,8 @@ export function rootOf(pool: string): string {
  */
 export function observePropertyList(declared: Iterable<string>): string[] {
   const extra = new Set<string>();
-  for (const p of declared) if (p !== MANAGED_PROPERTY && p !== "guid" && !NATIVE_PROPERTIES.includes(p)) extra.add(p);
-  return [MANAGED_PROPERTY, "guid", ...NATIVE_PROPERTIES, ...[...extra].sort()];
+  for (const p of declared) if (p !== MANAGED_PROPERTY && p !== "guid" && p !== "mounted" && !NATIVE_PROPERTIES.includes(p)) extra.add(p);
+  return [MANAGED_PROPERTY, "guid", "mounted", ...NATIVE_PROPERTIES, ...[...extra].sort()];
 }
 
 /**
@@ -71,6 +71,11 @@ export function setArgv(name: string, property: string, value: string): Argv {
 export function revertArgv(name: string, property: string): Argv {
   const none = NON_INHERITABLE[property];
   return none === undefined ? ["zfs", "inherit", property, name] : setArgv(name, property, none);
+}
+
+/** mountArgv mounts a dataset at its mountpoint (after a create or remount that failed to mount it). */
+export function mountArgv(name: string): Argv {
+  return ["zfs", "mount", name];
 }
 
 /** guidArgv reads the identity of one dataset, to confirm a destroy targets what the plan saw. */

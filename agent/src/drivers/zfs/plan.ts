@@ -4,8 +4,8 @@
 import { StewardError } from "../../errors.js";
 import type { DatasetSpec } from "../../manifest/types.js";
 import { formatValue } from "../../plan/format.js";
-import type { Action, ActionCause, Finding, ZfsCreateAction, ZfsDestroyAction, ZfsInheritAction, ZfsSetAction } from "../../plan/types.js";
-import { MANAGED_PROPERTY, NATIVE_PROPERTIES, NON_INHERITABLE, createArgv, destroyArgv, revertArgv, setArgv } from "./commands.js";
+import type { Action, ActionCause, Finding, ZfsCreateAction, ZfsDestroyAction, ZfsInheritAction, ZfsMountAction, ZfsSetAction } from "../../plan/types.js";
+import { MANAGED_PROPERTY, NATIVE_PROPERTIES, NON_INHERITABLE, createArgv, destroyArgv, mountArgv, revertArgv, setArgv } from "./commands.js";
 import { compareDatasetNames, isSameValue, parentOf } from "./parse.js";
 import type { ObservedDataset, ZfsObserved } from "./types.js";
 
@@ -228,6 +228,29 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
       after: null,
     };
     actions.push(action);
+  }
+
+  // A dataset with a mountpoint that is not mounted shows the jail an empty directory. A
+  // mountpoint change planned above remounts it anyway.
+  const wantsMount = spec.properties["mountpoint"]?.startsWith("/") === true;
+  if (wantsMount && obs.properties["mounted"]?.value === "no" && !actions.some((a) => a.kind === "zfs.set" && a.property === "mountpoint")) {
+    if (spec.drift === "report") {
+      findings.push({ kind: "drift-reported", resource, dataset: spec.name, property: "mounted", expected: "yes", actual: "no", message: "not mounted; drift: report, left as is" });
+    } else {
+      const mount: ZfsMountAction = {
+        kind: "zfs.mount",
+        id: actionId("zfs.mount", spec.name),
+        resource,
+        dataset: spec.name,
+        dependsOn: [],
+        argv: [mountArgv(spec.name)],
+        cause: "drift",
+        reason: `not mounted at ${spec.properties["mountpoint"] ?? ""}`,
+        before: "no",
+        after: "yes",
+      };
+      actions.push(mount);
+    }
   }
   return { actions, findings };
 }
