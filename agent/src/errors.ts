@@ -38,6 +38,7 @@ export type ErrorCode =
   | "SOURCE_TRUST_INVALID"
   | "SOURCE_NOT_FOUND"
   | "SOURCE_STATE"
+  | "SOURCE_LOCKED"
   // reconcile
   | "OBSERVE_FAILED"
   | "APPLY_LOCKED"

@@ -5,12 +5,13 @@
  * The local remote-tracking ref is passed as `ref`, so its tip is the "have" sent to the
  * server and a no-op fetch transfers no pack (git.md §1.2). isomorphic-git moves that ref
  * before it has received the pack and never checks the pack's checksum, so after every fetch
- * this module checks the pack trailer, that the tip is a commit and that its history is
- * connected; on any failure it puts the ref back where it was, so a broken transfer cannot
- * poison the next fetch's "have" nor be mistaken for a tip.
+ * this module checks the pack trailer, that the tip is a commit and that every new commit is
+ * complete (its history, trees and blobs); on any failure it puts the ref back where it was
+ * and removes the pack this fetch wrote, so a broken or hostile transfer cannot poison the
+ * next fetch's "have", be mistaken for a tip, or make a later trust lookup miss an object.
  */
 import fs from "node:fs";
-import { readFile, readdir, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import git from "isomorphic-git";
@@ -18,7 +19,7 @@ import { StewardError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { createGitHttp } from "./http-transport.js";
 import { bridgeUrl, type RemoteKind, type RemoteSpec } from "./remotes.js";
-import { repoFs } from "./repo.js";
+import { repoFs, repoFsRecording } from "./repo.js";
 
 /** What fetching one remote gave. `previous` is the tracking ref before the fetch. */
 export type FetchOutcome =
@@ -36,10 +37,13 @@ export interface FetchOptions {
    * revision); the connectivity check stops at them and at every tracking ref's old tip.
    */
   readonly complete?: readonly string[];
+  /** The most new commits the completeness check walks (objects: ten times as many). */
+  readonly maxWalk?: number;
   readonly log?: Logger;
 }
 
 const MAX_CONNECTIVITY_WALK = 200_000;
+const OBJECTS_PER_COMMIT = 10;
 
 /** trackingRef names the local ref holding a remote's tip of the branch. */
 export function trackingRef(remote: string, branch: string): string {
@@ -71,8 +75,10 @@ export async function fetchAll(remotes: readonly RemoteSpec[], options: FetchOpt
  * `ok` with the tip, or `ok: false` with SOURCE_TIMEOUT, SOURCE_AUTH, SOURCE_NOT_FOUND (no such
  * repository or branch), SOURCE_EMPTY (the repository has no refs), SOURCE_PROTOCOL (garbage,
  * truncated or inconsistent answer) or SOURCE_FETCH_FAILED (unreachable). On failure the
- * tracking ref is restored. Writes a pack into the repository when there was something new.
- * Call under the repo lock.
+ * tracking ref is restored and the pack (and index) this fetch wrote is removed, never
+ * another. A server that leaves out any object of a new commit (a parent, tree or blob), or
+ * declares commits shallow, gets SOURCE_PROTOCOL. Writes a pack into the repository when there
+ * was something new. Call under the repo lock.
  */
 export async function fetchRemote(remote: RemoteSpec, options: FetchOptions): Promise<FetchOutcome> {
   const started = performance.now();
@@ -80,11 +86,11 @@ export async function fetchRemote(remote: RemoteSpec, options: FetchOptions): Pr
   const { gitdir, cache, branch } = options;
   const ref = trackingRef(remote.name, branch);
   const previous = await resolveOrUndefined(gitdir, ref);
-  const packsBefore = new Set(await listPacks(gitdir));
+  const written: string[] = [];
   const transport = createGitHttp([remote], { timeoutMs: options.timeoutMs, ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }), ...(log === undefined ? {} : { log }) });
   try {
     const res = await git.fetch({
-      fs: repoFs,
+      fs: repoFsRecording((path) => written.push(path)),
       http: transport.http,
       gitdir,
       cache,
@@ -102,7 +108,7 @@ export async function fetchRemote(remote: RemoteSpec, options: FetchOptions): Pr
     const packfile = (res as { packfile?: string }).packfile;
     const packBytes = packfile === undefined ? 0 : await checkPack(gitdir, packfile, remote.name);
     const tip = res.fetchHead;
-    await checkConnected(tip, new Set([...(options.complete ?? []), ...(previous === undefined ? [] : [previous])]), gitdir, cache, remote.name);
+    await checkComplete(tip, new Set([...(options.complete ?? []), ...(previous === undefined ? [] : [previous])]), { gitdir, cache, remote: remote.name, maxCommits: options.maxWalk ?? MAX_CONNECTIVITY_WALK });
     if ((await resolveOrUndefined(gitdir, ref)) !== tip) await git.writeRef({ fs: repoFs, gitdir, ref, value: tip, force: true });
     const ms = performance.now() - started;
     log?.info({ tip, previous, packBytes, ms: Math.round(ms) }, "remote fetched");
@@ -111,7 +117,8 @@ export async function fetchRemote(remote: RemoteSpec, options: FetchOptions): Pr
     const error = classify(e, remote, branch);
     await restoreRef(gitdir, ref, previous);
     // A failed transfer may have left a pack (with or without its index): nothing may use it.
-    for (const f of await listPacks(gitdir)) if (!packsBefore.has(f)) await rm(join(gitdir, "objects", "pack", f), { force: true });
+    // Only this fetch's: another process's pack may appear meanwhile (repo.lock should stop that).
+    for (const f of written) await rm(f, { force: true });
     const ms = performance.now() - started;
     log?.warn({ code: error.code, data: error.data, ms: Math.round(ms) }, "remote fetch failed");
     return { remote: remote.name, kind: remote.target.kind, ok: false, error, ms };
@@ -131,25 +138,131 @@ async function checkPack(gitdir: string, packfile: string, remote: string): Prom
   return bytes.length;
 }
 
+interface CompletenessInput {
+  readonly gitdir: string;
+  readonly cache: object;
+  readonly remote: string;
+  readonly maxCommits: number;
+}
+
 /**
- * The tip must be a commit whose ancestors are all present, down to commits known complete:
- * a server may claim a commit and leave out its parents.
+ * checkComplete makes sure the tip is a commit and every commit reachable from it down to the
+ * commits known complete is present with its whole tree (subtrees and blobs): a server may
+ * claim a commit and leave out its parents, or a tree the trust lookup later needs. Trees of
+ * the known-complete commits are not walked again. Throws SOURCE_PROTOCOL naming the first
+ * missing or mistyped object, or when more than `maxCommits` new commits (or ten times as many
+ * objects) would have to be checked.
  */
-async function checkConnected(tip: string, complete: ReadonlySet<string>, gitdir: string, cache: object, remote: string): Promise<void> {
+async function checkComplete(tip: string, complete: ReadonlySet<string>, input: CompletenessInput): Promise<void> {
+  const { gitdir, cache, remote, maxCommits } = input;
+  const maxObjects = maxCommits * OBJECTS_PER_COMMIT;
+  let objects = 0;
+  const count = (): void => {
+    if (++objects > maxObjects) throw tooMuch(remote, "objects", maxObjects);
+  };
+  const missing = (oid: string, what: string, e?: unknown): StewardError =>
+    new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent incomplete history`, {
+      data: { remote, missing: oid, what, ...(e === undefined ? {} : { error: e instanceof Error ? e.message : String(e) }) },
+      hint: "the server's answer lacks objects; retried later",
+      retry: "transient",
+      ...(e === undefined ? {} : { cause: e }),
+    });
+
   const seen = new Set<string>();
+  const roots: string[] = [];
   const queue = [tip];
-  while (queue.length > 0 && seen.size < MAX_CONNECTIVITY_WALK) {
+  while (queue.length > 0) {
     const oid = queue.pop() as string;
     if (seen.has(oid) || complete.has(oid)) continue;
+    if (seen.size >= maxCommits) throw tooMuch(remote, "commits", maxCommits);
     seen.add(oid);
-    let parents: string[];
+    count();
+    let commit: { tree: string; parent: string[] };
     try {
-      parents = (await git.readCommit({ fs, gitdir, oid, cache })).commit.parent;
+      commit = (await git.readCommit({ fs, gitdir, oid, cache })).commit;
     } catch (e) {
-      throw new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent incomplete history`, { data: { remote, missing: oid, error: e instanceof Error ? e.message : String(e) }, hint: "the server's answer lacks commits; retried later", retry: "transient", cause: e });
+      throw missing(oid, "commit", e);
     }
-    queue.push(...parents);
+    roots.push(commit.tree);
+    queue.push(...commit.parent);
   }
+  if (roots.length === 0) return;
+
+  // Trees of commits known complete: checked when they were fetched. One that cannot be read
+  // (a repository from before this check) is simply not known, so new commits sharing it fail.
+  const known = new Set<string>();
+  for (const c of complete) {
+    let root: string;
+    try {
+      root = (await git.readCommit({ fs, gitdir, oid: c, cache })).commit.tree;
+    } catch {
+      continue;
+    }
+    const stack = [root];
+    while (stack.length > 0) {
+      const t = stack.pop() as string;
+      if (known.has(t)) continue;
+      count();
+      let entries: TreeEntry[];
+      try {
+        entries = await readTreeObject(t, gitdir, cache);
+      } catch {
+        continue;
+      }
+      known.add(t);
+      for (const e of entries) if (e.type === "tree") stack.push(e.oid);
+    }
+  }
+
+  const blobs = new Set<string>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const t = stack.pop() as string;
+    if (known.has(t)) continue;
+    known.add(t);
+    count();
+    let entries: TreeEntry[];
+    try {
+      entries = await readTreeObject(t, gitdir, cache);
+    } catch (e) {
+      throw missing(t, "tree", e);
+    }
+    for (const e of entries) {
+      if (e.type === "tree") stack.push(e.oid);
+      else if (e.type === "blob" && !blobs.has(e.oid)) {
+        blobs.add(e.oid);
+        count();
+        let type: string;
+        try {
+          type = (await git.readObject({ fs, gitdir, oid: e.oid, format: "content", cache })).type;
+        } catch (err) {
+          throw missing(e.oid, "blob", err);
+        }
+        if (type !== "blob") throw missing(e.oid, "blob");
+      }
+      // Submodule entries (type "commit") name commits of another repository.
+    }
+  }
+}
+
+interface TreeEntry {
+  readonly type: string;
+  readonly oid: string;
+}
+
+/** readTreeObject reads a tree object itself; unlike readTree it does not peel a commit. */
+async function readTreeObject(oid: string, gitdir: string, cache: object): Promise<TreeEntry[]> {
+  const r = await git.readObject({ fs, gitdir, oid, format: "parsed", cache });
+  if (r.type !== "tree") throw new Error(`object ${oid} is a ${r.type}, not a tree`);
+  return r.object as unknown as TreeEntry[];
+}
+
+function tooMuch(remote: string, what: string, limit: number): StewardError {
+  return new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent more new history than the agent checks`, {
+    data: { remote, what, limit },
+    hint: "fetch fewer commits at once, or squash the history; a cluster repo is small",
+    retry: "stalled",
+  });
 }
 
 function classify(e: unknown, remote: RemoteSpec, branch: string): StewardError {
@@ -180,14 +293,6 @@ async function restoreRef(gitdir: string, ref: string, previous: string | undefi
     }
   } catch {
     // Nothing better to do: the next fetch re-establishes the ref.
-  }
-}
-
-async function listPacks(gitdir: string): Promise<string[]> {
-  try {
-    return await readdir(join(gitdir, "objects", "pack"));
-  } catch {
-    return [];
   }
 }
 

@@ -1,17 +1,60 @@
 /**
- * The node's bare repository (`<state>/source/repo.git`) and the mutex around it. Every
+ * The node's bare repository (`<state>/source/repo.git`) and the locks around it. Every
  * isomorphic-git call on a gitdir runs under `withRepoLock`: isomorphic-git's own locks are
- * per call, and a fetch interleaved with reads sees packs half-written (git.md §1.8).
+ * per call, and a fetch interleaved with reads sees packs half-written (git.md §1.8). The lock
+ * is an in-process mutex plus the lock file `<state>/source/repo.lock` (file-lock.ts), so a
+ * `steward fetch` and the agent never fetch into the same repository at once.
  */
-import fs from "node:fs";
-import { access, mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import fs, { existsSync, statSync } from "node:fs";
+import { access, mkdir, readFile, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
+import { acquireFileLock } from "../file-lock.js";
+import { silentLogger, type Logger } from "../log.js";
 import { bridgeUrl, type RemoteSpec } from "./remotes.js";
 import { writeFileAtomic } from "../atomic-write.js";
 
 const PACK_FILE = /\/objects\/pack\/pack-[0-9a-f]{40}\.(?:pack|idx)$/;
+/** How long a second process waits for the repository lock before holding. */
+const REPO_LOCK_WAIT_MS = 2_000;
+
+/**
+ * isShallowFile tells whether `path` is a repository's `shallow` file (and not, say, a ref
+ * named `refs/heads/shallow`): its directory holds `HEAD` and `objects/`.
+ */
+function isShallowFile(path: string): boolean {
+  if (basename(path) !== "shallow") return false;
+  const dir = dirname(path);
+  try {
+    return existsSync(join(dir, "HEAD")) && statSync(join(dir, "objects")).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function shallowRefused(path: string): StewardError {
+  // We never fetch shallow (the rollback check needs history back to the last applied
+  // revision); a server that sends `shallow` lines anyway would cut that history for good.
+  return new StewardError("SOURCE_PROTOCOL", "the server declared commits shallow in a full fetch", { data: { path }, hint: "the server is broken or hostile; retried later", retry: "transient" });
+}
+
+/**
+ * repoFsRecording is repoFs, and calls `onPackCreated` with the path of every pack or index
+ * it creates (not those it finds already present): the files a failed fetch must remove.
+ */
+export function repoFsRecording(onPackCreated: (path: string) => void): typeof repoFs {
+  return {
+    promises: {
+      ...repoFs.promises,
+      async writeFile(path: string, data: string | Uint8Array, options?: unknown): Promise<void> {
+        const created = PACK_FILE.test(path) && !existsSync(path);
+        await repoFs.promises.writeFile(path, data, options);
+        if (created) onPackCreated(path);
+      },
+    },
+  };
+}
 
 /**
  * repoFs is the file system isomorphic-git writes the repository through: every file is
@@ -19,11 +62,26 @@ const PACK_FILE = /\/objects\/pack\/pack-[0-9a-f]{40}\.(?:pack|idx)$/;
  * and a pack or index is never replaced by different bytes. isomorphic-git names a fetched
  * pack after its last 20 bytes without checking them (fetch.ts checks afterwards), so a
  * hostile server could otherwise overwrite a good pack by sending garbage ending in its name.
+ * The `shallow` file is never written or removed (a write throws SOURCE_PROTOCOL): isomorphic-git
+ * writes it when a server sends `shallow` lines, and then stops every history walk there.
  */
 export const repoFs = {
   promises: {
     ...fs.promises,
+    async unlink(path: string): Promise<void> {
+      if (isShallowFile(path)) {
+        // isomorphic-git removes `shallow` after every fetch; absent is the normal case.
+        if (!existsSync(path)) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+        throw shallowRefused(path);
+      }
+      await fs.promises.unlink(path);
+    },
+    async rm(path: string, options?: fs.RmOptions): Promise<void> {
+      if (isShallowFile(path) && existsSync(path)) throw shallowRefused(path);
+      await fs.promises.rm(path, options);
+    },
     async writeFile(path: string, data: string | Uint8Array, options?: unknown): Promise<void> {
+      if (isShallowFile(path)) throw shallowRefused(path);
       const bytes = typeof data === "string" ? Buffer.from(data, typeof options === "string" ? (options as BufferEncoding) : "utf8") : data;
       if (PACK_FILE.test(path)) {
         let existing: Buffer | undefined;
@@ -44,13 +102,35 @@ export const repoFs = {
 
 const tails = new Map<string, Promise<unknown>>();
 
+/** repoLockPath names the cross-process lock of a gitdir: `<state>/source/repo.lock` for `<state>/source/repo.git`. */
+export function repoLockPath(gitdir: string): string {
+  return join(dirname(gitdir), "repo.lock");
+}
+
 /**
- * withRepoLock runs `fn` when every earlier holder of this gitdir's lock has finished, and
- * returns its result. Not reentrant: code running under the lock calls the unlocked helpers.
+ * withRepoLock runs `fn` when every earlier holder of this gitdir's lock in this process has
+ * finished and it holds the lock file (repoLockPath) against other processes, and returns its
+ * result. Waits up to two seconds for another process; then throws SOURCE_LOCKED (transient)
+ * without running `fn`. A lock left by a dead process is taken over (logged). Not reentrant:
+ * code running under the lock calls the unlocked helpers.
  */
-export function withRepoLock<T>(gitdir: string, fn: () => Promise<T>): Promise<T> {
+export function withRepoLock<T>(gitdir: string, fn: () => Promise<T>, log: Logger = silentLogger): Promise<T> {
+  const locked = async (): Promise<T> => {
+    const lock = await acquireFileLock(repoLockPath(gitdir), {
+      log,
+      code: "SOURCE_LOCKED",
+      what: "source repository",
+      hint: "another Steward process is fetching or reading the repository; retried later. If none runs, remove the lock file",
+      waitMs: REPO_LOCK_WAIT_MS,
+    });
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  };
   const before = tails.get(gitdir) ?? Promise.resolve();
-  const run = before.then(fn, fn);
+  const run = before.then(locked, locked);
   const tail = run.catch(() => undefined);
   tails.set(gitdir, tail);
   void tail.then(() => {
@@ -62,11 +142,17 @@ export function withRepoLock<T>(gitdir: string, fn: () => Promise<T>): Promise<T
 /**
  * prepareRepo makes sure the bare repository exists and has one remote per configured remote
  * (git.md §1.1): creates it on first use, sets core.ignorecase=false and gc.auto=0, and
- * (re)writes `remote.<name>.url` to the URL isomorphic-git must use. Call under the lock.
- * Throws SOURCE_STATE when the directory cannot be created or written.
+ * (re)writes `remote.<name>.url` to the URL isomorphic-git must use, and removes a stray
+ * `shallow` file (logged), which would stop every history walk at the commits it names. Call
+ * under the lock. Throws SOURCE_STATE when the directory cannot be created or written.
  */
-export async function prepareRepo(gitdir: string, remotes: readonly RemoteSpec[], branch: string): Promise<void> {
+export async function prepareRepo(gitdir: string, remotes: readonly RemoteSpec[], branch: string, log: Logger = silentLogger): Promise<void> {
   try {
+    const shallow = join(gitdir, "shallow");
+    if (existsSync(shallow)) {
+      log.warn({ path: shallow, oids: (await readFile(shallow, "utf8")).slice(0, 4096).split("\n").filter((l) => l !== "") }, "stray shallow file removed");
+      await rm(shallow, { force: true });
+    }
     let exists = true;
     try {
       await access(join(gitdir, "HEAD"));

@@ -7,6 +7,7 @@ import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
 import { isManifestPath } from "../manifest/load.js";
 import type { RepoSnapshot } from "../manifest/types.js";
+import { typedReadError } from "./git-errors.js";
 import { withRepoLock } from "./repo.js";
 
 /** The largest manifest file read; the manifest step has its own, smaller limit. */
@@ -20,11 +21,23 @@ const MAX_DEPTH = 32;
  * manifest file (see isManifestPath) and the path of every file (blobs and symlinks; submodule
  * entries are skipped). Takes the repo lock. Uses `cache` for every object read (reuse one per
  * reconcile: reads are 25 times slower without it). Throws MANIFEST_INVALID when a manifest is
- * larger than MAX_SNAPSHOT_BLOB_BYTES or not UTF-8, or the tree is too large or deep, and
- * SOURCE_NOT_FOUND when the revision is not in the repository.
+ * larger than MAX_SNAPSHOT_BLOB_BYTES or not UTF-8, or the tree is too large or deep,
+ * SOURCE_NOT_FOUND when the revision is not in the repository, SOURCE_STATE when one of its
+ * trees or blobs is missing or of the wrong type, and SOURCE_LOCKED when another process holds
+ * the repository.
  */
 export async function readSnapshot(gitdir: string, oid: string, cache: object): Promise<RepoSnapshot> {
   return withRepoLock(gitdir, async () => {
+    try {
+      return await readSnapshotUnlocked(gitdir, oid, cache);
+    } catch (e) {
+      throw typedReadError(e, "SOURCE_STATE", "the revision is incomplete in the local repository", { revision: oid, gitdir });
+    }
+  });
+}
+
+async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object): Promise<RepoSnapshot> {
+  {
     const manifests = new Map<string, string>();
     const paths = new Set<string>();
     const blobs: { path: string; oid: string }[] = [];
@@ -60,7 +73,7 @@ export async function readSnapshot(gitdir: string, oid: string, cache: object): 
       }
     }
     return { manifests, paths, revision: oid };
-  });
+  }
 }
 
 function invalid(file: string, message: string, hint: string): StewardError {

@@ -12,6 +12,7 @@ import type { Executor } from "../exec.js";
 import type { Logger } from "../log.js";
 import { chooseRevision, pickCandidate, type ChoiceInput, type Decision, type RemoteFact, type SourceProblem, type Verification } from "./choose.js";
 import { fetchAll, type FetchOutcome } from "./fetch.js";
+import { typedReadError } from "./git-errors.js";
 import { describeRemote, type RemoteKind } from "./remotes.js";
 import { prepareRepo, withRepoLock } from "./repo.js";
 import { readApplied, sourcePaths } from "./state.js";
@@ -57,9 +58,11 @@ export interface SourceResult {
  * runSource fetches every configured remote and decides which revision this node should run.
  * Returns `apply` (a new verified revision), `unchanged`, or `hold` with the reason and the
  * last applied revision kept; it does not throw for remote, trust or state failures (they
- * become holds: SOURCE_STATE when the applied record or the repository is unusable, EXEC_*
- * when ssh-keygen cannot run). Side effects: creates the state directory and bare repository,
- * writes fetched packs and tracking refs, writes trust files; holds the repo lock throughout.
+ * become holds: SOURCE_STATE when the applied record or the repository is unusable or lacks an
+ * object, SOURCE_LOCKED when another process holds the repository, EXEC_* when ssh-keygen
+ * cannot run). Side effects: creates the state directory and bare repository, writes fetched
+ * packs and tracking refs, writes trust files; holds the repo lock (in-process and
+ * `<state>/source/repo.lock`) throughout.
  */
 export async function runSource(config: AgentConfig, options: SourceOptions): Promise<SourceResult> {
   const log = options.log.child({ step: "source" });
@@ -75,10 +78,10 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
     log.error({ code: reason.code, data: reason.data }, "applied record unusable");
     return { ...base, decision: { kind: "hold", revision: undefined, reason }, lastApplied: undefined, remotes: [] };
   }
-  return withRepoLock(gitdir, async () => {
+  const locked = withRepoLock(gitdir, async () => {
     let outcomes: FetchOutcome[] = [];
     try {
-      await prepareRepo(gitdir, config.remotes, config.branch);
+      await prepareRepo(gitdir, config.remotes, config.branch, log);
       outcomes = await fetchAll(config.remotes, {
         gitdir,
         cache,
@@ -116,14 +119,24 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
       const decision = chooseRevision(input, verification);
       logDecision(log, decision, lastApplied);
       return { ...base, decision, lastApplied, remotes, ...(verification === undefined ? {} : { verification }) };
-    } catch (e) {
+    } catch (caught) {
+      const e = typedReadError(caught, "SOURCE_STATE", "the local repository lacks an object the source step needs", { gitdir });
       if (!isStewardError(e)) throw e;
       const reason = toProblem(e);
       const decision: Decision = { kind: "hold", revision: lastApplied, reason };
       logDecision(log, decision, lastApplied);
       return { ...base, decision, lastApplied, remotes: outcomes.map((o) => report(o, config)) };
     }
-  });
+  }, log);
+  try {
+    return await locked;
+  } catch (e) {
+    // Only taking the lock throws StewardErrors out of withRepoLock; the body holds instead.
+    if (!isStewardError(e)) throw e;
+    const decision: Decision = { kind: "hold", revision: lastApplied, reason: toProblem(e) };
+    logDecision(log, decision, lastApplied);
+    return { ...base, decision, lastApplied, remotes: [] };
+  }
 }
 
 /** The strict ancestry among distinct tips and between each tip and the last applied revision. */

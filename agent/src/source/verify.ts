@@ -8,7 +8,10 @@
  * the tip is checked.
  *
  * Each commit must be signed by a key the trust of its first parent admits: the parent's
- * `trust/allowed_signers` if the repo has it there, else the node's bootstrap trust file. The
+ * `trust/allowed_signers` if the repo has it there, else the node's bootstrap trust file. Only a
+ * path that is absent from trees that are present falls back to the bootstrap file: an object
+ * missing from the local repository is SOURCE_PROTOCOL, never a reason to trust the bootstrap
+ * keys (which a repo may have removed since). The
  * lowest commit of the chain is checked against L's trust (the last trusted state), and on a
  * first run against the bootstrap file. So a commit that edits the trust file is judged by
  * the trust before it, never by its own.
@@ -16,10 +19,11 @@
 import fs from "node:fs";
 import { readFile } from "node:fs/promises";
 import git from "isomorphic-git";
-import { StewardError } from "../errors.js";
+import { StewardError, isStewardError } from "../errors.js";
 import type { Executor } from "../exec.js";
 import type { Logger } from "../log.js";
 import type { SourceProblem, Verification } from "./choose.js";
+import { typedReadError } from "./git-errors.js";
 import { verifyCommitSignature } from "./signature.js";
 import { sourcePaths, writeTrustFile } from "./state.js";
 import { MAX_TRUST_BYTES, checkAllowedSigners } from "./trust.js";
@@ -29,6 +33,8 @@ export const TRUST_PATH = "trust/allowed_signers";
 /** How far a committer date may lie in the future. */
 export const MAX_CLOCK_SKEW_SECONDS = 600;
 const MAX_CHAIN = 100_000;
+/** The most commits ancestorSet collects. */
+const MAX_ANCESTORS = 200_000;
 
 export interface ChainOptions {
   readonly gitdir: string;
@@ -40,6 +46,8 @@ export interface ChainOptions {
   readonly now: number;
   readonly executor?: Executor;
   readonly log?: Logger;
+  /** The most commits walked (chain and ancestor set); for tests. */
+  readonly maxHistory?: number;
 }
 
 interface Trust {
@@ -53,10 +61,23 @@ interface Trust {
  * and returns the verification for choose.ts. Returns at the first failing commit (oldest
  * first) with SOURCE_UNSIGNED, SOURCE_UNTRUSTED, SOURCE_BAD_SIGNATURE, SOURCE_FUTURE_COMMIT or
  * SOURCE_TRUST_INVALID (a trust file that cannot be parsed or trusts nobody, including the
- * tip's own, so a tip cannot lock every admin out). Call under the repo lock. Writes trust
- * files under the state directory. Throws only for failures to run ssh-keygen or read objects.
+ * tip's own, so a tip cannot lock every admin out), or SOURCE_PROTOCOL when an object the check
+ * needs is missing from the repository or the history is too long. Call under the repo lock.
+ * Writes trust files under the state directory. Throws only for failures to run ssh-keygen.
  */
 export async function verifyChain(tip: string, lastApplied: string | undefined, options: ChainOptions): Promise<Verification> {
+  try {
+    return await verifyChainUnchecked(tip, lastApplied, options);
+  } catch (e) {
+    const typed = typedReadError(e, "SOURCE_PROTOCOL", "an object the verification needs is missing from the local repository", { tip, lastApplied });
+    if (isStewardError(typed) && typed.code === "SOURCE_PROTOCOL") {
+      return { revision: tip, ok: false, problem: { code: typed.code, message: typed.message, data: typed.data, ...(typed.hint === undefined ? {} : { hint: typed.hint }), retry: typed.retry } };
+    }
+    throw typed;
+  }
+}
+
+async function verifyChainUnchecked(tip: string, lastApplied: string | undefined, options: ChainOptions): Promise<Verification> {
   const { gitdir, cache } = options;
   const trustCache = new Map<string, Trust | SourceProblem>();
   const fail = (problem: SourceProblem): Verification => ({ revision: tip, ok: false, problem });
@@ -80,20 +101,15 @@ export async function verifyChain(tip: string, lastApplied: string | undefined, 
     const hit = trustCache.get(commit);
     if (hit !== undefined) return hit;
     let result: Trust | SourceProblem;
-    try {
-      const { oid, blob } = await git.readBlob({ fs, gitdir, oid: commit, filepath: TRUST_PATH, cache });
-      result = checkTrustBytes(blob, commit, TRUST_PATH) ?? { file: await writeTrustFile(options.stateDir, oid, blob), origin: commit };
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code === "NotFoundError") result = await bootstrap();
-      else if (code === "ObjectTypeError") result = trustProblem(`${TRUST_PATH} is not a file`, { commit }, `make ${TRUST_PATH} a regular file`);
-      else throw e;
-    }
+    const found = await readTrustBlob(commit, gitdir, cache);
+    if (found === "absent") result = await bootstrap();
+    else if ("code" in found) result = found;
+    else result = checkTrustBytes(found.blob, commit, TRUST_PATH) ?? { file: await writeTrustFile(options.stateDir, found.oid, found.blob), origin: commit };
     trustCache.set(commit, result);
     return result;
   };
 
-  const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache);
+  const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory);
   const tmpDir = sourcePaths(options.stateDir).tmpDir;
   const principals = new Set<string>();
   for (let i = chain.length - 1; i >= 0; i--) {
@@ -130,14 +146,14 @@ export async function verifyChain(tip: string, lastApplied: string | undefined, 
  * firstParentChain lists the commits to verify, newest first: the first-parent chain from
  * `tip` down to, excluding, `lastApplied`, or, when `lastApplied` is not on that chain, down to
  * the first commit that is one of its ancestors (or the root). The caller has established that
- * `tip` descends from `lastApplied`.
+ * `tip` descends from `lastApplied`. Throws SOURCE_PROTOCOL when a walk exceeds `limit` commits.
  */
-export async function firstParentChain(tip: string, lastApplied: string, gitdir: string, cache: object): Promise<string[]> {
+export async function firstParentChain(tip: string, lastApplied: string, gitdir: string, cache: object, limit = MAX_CHAIN): Promise<string[]> {
   const walk = async (stop: (oid: string) => boolean): Promise<string[] | undefined> => {
     const chain: string[] = [];
     let oid: string | undefined = tip;
     while (oid !== undefined && !stop(oid)) {
-      if (chain.length >= MAX_CHAIN) throw new StewardError("SOURCE_PROTOCOL", "the history to verify is too long", { data: { tip, lastApplied, limit: MAX_CHAIN }, retry: "stalled" });
+      if (chain.length >= limit) throw tooLong(tip, lastApplied, limit);
       chain.push(oid);
       const { commit } = await git.readCommit({ fs, gitdir, oid, cache });
       oid = commit.parent[0];
@@ -146,24 +162,30 @@ export async function firstParentChain(tip: string, lastApplied: string, gitdir:
   };
   const direct = await walk((oid) => oid === lastApplied);
   if (direct !== undefined) return direct;
-  const ancestors = await ancestorSet(lastApplied, gitdir, cache);
-  return (await walk((oid) => ancestors.has(oid))) ?? (await walkAll(tip, gitdir, cache));
+  const ancestors = await ancestorSet(lastApplied, gitdir, cache, limit === MAX_CHAIN ? MAX_ANCESTORS : limit);
+  return (await walk((oid) => ancestors.has(oid))) ?? (await walkAll(tip, lastApplied, gitdir, cache, limit));
 }
 
-async function walkAll(tip: string, gitdir: string, cache: object): Promise<string[]> {
+function tooLong(tip: string, lastApplied: string, limit: number): StewardError {
+  return new StewardError("SOURCE_PROTOCOL", "the history to verify is too long", { data: { tip, lastApplied, limit }, hint: "a cluster repo's history between two applied revisions is short; check the remote", retry: "stalled" });
+}
+
+async function walkAll(tip: string, lastApplied: string, gitdir: string, cache: object, limit: number): Promise<string[]> {
   const chain: string[] = [];
   for (let oid: string | undefined = tip; oid !== undefined; ) {
+    if (chain.length >= limit) throw tooLong(tip, lastApplied, limit);
     chain.push(oid);
     oid = (await git.readCommit({ fs, gitdir, oid, cache })).commit.parent[0];
   }
   return chain;
 }
 
-/** ancestorSet returns `oid` and every commit reachable from it. */
-async function ancestorSet(oid: string, gitdir: string, cache: object): Promise<Set<string>> {
+/** ancestorSet returns `oid` and every commit reachable from it; SOURCE_PROTOCOL beyond `limit` commits. */
+async function ancestorSet(oid: string, gitdir: string, cache: object, limit: number): Promise<Set<string>> {
   const seen = new Set<string>([oid]);
   const queue = [oid];
   while (queue.length > 0) {
+    if (seen.size > limit) throw new StewardError("SOURCE_PROTOCOL", "the history of the last applied revision is too long", { data: { lastApplied: oid, limit }, hint: "a cluster repo's history is short; check the remote", retry: "stalled" });
     const next = queue.pop() as string;
     const { commit } = await git.readCommit({ fs, gitdir, oid: next, cache });
     for (const p of commit.parent) {
@@ -174,6 +196,53 @@ async function ancestorSet(oid: string, gitdir: string, cache: object): Promise<
     }
   }
   return seen;
+}
+
+/**
+ * readTrustBlob reads `trust/allowed_signers` at `commit` one tree at a time, so that a path
+ * that does not exist ("absent") is told apart from an object missing from the repository
+ * (SOURCE_PROTOCOL) and from a path of the wrong kind (SOURCE_TRUST_INVALID).
+ */
+async function readTrustBlob(commit: string, gitdir: string, cache: object): Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem> {
+  const incomplete = (oid: string, what: string, e: unknown): SourceProblem => ({
+    code: "SOURCE_PROTOCOL",
+    message: `the ${what} ${oid.slice(0, 12)} needed to read the trust of ${commit.slice(0, 12)} is missing from the local repository`,
+    data: { commit, missing: oid, what, error: e instanceof Error ? e.message : String(e) },
+    hint: "a remote sent incomplete history; the next fetch checks completeness again. If it persists, remove <state>/source/repo.git and fetch again",
+    retry: "transient",
+  });
+  let dir: string;
+  try {
+    dir = (await git.readCommit({ fs, gitdir, oid: commit, cache })).commit.tree;
+  } catch (e) {
+    return incomplete(commit, "commit", e);
+  }
+  const parts = TRUST_PATH.split("/");
+  for (let i = 0; i < parts.length; i++) {
+    let entries: { path: string; oid: string; type: string }[];
+    try {
+      const r = await git.readObject({ fs, gitdir, oid: dir, format: "parsed", cache });
+      if (r.type !== "tree") throw new Error(`object ${dir} is a ${r.type}, not a tree`);
+      entries = r.object as unknown as { path: string; oid: string; type: string }[];
+    } catch (e) {
+      return incomplete(dir, "tree", e);
+    }
+    const entry = entries.find((x) => x.path === parts[i]);
+    if (entry === undefined) return "absent";
+    if (i < parts.length - 1) {
+      if (entry.type !== "tree") return trustProblem(`${TRUST_PATH} is not a file`, { commit }, `make ${TRUST_PATH} a regular file`);
+      dir = entry.oid;
+      continue;
+    }
+    if (entry.type !== "blob") return trustProblem(`${TRUST_PATH} is not a file`, { commit }, `make ${TRUST_PATH} a regular file`);
+    try {
+      const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+      return { oid: entry.oid, blob };
+    } catch (e) {
+      return incomplete(entry.oid, "blob", e);
+    }
+  }
+  return "absent";
 }
 
 const HINTS = {

@@ -1,0 +1,106 @@
+/**
+ * A hostile smart-HTTP git server on 127.0.0.1 for tests: it advertises a chosen tip for
+ * `refs/heads/main` and answers every upload-pack request with a hand-built pack (made with
+ * `git pack-objects` from an explicit object list, so objects can be left out), optionally
+ * preceded by `shallow <oid>` lines the client never asked for. `onUploadPack` runs before the
+ * answer is sent (to play a concurrent process). Bounded: request bodies over 1 MiB are cut
+ * off, and close() destroys open sockets.
+ */
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { Socket } from "node:net";
+
+export interface FakeAnswer {
+  /** The oid advertised as refs/heads/main. */
+  readonly tip: string;
+  /** The pack bytes sent after NAK. */
+  readonly pack: Buffer;
+  /** Commits declared shallow before the NAK. */
+  readonly shallow?: readonly string[];
+}
+
+export interface FakeUploadPack {
+  /** The URL to fetch (any path answers). */
+  readonly url: string;
+  set(answer: FakeAnswer): void;
+  onUploadPack(fn: (() => void) | undefined): void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+function pkt(s: string | Buffer): Buffer {
+  const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
+  return Buffer.concat([Buffer.from((b.length + 4).toString(16).padStart(4, "0")), b]);
+}
+
+/** packObjects builds a pack holding exactly `oids` (read from the repository at `gitDir`). */
+export function packObjects(gitDir: string, oids: readonly string[]): Buffer {
+  return execFileSync("git", ["-C", gitDir, "pack-objects", "-q", "--stdout"], { input: `${oids.join("\n")}\n`, maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** objectsBetween lists the objects `git rev-list --objects <tip> ^<base>` names (base optional). */
+export function objectsBetween(gitDir: string, tip: string, base?: string): string[] {
+  const out = execFileSync("git", ["-C", gitDir, "rev-list", "--objects", tip, ...(base === undefined ? [] : [`^${base}`])], { encoding: "utf8" });
+  return out
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => l.split(" ")[0] as string);
+}
+
+/** startFakeUploadPack listens on an ephemeral loopback port. */
+export async function startFakeUploadPack(answer: FakeAnswer): Promise<FakeUploadPack> {
+  let current = answer;
+  let hook: (() => void) | undefined;
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    if (req.method === "GET") {
+      req.resume();
+      res.writeHead(200, { "content-type": "application/x-git-upload-pack-advertisement" });
+      res.end(
+        Buffer.concat([
+          pkt("# service=git-upload-pack\n"),
+          Buffer.from("0000"),
+          pkt(`${current.tip} HEAD\0multi_ack_detailed side-band-64k ofs-delta shallow symref=HEAD:refs/heads/main\n`),
+          pkt(`${current.tip} refs/heads/main\n`),
+          Buffer.from("0000"),
+        ]),
+      );
+      return;
+    }
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) req.socket.destroy();
+    });
+    req.on("end", () => {
+      hook?.();
+      res.writeHead(200, { "content-type": "application/x-git-upload-pack-result" });
+      const parts: Buffer[] = [];
+      for (const s of current.shallow ?? []) parts.push(pkt(`shallow ${s}\n`));
+      parts.push(pkt("NAK\n"));
+      for (let i = 0; i < current.pack.length; i += 65000) parts.push(pkt(Buffer.concat([Buffer.from([1]), current.pack.subarray(i, i + 65000)])));
+      parts.push(Buffer.from("0000"));
+      res.end(Buffer.concat(parts));
+    });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/repo.git`,
+    set(a) {
+      current = a;
+    },
+    onUploadPack(fn) {
+      hook = fn;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
