@@ -17,6 +17,7 @@ import { join } from "node:path";
 import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { PackLimits } from "./pack-guard.js";
 import { createGitHttp } from "./http-transport.js";
 import { bridgeUrl, type RemoteKind, type RemoteSpec } from "./remotes.js";
 import { repoFs, repoFsRecording } from "./repo.js";
@@ -32,6 +33,8 @@ export interface FetchOptions {
   readonly branch: string;
   readonly timeoutMs: number;
   readonly maxResponseBytes?: number;
+  /** How far a fetched pack's objects may inflate (default pack-guard.ts DEFAULT_PACK_LIMITS). */
+  readonly packLimits?: PackLimits;
   /**
    * Commits whose history is known to be complete in the repository (e.g. the last applied
    * revision); the connectivity check stops at them and at every tracking ref's old tip.
@@ -87,7 +90,12 @@ export async function fetchRemote(remote: RemoteSpec, options: FetchOptions): Pr
   const ref = trackingRef(remote.name, branch);
   const previous = await resolveOrUndefined(gitdir, ref);
   const written: string[] = [];
-  const transport = createGitHttp([remote], { timeoutMs: options.timeoutMs, ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }), ...(log === undefined ? {} : { log }) });
+  const transport = createGitHttp([remote], {
+    timeoutMs: options.timeoutMs,
+    ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
+    ...(options.packLimits === undefined ? {} : { packLimits: options.packLimits }),
+    ...(log === undefined ? {} : { log }),
+  });
   try {
     const res = await git.fetch({
       fs: repoFsRecording((path) => written.push(path)),

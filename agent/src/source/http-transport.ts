@@ -17,6 +17,7 @@ import nodeHttp from "isomorphic-git/http/node";
 import { StewardError } from "../errors.js";
 import { startProcess, type RunningProcess } from "../exec.js";
 import type { Logger } from "../log.js";
+import { DEFAULT_PACK_LIMITS, inspectUploadPackResponse, type PackLimits } from "./pack-guard.js";
 import { bridgeUrl, localUploadPackArgv, sshUploadPackArgv, type RemoteSpec } from "./remotes.js";
 
 export interface GitHttpOptions {
@@ -24,6 +25,8 @@ export interface GitHttpOptions {
   readonly timeoutMs: number;
   /** Largest response accepted, in bytes (isomorphic-git holds a whole pack in memory). */
   readonly maxResponseBytes?: number;
+  /** How far the objects of a fetched pack may inflate (pack-guard.ts). */
+  readonly packLimits?: PackLimits;
   readonly log?: Logger;
 }
 
@@ -76,22 +79,30 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
     throw new StewardError("SOURCE_PROTOCOL", "request for a URL no remote owns", { data: { url: redact(url) }, hint: "a server redirected or a bug built a wrong URL", retry: "stalled" });
   };
 
-  const guard = async function* (body: AsyncIterable<Uint8Array> | undefined, remote: string, onEnd?: () => Promise<void>): AsyncGenerator<Uint8Array, void, undefined> {
+  // A pack response is held back whole and inspected before isomorphic-git inflates anything.
+  const guard = async function* (body: AsyncIterable<Uint8Array> | undefined, remote: string, isPack: boolean, onEnd?: () => Promise<void>): AsyncGenerator<Uint8Array, void, undefined> {
     if (body === undefined) return;
     const it = body[Symbol.asyncIterator]();
     let total = 0;
+    const held: Uint8Array[] = [];
     try {
       for (;;) {
         const r = await race(it.next());
         if (r.done === true) break;
         total += r.value.byteLength;
         if (total > maxBytes) throw tooLarge(remote, maxBytes);
-        yield r.value;
+        if (isPack) held.push(r.value);
+        else yield r.value;
       }
       if (onEnd !== undefined) await race(onEnd());
     } finally {
       void it.return?.();
     }
+    if (!isPack) return;
+    const response = concat(held);
+    const verdict = inspectUploadPackResponse(response, options.packLimits ?? DEFAULT_PACK_LIMITS);
+    if (!verdict.ok) throw packTooLarge(remote, verdict.reason);
+    yield response;
   };
 
   const httpRequest = async (remote: RemoteSpec, req: GitHttpRequest): Promise<GitHttpResponse> => {
@@ -109,7 +120,8 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       controller.abort();
       throw statusError(remote.name, res.statusCode, res.headers?.["location"]);
     }
-    return { ...res, body: guard(res.body, remote.name) };
+    const isPack = (req.method ?? "GET").toUpperCase() === "POST" && new URL(req.url).pathname.endsWith(`/${UPLOAD_PACK}`);
+    return { ...res, body: guard(res.body, remote.name, isPack) };
   };
 
   const bridgeRequest = async (remote: RemoteSpec, rest: string, req: GitHttpRequest): Promise<GitHttpResponse> => {
@@ -133,7 +145,7 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       }
       session.posted = true;
       await race(session.writeRequest(req.body));
-      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-result` }, body: guard(session.responseBody(), remote.name, () => session.finish()) };
+      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-result` }, body: guard(session.responseBody(), remote.name, true, () => session.finish()) };
     }
     throw new StewardError("SOURCE_PROTOCOL", "the bridge serves only git-upload-pack", { data: { remote: remote.name, method, path: rest }, hint: "only fetching is supported over this remote", retry: "stalled" });
   };
@@ -321,6 +333,14 @@ function networkError(remote: string, e: unknown): StewardError {
     return new StewardError("SOURCE_AUTH", `remote ${remote}: TLS certificate not trusted`, { data: { remote, errno: code }, hint: "the server's certificate does not verify; fix it or use an ssh remote with a pinned host key", retry: "stalled", cause: e });
   }
   return new StewardError("SOURCE_FETCH_FAILED", `remote ${remote} is unreachable`, { data: { remote, errno: code, error: message }, hint: "the host is down or unreachable; retried later", retry: "transient", cause: e });
+}
+
+function packTooLarge(remote: string, reason: string): StewardError {
+  return new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent a pack that inflates too far: ${reason}`, {
+    data: { remote, reason },
+    hint: "a hostile server or mirror, or a huge file in the cluster repo; keep large binaries out of it",
+    retry: "stalled",
+  });
 }
 
 function tooLarge(remote: string, limit: number): StewardError {
