@@ -8,7 +8,7 @@ import { renderApplyText } from "../apply/render.js";
 import { applyNode } from "../reconcile.js";
 import { recordApplied } from "../source/state.js";
 import { EXIT_OK, EXIT_PROBLEM, type Command } from "./command.js";
-import { resolveTarget, sourceJson, sourceText, TARGET_OPTIONS, TARGET_USAGE } from "./target.js";
+import { reportInvalid, resolveTarget, sourceJson, sourceText, TARGET_OPTIONS, TARGET_USAGE } from "./target.js";
 
 export const applyCommand: Command = {
   name: "apply",
@@ -36,11 +36,7 @@ export const applyCommand: Command = {
     const target = await resolveTarget(values, io, false);
     const source = sourceJson(target);
     const { desired, diagnostics } = target;
-    if (desired === undefined) {
-      if (json) io.out(JSON.stringify({ ok: false, diagnostics, ...(source === undefined ? {} : { source }) }, null, 2));
-      else for (const d of diagnostics) io.err(renderDiagnostic(d));
-      return EXIT_PROBLEM;
-    }
+    if (desired === undefined) return reportInvalid(target, json, io);
     const run = await applyNode(desired, { executor: systemExecutor, stateDir: target.stateDir, log: io.log });
     const held = target.source?.decision.kind === "hold";
     let recorded = false;

@@ -5,8 +5,8 @@ import { renderDiagnostic } from "../errors.js";
 import { systemExecutor } from "../exec.js";
 import { renderPlanText } from "../plan/render.js";
 import { planNode } from "../reconcile.js";
-import { EXIT_OK, EXIT_PROBLEM, type Command } from "./command.js";
-import { resolveTarget, sourceJson, sourceText, TARGET_OPTIONS, TARGET_USAGE } from "./target.js";
+import { EXIT_OK, type Command } from "./command.js";
+import { reportInvalid, resolveTarget, sourceJson, sourceText, TARGET_OPTIONS, TARGET_USAGE } from "./target.js";
 
 export const planCommand: Command = {
   name: "plan",
@@ -31,11 +31,7 @@ export const planCommand: Command = {
     const target = await resolveTarget(values, io, true);
     const source = sourceJson(target);
     const { desired, diagnostics } = target;
-    if (desired === undefined) {
-      if (json) io.out(JSON.stringify({ ok: false, diagnostics, ...(source === undefined ? {} : { source }) }, null, 2));
-      else for (const d of diagnostics) io.err(renderDiagnostic(d));
-      return EXIT_PROBLEM;
-    }
+    if (desired === undefined) return reportInvalid(target, json, io);
     const { plan } = await planNode(desired, { executor: systemExecutor, stateDir: target.stateDir, log: io.log.child({ step: "plan", node: target.node }) });
     if (json) {
       io.out(JSON.stringify({ ok: true, plan, ...(source === undefined ? {} : { source }), ...(diagnostics.length > 0 ? { diagnostics } : {}) }, null, 2));

@@ -6,13 +6,13 @@
 import git from "isomorphic-git";
 import fs from "node:fs";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
-import { StewardError, type Diagnostic } from "../errors.js";
+import { StewardError, renderDiagnostic, type Diagnostic } from "../errors.js";
 import type { DesiredState } from "../manifest/types.js";
 import { DEFAULT_STATE_DIR, desiredFromDir, desiredFromSnapshot } from "../reconcile.js";
 import type { Decision } from "../source/choose.js";
 import { readSnapshot } from "../source/snapshot.js";
 import { runSource, type SourceResult } from "../source/source.js";
-import { usageError, type Io, type Options } from "./command.js";
+import { EXIT_PROBLEM, usageError, type Io, type Options } from "./command.js";
 
 export const TARGET_OPTIONS: Options = {
   config: { type: "string" },
@@ -102,6 +102,17 @@ async function resolveRevision(gitdir: string, rev: string): Promise<string> {
   } catch (e) {
     throw new StewardError("SOURCE_NOT_FOUND", `revision ${rev} is not in the local repository`, { data: { rev, gitdir }, hint: "name a fetched commit, e.g. from `steward fetch --json`", cause: e });
   }
+}
+
+/**
+ * reportInvalid prints why a target has no desired state (the manifest's diagnostics, as text
+ * or as `{ok: false, diagnostics, source}`) and returns the exit status for it.
+ */
+export function reportInvalid(t: Target, json: boolean, io: Io): number {
+  const source = sourceJson(t);
+  if (json) io.out(JSON.stringify({ ok: false, diagnostics: t.diagnostics, ...(source === undefined ? {} : { source }) }, null, 2));
+  else for (const d of t.diagnostics) io.err(renderDiagnostic(d));
+  return EXIT_PROBLEM;
 }
 
 /** sourceJson is the `source` part of plan/apply JSON output. */
