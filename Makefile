@@ -15,9 +15,7 @@ node_modules/.installed: package.json package-lock.json
 deps: node_modules/.installed
 
 build: deps
-	npx tsc -p .
-	node build/scripts/compile-schemas.js
-	chmod +x build/agent/src/cli/main.js
+	npm run --silent build
 
 # The Debian packages and daemons the integration tests need (zfs-fuse, sshd, git, ansible).
 host:
