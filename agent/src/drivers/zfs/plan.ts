@@ -153,15 +153,7 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
     if (isSameValue(property, want, now)) continue;
     const cause = causeOf(recorded, property, want);
     if (cause === "drift" && spec.drift === "report") {
-      findings.push({
-        kind: "drift-reported",
-        resource,
-        dataset: spec.name,
-        property,
-        expected: want,
-        actual: now,
-        message: `${property} changed by hand from ${show(property, want)} to ${show(property, now)}; drift: report, left as is`,
-      });
+      findings.push(driftReported(spec.name, property, want, now, `${property} changed by hand from ${show(property, want)} to ${show(property, now)}`));
       continue;
     }
     const was = recorded?.[property];
@@ -196,15 +188,7 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
     if (none !== undefined && isSameValue(property, none, o.value)) continue;
     const cause = causeOf(recorded, property, undefined);
     if (cause === "drift" && spec.drift === "report") {
-      findings.push({
-        kind: "drift-reported",
-        resource,
-        dataset: spec.name,
-        property,
-        expected: "",
-        actual: o.value,
-        message: `${property} set by hand to ${show(property, o.value)}; the manifest does not declare it; drift: report, left as is`,
-      });
+      findings.push(driftReported(spec.name, property, "", o.value, `${property} set by hand to ${show(property, o.value)}; the manifest does not declare it`));
       continue;
     }
     const was = recorded?.[property];
@@ -235,7 +219,7 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
   const wantsMount = spec.properties["mountpoint"]?.startsWith("/") === true;
   if (wantsMount && obs.properties["mounted"]?.value === "no" && !actions.some((a) => a.kind === "zfs.set" && a.property === "mountpoint")) {
     if (spec.drift === "report") {
-      findings.push({ kind: "drift-reported", resource, dataset: spec.name, property: "mounted", expected: "yes", actual: "no", message: "not mounted; drift: report, left as is" });
+      findings.push(driftReported(spec.name, "mounted", "yes", "no", "not mounted"));
     } else {
       const mount: ZfsMountAction = {
         kind: "zfs.mount",
@@ -253,6 +237,11 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
     }
   }
   return { actions, findings };
+}
+
+/** driftReported is the finding for a hand change left alone because the resource says `drift: report`. */
+function driftReported(dataset: string, property: string, expected: string, actual: string, what: string): Finding {
+  return { kind: "drift-reported", resource: datasetResource(dataset), dataset, property, expected, actual, message: `${what}; drift: report, left as is` };
 }
 
 function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observed: ZfsObserved): ZfsPlanPart {
