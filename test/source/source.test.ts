@@ -283,6 +283,17 @@ test("a commit dated in the future is refused", async () => {
   expectHold((await w.run()).decision, "SOURCE_FUTURE_COMMIT", w.a);
 });
 
+test("a commit dated well before its parent is refused; a few minutes of clock skew is not", async () => {
+  const w = await appliedWorld();
+  const now = Math.floor(Date.now() / 1000);
+  w.work.commit("B a little behind", { signer: admin, date: `@${now - 300} +0000` });
+  w.push("both");
+  assert.equal((await w.run()).decision.kind, "apply");
+  w.work.commit("C a day behind", { signer: admin, date: `@${now - 86400} +0000` });
+  w.push("both");
+  expectHold((await w.run()).decision, "SOURCE_BACKDATED_COMMIT", w.a);
+});
+
 test("when the last applied revision was merged in as a side parent, the first-parent chain down to its ancestors is verified", async () => {
   // R <- A (applied, on main); a branch from R gets X, then merges A: M = merge(X, A).
   const w = world();

@@ -59,7 +59,8 @@ interface Trust {
 /**
  * verifyChain checks every commit from `lastApplied` (exclusive) to `tip` as described above
  * and returns the verification for choose.ts. Returns at the first failing commit (oldest
- * first) with SOURCE_UNSIGNED, SOURCE_UNTRUSTED, SOURCE_BAD_SIGNATURE, SOURCE_FUTURE_COMMIT or
+ * first) with SOURCE_UNSIGNED, SOURCE_UNTRUSTED, SOURCE_BAD_SIGNATURE, SOURCE_FUTURE_COMMIT,
+ * SOURCE_BACKDATED_COMMIT (dated more than the clock skew before its first parent), or
  * SOURCE_TRUST_INVALID (a trust file that cannot be parsed or trusts nobody, including the
  * tip's own, so a tip cannot lock every admin out), or SOURCE_PROTOCOL when an object the check
  * needs is missing from the repository or the history is too long. Call under the repo lock.
@@ -126,6 +127,21 @@ async function verifyChainUnchecked(tip: string, lastApplied: string | undefined
         hint: "check the clocks of the committer's machine and of this node; re-commit with a correct date",
         retry: "stalled",
       });
+    }
+    // Dates are the signer's to choose, so they prove little; but a commit dated well before its
+    // own first parent is a replayed or forged history, not a clock that is a little off.
+    const parent = parsed.parent[0];
+    if (parent !== undefined) {
+      const { commit: before } = await git.readCommit({ fs, gitdir, oid: parent, cache });
+      if (parsed.committer.timestamp + MAX_CLOCK_SKEW_SECONDS < before.committer.timestamp) {
+        return fail({
+          code: "SOURCE_BACKDATED_COMMIT",
+          message: `commit ${commit.slice(0, 12)} is dated before its parent`,
+          data: { commit, tip, parent, committed: new Date(parsed.committer.timestamp * 1000).toISOString(), parentCommitted: new Date(before.committer.timestamp * 1000).toISOString() },
+          hint: "committer dates go forward along the branch; check the committer's clock and re-commit",
+          retry: "stalled",
+        });
+      }
     }
     const { object } = await git.readObject({ fs, gitdir, oid: commit, format: "content", cache });
     const verdict = await verifyCommitSignature(object as Uint8Array, trust.file, { tmpDir, ...(options.executor === undefined ? {} : { executor: options.executor }) });
