@@ -11,6 +11,7 @@
  * state: /var/db/steward
  * branch: main
  * trust: /usr/local/etc/steward/allowed_signers
+ * revoked: /usr/local/etc/steward/revoked_keys   # optional
  * timeout: 30
  * remotes:
  *   - name: origin
@@ -44,6 +45,8 @@ export interface AgentConfig {
   readonly branch: string;
   /** The bootstrap allowed_signers file. */
   readonly trust: string;
+  /** Keys that never verify (ssh-keygen -Y verify -r), if configured. */
+  readonly revoked?: string | undefined;
   /** Seconds allowed for each remote operation. */
   readonly timeout: number;
   /** In priority order. */
@@ -62,6 +65,7 @@ interface RawConfig {
   state?: string;
   branch?: string;
   trust: string;
+  revoked?: string;
   timeout?: number;
   remotes: { name: string; url: string; key?: string; known_hosts?: string }[];
 }
@@ -143,6 +147,7 @@ export function parseConfig(text: string, file: string): AgentConfig {
     state: resolve(base, raw.state ?? DEFAULT_STATE_DIR),
     branch: raw.branch ?? DEFAULT_BRANCH,
     trust: resolve(base, raw.trust),
+    revoked: raw.revoked === undefined ? undefined : resolve(base, raw.revoked),
     timeout: raw.timeout ?? DEFAULT_TIMEOUT_SECONDS,
     remotes,
   };
@@ -153,6 +158,7 @@ const HINTS: Readonly<Record<string, string>> = {
   state: "a directory path such as /var/db/steward",
   branch: "a branch name such as main",
   trust: "the path of an OpenSSH allowed_signers file",
+  revoked: "the path of a file of revoked public keys (or a KRL)",
   timeout: "seconds, e.g. 30",
   remotes: "a list of {name, url} in priority order",
   name: "a lowercase name such as origin or mirror",
@@ -161,7 +167,7 @@ const HINTS: Readonly<Record<string, string>> = {
   known_hosts: "the path of a known_hosts file pinning the server's host key",
 };
 
-const TOP_KEYS = ["node", "state", "branch", "trust", "timeout", "remotes"];
+const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "timeout", "remotes"];
 const REMOTE_KEYS = ["name", "url", "key", "known_hosts"];
 
 function schemaProblem(e: ErrorObject, parsed: ParsedFile): ConfigProblem {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { AgentConfig } from "../../agent/src/config.js";
@@ -267,6 +267,19 @@ test("a key removed from the repo's trust cannot sign after the removal", async 
   w.work.commit("C by admin2", { signer: admin2 });
   w.push("both");
   expectHold((await w.run()).decision, "SOURCE_UNTRUSTED", w.a);
+});
+
+test("a key on the node's revocation list never verifies, even while a trust file lists it", async () => {
+  const w = await appliedWorld({ trust: allowedSigners([{ principal: "admin@cluster", key: admin }, { principal: "admin2@cluster", key: admin2 }]) });
+  w.work.commit("B by admin2", { signer: admin2 });
+  w.push("both");
+  const revoked = join(w.dir, "revoked_keys");
+  writeFileSync(revoked, readFileSync(admin2.public, "utf8"));
+  const held = await runSource({ ...w.config, revoked }, { log: silentLogger });
+  expectHold(held.decision, "SOURCE_UNTRUSTED", w.a);
+  const missing = await runSource({ ...w.config, revoked: join(w.dir, "nope") }, { log: silentLogger });
+  expectHold(missing.decision, "SOURCE_TRUST_INVALID", w.a);
+  assert.equal((await runSource(w.config, { log: silentLogger })).decision.kind, "apply", "without the list, admin2 is trusted");
 });
 
 test("a trust file that trusts nobody is refused", async () => {

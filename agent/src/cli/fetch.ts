@@ -28,6 +28,7 @@ Configuration example:
   state: /var/db/steward
   branch: main
   trust: /usr/local/etc/steward/allowed_signers
+  revoked: /usr/local/etc/steward/revoked_keys     # optional
   timeout: 30
   remotes:
     - name: origin

@@ -22,6 +22,8 @@ export type SignatureVerdict =
 export interface SignatureOptions {
   /** A private directory for the signature file. */
   readonly tmpDir: string;
+  /** A revocation list (public keys or a KRL) passed to `-Y verify -r`. */
+  readonly revoked?: string;
   readonly executor?: Executor;
   readonly timeoutMs?: number;
 }
@@ -62,7 +64,8 @@ export async function verifyCommitSignature(raw: Uint8Array, trustFile: string, 
       .map((l) => l.trim())
       .filter((p) => p !== "" && !/[*?!]/.test(p));
     for (const principal of principals) {
-      const v = await run(["ssh-keygen", "-Y", "verify", "-f", trustFile, "-I", principal, "-n", "git", "-s", sigFile], split.payload);
+      const revoke = options.revoked === undefined ? [] : ["-r", options.revoked];
+      const v = await run(["ssh-keygen", "-Y", "verify", "-f", trustFile, "-I", principal, "-n", "git", "-s", sigFile, ...revoke], split.payload);
       if (v.exitCode === 0) return { ok: true, principal };
     }
     return await untrustedOrBad(principals.length === 0 ? "the signing key matches only wildcard principals" : "the trust file does not admit this key for git signatures now");

@@ -111,6 +111,7 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
           cache,
           stateDir: config.state,
           bootstrapTrust: config.trust,
+          ...(config.revoked === undefined ? {} : { revoked: config.revoked }),
           now,
           log,
           ...(options.executor === undefined ? {} : { executor: options.executor }),

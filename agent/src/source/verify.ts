@@ -42,6 +42,8 @@ export interface ChainOptions {
   readonly stateDir: string;
   /** The node's bootstrap allowed_signers file (config `trust`). */
   readonly bootstrapTrust: string;
+  /** Keys that never verify, whatever a trust file says (config `revoked`). */
+  readonly revoked?: string;
   /** Unix milliseconds, read once per cycle. */
   readonly now: number;
   readonly executor?: Executor;
@@ -110,6 +112,11 @@ async function verifyChainUnchecked(tip: string, lastApplied: string | undefined
     return result;
   };
 
+  if (options.revoked !== undefined) {
+    // An unreadable revocation list would make every signature fail as "untrusted": say why.
+    const readable = await readFile(options.revoked).then(() => true, () => false);
+    if (!readable) return fail(trustProblem("the revocation list cannot be read", { file: options.revoked }, "fix the file named by `revoked:` in the agent configuration, or remove that line"));
+  }
   const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory);
   const tmpDir = sourcePaths(options.stateDir).tmpDir;
   const principals = new Set<string>();
@@ -144,7 +151,7 @@ async function verifyChainUnchecked(tip: string, lastApplied: string | undefined
       }
     }
     const { object } = await git.readObject({ fs, gitdir, oid: commit, format: "content", cache });
-    const verdict = await verifyCommitSignature(object as Uint8Array, trust.file, { tmpDir, ...(options.executor === undefined ? {} : { executor: options.executor }) });
+    const verdict = await verifyCommitSignature(object as Uint8Array, trust.file, { tmpDir, ...(options.revoked === undefined ? {} : { revoked: options.revoked }), ...(options.executor === undefined ? {} : { executor: options.executor }) });
     if (!verdict.ok) {
       return fail({ code: verdict.code, message: `commit ${commit.slice(0, 12)}: ${verdict.reason}`, data: { commit, tip, trust: trust.origin }, hint: HINTS[verdict.code], retry: "stalled" });
     }
