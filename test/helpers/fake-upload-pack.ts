@@ -9,6 +9,8 @@
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { Socket } from "node:net";
+import { join } from "node:path";
+import { WorkRepo, allowedSigners, git, makeKey, writeAllowedSigners } from "./keys.js";
 
 export interface FakeAnswer {
   /** The oid advertised as refs/heads/main. */
@@ -103,4 +105,36 @@ export async function startFakeUploadPack(answer: FakeAnswer): Promise<FakeUploa
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A signed history in which the repo has dropped a key that the node's bootstrap file still lists. */
+export interface RemovedKeyHistory {
+  readonly work: WorkRepo;
+  /** The bootstrap allowed_signers file: admin and the removed key. */
+  readonly bootstrap: string;
+  /** L (signed by admin, repo trust lists admin only) <- C1 (admin) <- C2 (signed by the removed key). */
+  readonly L: string;
+  readonly C1: string;
+  readonly C2: string;
+  /** C2's objects beyond L, without C1's root tree: what a hostile mirror sends. */
+  readonly packWithoutC1Tree: Buffer;
+}
+
+/** removedKeyHistory builds that history in `dir` with native git and signed commits. */
+export function removedKeyHistory(dir: string): RemovedKeyHistory {
+  const admin = makeKey(join(dir, "keys"), "admin");
+  const revoked = makeKey(join(dir, "keys"), "revoked");
+  const bootstrap = writeAllowedSigners(join(dir, "etc", "allowed_signers"), [
+    { principal: "admin@x", key: admin },
+    { principal: "old@x", key: revoked },
+  ]);
+  const work = WorkRepo.create(join(dir, "work"));
+  work.write("trust/allowed_signers", allowedSigners([{ principal: "admin@x", key: admin }])).write("cluster.yaml", "domain: home.arpa\n");
+  const L = work.commit("L", { signer: admin });
+  const C1 = work.write("b.txt", "two\n").commit("C1", { signer: admin });
+  const C2 = work.write("evil.txt", "evil\n").commit("C2", { signer: revoked });
+  const gitDir = join(work.dir, ".git");
+  const c1Tree = git(work.dir, ["rev-parse", `${C1}^{tree}`]);
+  const packWithoutC1Tree = packObjects(gitDir, objectsBetween(gitDir, C2, L).filter((o) => o !== c1Tree));
+  return { work, bootstrap, L, C1, C2, packWithoutC1Tree };
 }

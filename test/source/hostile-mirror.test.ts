@@ -15,8 +15,8 @@ import { parseRemoteUrl, type RemoteSpec } from "../../agent/src/source/remotes.
 import { prepareRepo } from "../../agent/src/source/repo.js";
 import { runSource } from "../../agent/src/source/source.js";
 import { recordApplied } from "../../agent/src/source/state.js";
-import { objectsBetween, packObjects, startFakeUploadPack, type FakeUploadPack } from "../helpers/fake-upload-pack.js";
-import { WorkRepo, git, makeKey, makeTempDir, removeDir, writeAllowedSigners, allowedSigners } from "../helpers/keys.js";
+import { objectsBetween, packObjects, removedKeyHistory, startFakeUploadPack, type FakeUploadPack } from "../helpers/fake-upload-pack.js";
+import { WorkRepo, makeTempDir, removeDir } from "../helpers/keys.js";
 
 let dir: string;
 let work: WorkRepo;
@@ -31,22 +31,9 @@ let n = 0;
 
 before(async () => {
   dir = makeTempDir();
-  const admin = makeKey(join(dir, "keys"), "admin");
-  const revoked = makeKey(join(dir, "keys"), "revoked");
   // The node's bootstrap file still lists the key the repo has since removed.
-  bootstrap = writeAllowedSigners(join(dir, "etc", "allowed_signers"), [
-    { principal: "admin@x", key: admin },
-    { principal: "old@x", key: revoked },
-  ]);
-  work = WorkRepo.create(join(dir, "work"));
-  work.write("trust/allowed_signers", allowedSigners([{ principal: "admin@x", key: admin }])).write("cluster.yaml", "domain: home.arpa\n");
-  L = work.commit("L", { signer: admin });
-  C1 = work.write("b.txt", "two\n").commit("C1", { signer: admin });
-  C2 = work.write("evil.txt", "evil\n").commit("C2", { signer: revoked });
-  const gitDir = join(work.dir, ".git");
-  fullL = packObjects(gitDir, objectsBetween(gitDir, L));
-  const c1Tree = git(work.dir, ["rev-parse", `${C1}^{tree}`]);
-  evil = packObjects(gitDir, objectsBetween(gitDir, C2, L).filter((o) => o !== c1Tree));
+  ({ work, bootstrap, L, C1, C2, packWithoutC1Tree: evil } = removedKeyHistory(dir));
+  fullL = packObjects(join(work.dir, ".git"), objectsBetween(join(work.dir, ".git"), L));
   server = await startFakeUploadPack({ tip: L, pack: fullL });
 });
 

@@ -9,8 +9,8 @@ import { after, before, test } from "node:test";
 import { StewardError } from "../../agent/src/errors.js";
 import { readSnapshot } from "../../agent/src/source/snapshot.js";
 import { firstParentChain, verifyChain } from "../../agent/src/source/verify.js";
-import { objectsBetween, packObjects } from "../helpers/fake-upload-pack.js";
-import { WorkRepo, allowedSigners, git, makeBare, makeKey, makeTempDir, removeDir, writeAllowedSigners } from "../helpers/keys.js";
+import { removedKeyHistory } from "../helpers/fake-upload-pack.js";
+import { WorkRepo, git, makeBare, makeTempDir, removeDir } from "../helpers/keys.js";
 
 let dir: string;
 let work: WorkRepo;
@@ -22,23 +22,12 @@ let C2: string;
 
 before(() => {
   dir = makeTempDir();
-  const admin = makeKey(join(dir, "keys"), "admin");
-  const revoked = makeKey(join(dir, "keys"), "revoked");
-  bootstrap = writeAllowedSigners(join(dir, "etc", "allowed_signers"), [
-    { principal: "admin@x", key: admin },
-    { principal: "old@x", key: revoked },
-  ]);
-  work = WorkRepo.create(join(dir, "work"));
-  work.write("trust/allowed_signers", allowedSigners([{ principal: "admin@x", key: admin }]));
-  L = work.commit("L", { signer: admin });
-  C1 = work.write("b.txt", "two\n").commit("C1", { signer: admin });
-  C2 = work.write("evil.txt", "evil\n").commit("C2", { signer: revoked });
+  let evil: Buffer;
+  ({ work, bootstrap, L, C1, C2, packWithoutC1Tree: evil } = removedKeyHistory(dir));
   // L complete; C1 and C2 without C1's tree, indexed as they are (index-pack checks no links).
   gitdir = makeBare(join(dir, "state", "source", "repo.git"));
   git(work.dir, ["push", "-q", gitdir, `${L}:refs/heads/applied`, "--force"]);
-  const gitDir = join(work.dir, ".git");
-  const c1Tree = git(work.dir, ["rev-parse", `${C1}^{tree}`]);
-  execFileSync("git", ["-C", gitdir, "index-pack", "--stdin"], { input: packObjects(gitDir, objectsBetween(gitDir, C2, L).filter((o) => o !== c1Tree)), stdio: ["pipe", "ignore", "ignore"] });
+  execFileSync("git", ["-C", gitdir, "index-pack", "--stdin"], { input: evil, stdio: ["pipe", "ignore", "ignore"] });
 });
 
 after(() => removeDir(dir));
