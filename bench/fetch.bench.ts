@@ -1,5 +1,6 @@
 /**
- * Fetch cost: Steward's fetch (isomorphic-git through the http seam, in process) against
+ * Fetch cost: Steward's fetch (isomorphic-git through the http seam, in the agent's fetch
+ * worker thread, warm: a one-shot CLI also pays the worker's start, about 0.15 s, once) against
  * native `git fetch` (a process per fetch, as an operator would run it) from the same loopback
  * server in the same run, over HTTP (git http-backend) and SSH (sshd + git-shell).
  * Prints one line per case, median of RUNS:
@@ -9,7 +10,8 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fetchRemote, type FetchOptions } from "../agent/src/source/fetch.js";
+import type { FetchOptions } from "../agent/src/source/fetch.js";
+import { FetchIsolate } from "../agent/src/source/fetch-isolated.js";
 import { parseRemoteUrl, type RemoteSpec } from "../agent/src/source/remotes.js";
 import { prepareRepo } from "../agent/src/source/repo.js";
 import { startGitHttpServer } from "../test/helpers/git-http-server.js";
@@ -66,6 +68,8 @@ async function main(): Promise<void> {
     });
   }
   const lines: string[] = [];
+  // As the agent does: one worker serves every fetch (the idle limit is longer than a run here).
+  const isolate = new FetchIsolate({ idleMs: 60_000 });
   try {
     for (const t of transports) {
       const gitdir = join(dir, `steward-${t.name}.git`);
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
       };
       const stewardFetch = async (): Promise<number> => {
         const started = performance.now();
-        const o = await fetchRemote(t.remote, options);
+        const o = await isolate.fetch(t.remote, options);
         const ms = performance.now() - started;
         if (!o.ok) throw new Error(`steward fetch over ${t.name} failed: ${o.error.code} ${o.error.message}`);
         return ms;
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
       lines.push(line(`fetch-incremental-${t.name}`, median(incremental.steward), median(incremental.native)));
     }
   } finally {
+    await isolate.close();
     await http.close();
     await sshd?.close();
     removeDir(dir);

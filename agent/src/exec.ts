@@ -77,6 +77,19 @@ export interface RunningProcess {
   kill(): void;
 }
 
+/** Told when a process started with startProcess starts and ends. */
+export type ProcessListener = (pid: number, event: "start" | "end") => void;
+let processListener: ProcessListener | undefined;
+
+/**
+ * setProcessListener registers the one listener told about startProcess's processes (module
+ * state, so per thread): a fetch worker reports its pids to the parent, which kills them if it
+ * has to terminate the worker.
+ */
+export function setProcessListener(listener: ProcessListener | undefined): void {
+  processListener = listener;
+}
+
 /**
  * startProcess starts a long-running process with piped binary stdin/stdout. It has the same
  * rules as `run`: an argument vector, a hard timeout, no rejection on failure.
@@ -97,7 +110,10 @@ export function startProcess(argv: Argv, options: Omit<RunOptions, "input" | "ma
   });
   // A peer that hangs up early makes writes fail with EPIPE; the exit status tells the story.
   child.stdin.on("error", () => {});
+  const pid = child.pid;
+  if (pid !== undefined) processListener?.(pid, "start");
   const done = child.then((r) => {
+    if (pid !== undefined) processListener?.(pid, "end");
     const stderr = r.stderr instanceof Uint8Array ? Buffer.from(r.stderr).toString("utf8") : "";
     const spawnError = r.failed && r.exitCode === undefined && !r.timedOut && r.signal === undefined ? r.originalMessage || r.shortMessage : undefined;
     return { exitCode: r.exitCode ?? null, stderr, timedOut: r.timedOut, ...(spawnError === undefined ? {} : { spawnError }) };

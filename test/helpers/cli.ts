@@ -3,6 +3,8 @@
  * returns the outcome as data. Tests assert on `code` and on diagnostic codes in the output.
  */
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -17,6 +19,8 @@ export interface CliResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** Peak resident set size in KiB, with `measureRss`. */
+  readonly peakRssKiB?: number;
 }
 
 export interface CliOptions {
@@ -25,6 +29,8 @@ export interface CliOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Kill the child after this many milliseconds (default 30 s). */
   readonly timeoutMs?: number;
+  /** Report the child's peak resident set size (peak-rss.ts, loaded with --import). */
+  readonly measureRss?: boolean;
 }
 
 /**
@@ -32,10 +38,14 @@ export interface CliOptions {
  * resolves with its exit code and output once it exits. Never rejects for a non-zero exit.
  */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  const rssDir = options.measureRss === true ? mkdtempSync(join(tmpdir(), "steward-rss-")) : undefined;
+  const rssFile = rssDir === undefined ? undefined : join(rssDir, "maxrss");
+  const measure = rssFile === undefined ? [] : ["--import", join(REPO_ROOT, "build/test/helpers/peak-rss.js")];
+  const env = { ...(options.env ?? process.env), ...(rssFile === undefined ? {} : { STEWARD_TEST_RSS_FILE: rssFile }) };
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+    const child = spawn(process.execPath, [...measure, CLI_MAIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: options.env ?? process.env,
+      env,
       stdio: ["ignore", "pipe", "pipe"],
       timeout: options.timeoutMs ?? 30_000,
     });
@@ -45,10 +55,20 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", reject);
     child.on("close", (code, signal) => {
+      let peakRssKiB: number | undefined;
+      if (rssDir !== undefined && rssFile !== undefined) {
+        try {
+          peakRssKiB = Number(readFileSync(rssFile, "utf8"));
+        } catch {
+          peakRssKiB = undefined;
+        }
+        rmSync(rssDir, { recursive: true, force: true });
+      }
       resolvePromise({
         code: code ?? (signal === null ? 1 : 129),
         stdout: Buffer.concat(out).toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8"),
+        ...(peakRssKiB === undefined ? {} : { peakRssKiB }),
       });
     });
   });

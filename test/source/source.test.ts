@@ -359,3 +359,59 @@ test("the fetch of a revision does not record it as applied", async () => {
   assert.equal((await w.run()).lastApplied, w.a);
   assert.equal(git(w.work.dir, ["rev-parse", "HEAD~1"]), w.a);
 });
+
+test("one bad remote freezes nothing: the primary's signed update is applied though the mirror's tip on top is unsigned", async () => {
+  const w = await appliedWorld();
+  const b = w.work.commit("B", { signer: admin });
+  w.push("both");
+  w.work.commit("C unsigned");
+  w.push("mirror");
+  const r = await w.run();
+  assert.deepEqual(r.decision.kind === "apply" && [r.decision.revision, r.decision.remote], [b, "origin"]);
+  assert.deepEqual(r.decision.ignored?.map((i) => [i.remote, i.code]), [["mirror", "SOURCE_UNSIGNED"]]);
+  assert.deepEqual(r.remotes.map((x) => x.standing), ["verified", "refused"]);
+});
+
+test("one bad remote freezes nothing: the mirror's signed update is applied though the primary's tip is untrusted", async () => {
+  const w = await appliedWorld();
+  const b = w.work.commit("B", { signer: admin });
+  w.push("both");
+  w.work.commit("C by intruder", { signer: intruder });
+  w.push("primary");
+  const r = await w.run();
+  assert.deepEqual(r.decision.kind === "apply" && [r.decision.revision, r.decision.remote], [b, "mirror"]);
+  assert.equal(r.remotes[0]?.refused?.code, "SOURCE_UNTRUSTED");
+});
+
+test("a mirror serving an unrelated unsigned commit is named in the hold, and never stops the primary's next update", async () => {
+  const w = await appliedWorld();
+  const forged = WorkRepo.create(join(w.dir, "forged"));
+  forged.write("cluster.yaml", "evil: true\n").commit("unrelated");
+  forged.push(w.mirror, { force: true });
+  const held = await w.run();
+  expectHold(held.decision, "SOURCE_ROLLBACK", w.a);
+  assert.match(held.decision.kind === "hold" ? held.decision.reason.message : "", /^mirror /);
+  const b = w.work.commit("B", { signer: admin });
+  w.push("primary");
+  const r = await w.run();
+  assert.deepEqual(r.decision.kind === "apply" && [r.decision.revision, r.decision.remote], [b, "origin"]);
+  assert.deepEqual(r.decision.ignored?.map((i) => i.remote), ["mirror"]);
+});
+
+test("a mirror behind the last applied revision is a warning; the headline is the primary's own failure", async () => {
+  const w = await appliedWorld();
+  w.work.commit("B", { signer: admin });
+  w.push("primary");
+  assert.equal((await w.run(true)).decision.kind, "apply");
+  http.setFault("401");
+  let r: SourceResult;
+  try {
+    r = await w.run();
+  } finally {
+    http.setFault("none");
+  }
+  assert.equal(r.decision.kind, "hold");
+  assert.equal(r.decision.kind === "hold" && r.decision.reason.code, "SOURCE_FETCH_FAILED");
+  assert.match(r.decision.kind === "hold" ? r.decision.reason.message : "", /origin: remote origin refused access/);
+  assert.deepEqual(r.remotes.map((x) => x.standing), ["failed", "behind"]);
+});

@@ -94,6 +94,8 @@ function renderText(r: SourceResult, recorded: boolean): string {
 }
 
 function remoteLine(x: RemoteReport): string {
-  if (x.ok) return `${x.tip ?? ""}  ${x.location}`;
-  return `${x.error?.code ?? "FAILED"}  ${x.error?.message ?? ""}  ${x.location}`;
+  const standing = x.standing.padEnd(8);
+  if (!x.ok) return `${standing}  ${x.error?.code ?? "FAILED"}: ${x.error?.message ?? ""}  (${x.location})`;
+  const why = x.refused === undefined ? "" : `  ${x.refused.code}: ${x.refused.message} (ignored)`;
+  return `${standing}  ${x.tip ?? ""}${why}  (${x.location})`;
 }

@@ -20,7 +20,9 @@ import type { Logger } from "../log.js";
 import type { PackLimits } from "./pack-guard.js";
 import { createGitHttp } from "./http-transport.js";
 import { bridgeUrl, type RemoteKind, type RemoteSpec } from "./remotes.js";
-import { repoFs, repoFsRecording } from "./repo.js";
+import { repoFs, repoFsRecording, resolveOrUndefined, trackingRef } from "./repo.js";
+
+export { resolveOrUndefined, trackingRef };
 
 /** What fetching one remote gave. `previous` is the tracking ref before the fetch. */
 export type FetchOutcome =
@@ -47,31 +49,6 @@ export interface FetchOptions {
 
 const MAX_CONNECTIVITY_WALK = 200_000;
 const OBJECTS_PER_COMMIT = 10;
-
-/** trackingRef names the local ref holding a remote's tip of the branch. */
-export function trackingRef(remote: string, branch: string): string {
-  return `refs/remotes/${remote}/${branch}`;
-}
-
-/**
- * fetchAll fetches every remote, one after the other in priority order, and returns one
- * outcome per remote. Never throws for a remote's failure: a dead remote is an outcome.
- * Call under the repo lock.
- */
-export async function fetchAll(remotes: readonly RemoteSpec[], options: FetchOptions): Promise<FetchOutcome[]> {
-  const complete = new Set(options.complete ?? []);
-  for (const r of remotes) {
-    const tip = await resolveOrUndefined(options.gitdir, trackingRef(r.name, options.branch));
-    if (tip !== undefined) complete.add(tip);
-  }
-  const out: FetchOutcome[] = [];
-  for (const remote of remotes) {
-    const outcome = await fetchRemote(remote, { ...options, complete: [...complete] });
-    if (outcome.ok) complete.add(outcome.tip);
-    out.push(outcome);
-  }
-  return out;
-}
 
 /**
  * fetchRemote fetches one remote's branch into its tracking ref and returns the outcome:
@@ -273,8 +250,32 @@ function tooMuch(remote: string, what: string, limit: number): StewardError {
   });
 }
 
+/** Errors of the local file system: the node's disk, not the remote, is at fault. */
+const LOCAL_FS_ERRORS = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EIO", "EMFILE", "ENFILE", "ENOTDIR", "EISDIR", "ELOOP", "ENAMETOOLONG", "EFBIG"]);
+
+/**
+ * localStateError returns SOURCE_STATE for an error of the local file system (it carries a
+ * `syscall`, as node:fs errors do), naming the path and the errno, and undefined otherwise.
+ */
+export function localStateError(e: unknown, what: string): StewardError | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const { code, syscall, path } = e as { code?: unknown; syscall?: unknown; path?: unknown };
+  if (typeof code !== "string" || typeof syscall !== "string" || !LOCAL_FS_ERRORS.has(code)) return undefined;
+  const full = code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG";
+  return new StewardError("SOURCE_STATE", `cannot write the local repository while ${what}: ${code}`, {
+    data: { errno: code, syscall, ...(typeof path === "string" ? { path } : {}) },
+    hint: full
+      ? "the state directory's file system is full: free space there (or move state: to a larger one); the fetch is retried"
+      : "check the state directory's permissions, that its file system is mounted read-write, and the disk's health",
+    retry: "transient",
+    cause: e,
+  });
+}
+
 function classify(e: unknown, remote: RemoteSpec, branch: string): StewardError {
   if (e instanceof StewardError) return e;
+  const local = localStateError(e, `fetching ${remote.name}`);
+  if (local !== undefined) return local;
   const code = typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined;
   const message = e instanceof Error ? e.message : String(e);
   const data = { remote: remote.name, error: message, ...(typeof code === "string" ? { gitError: code } : {}) };
@@ -301,14 +302,5 @@ async function restoreRef(gitdir: string, ref: string, previous: string | undefi
     }
   } catch {
     // Nothing better to do: the next fetch re-establishes the ref.
-  }
-}
-
-/** resolveOrUndefined returns the oid a ref points at, or undefined when it does not exist. */
-export async function resolveOrUndefined(gitdir: string, ref: string): Promise<string | undefined> {
-  try {
-    return await git.resolveRef({ fs, gitdir, ref });
-  } catch {
-    return undefined;
   }
 }

@@ -37,8 +37,14 @@ export interface GitHttp {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
-const MAX_ADVERTISEMENT_BYTES = 4 * 1024 * 1024;
+/**
+ * The largest upload-pack response accepted. isomorphic-git holds a response about three
+ * times over while it parses and indexes it, so this bounds the fetch's memory; a cluster repo
+ * of configuration takes a few MiB even after years of history.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** The largest ref advertisement accepted, over every transport. */
+export const MAX_ADVERTISEMENT_BYTES = 4 * 1024 * 1024;
 const CLOSE_GRACE_MS = 500;
 const UPLOAD_PACK = "git-upload-pack";
 
@@ -79,30 +85,35 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
     throw new StewardError("SOURCE_PROTOCOL", "request for a URL no remote owns", { data: { url: redact(url) }, hint: "a server redirected or a bug built a wrong URL", retry: "stalled" });
   };
 
-  // A pack response is held back whole and inspected before isomorphic-git inflates anything.
-  const guard = async function* (body: AsyncIterable<Uint8Array> | undefined, remote: string, isPack: boolean, onEnd?: () => Promise<void>): AsyncGenerator<Uint8Array, void, undefined> {
-    if (body === undefined) return;
-    const it = body[Symbol.asyncIterator]();
-    let total = 0;
+  // Every response is read whole, within the deadline and its cap, and a pack response is
+  // inspected, before isomorphic-git sees a byte of it: its pkt-line reader turns an error
+  // thrown mid-stream into a silent end of data (a ref advertisement cut at the cap would read
+  // as a shorter one), so every refusal must reject `request` itself.
+  const readWhole = async (body: AsyncIterable<Uint8Array> | undefined, remote: string, isPack: boolean, onEnd?: () => Promise<void>): Promise<Buffer> => {
+    const limit = isPack ? maxBytes : MAX_ADVERTISEMENT_BYTES;
     const held: Uint8Array[] = [];
-    try {
-      for (;;) {
-        const r = await race(it.next());
-        if (r.done === true) break;
-        total += r.value.byteLength;
-        if (total > maxBytes) throw tooLarge(remote, maxBytes);
-        if (isPack) held.push(r.value);
-        else yield r.value;
+    if (body !== undefined) {
+      const it = body[Symbol.asyncIterator]();
+      let total = 0;
+      try {
+        for (;;) {
+          const r = await race(it.next());
+          if (r.done === true) break;
+          total += r.value.byteLength;
+          if (total > limit) throw tooLarge(remote, limit);
+          held.push(r.value);
+        }
+      } finally {
+        void it.return?.();
       }
-      if (onEnd !== undefined) await race(onEnd());
-    } finally {
-      void it.return?.();
     }
-    if (!isPack) return;
+    if (onEnd !== undefined) await race(onEnd());
     const response = concat(held);
-    const verdict = inspectUploadPackResponse(response, options.packLimits ?? DEFAULT_PACK_LIMITS);
-    if (!verdict.ok) throw packTooLarge(remote, verdict.reason);
-    yield response;
+    if (isPack) {
+      const verdict = inspectUploadPackResponse(response, options.packLimits ?? DEFAULT_PACK_LIMITS);
+      if (!verdict.ok) throw packTooLarge(remote, verdict.reason);
+    }
+    return response;
   };
 
   const httpRequest = async (remote: RemoteSpec, req: GitHttpRequest): Promise<GitHttpResponse> => {
@@ -121,7 +132,7 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       throw statusError(remote.name, res.statusCode, res.headers?.["location"]);
     }
     const isPack = (req.method ?? "GET").toUpperCase() === "POST" && new URL(req.url).pathname.endsWith(`/${UPLOAD_PACK}`);
-    return { ...res, body: guard(res.body, remote.name, isPack) };
+    return { ...res, body: once(await readWhole(res.body, remote.name, isPack)) };
   };
 
   const bridgeRequest = async (remote: RemoteSpec, rest: string, req: GitHttpRequest): Promise<GitHttpResponse> => {
@@ -145,7 +156,7 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       }
       session.posted = true;
       await race(session.writeRequest(req.body));
-      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-result` }, body: guard(session.responseBody(), remote.name, true, () => session.finish()) };
+      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-result` }, body: once(await readWhole(session.responseBody(), remote.name, true, () => session.finish())) };
     }
     throw new StewardError("SOURCE_PROTOCOL", "the bridge serves only git-upload-pack", { data: { remote: remote.name, method, path: rest }, hint: "only fetching is supported over this remote", retry: "stalled" });
   };

@@ -175,3 +175,17 @@ export async function prepareRepo(gitdir: string, remotes: readonly RemoteSpec[]
     throw new StewardError("SOURCE_STATE", "cannot prepare the local repository", { data: { gitdir, error: e instanceof Error ? e.message : String(e) }, hint: "check the state directory's permissions and free space", retry: "transient", cause: e });
   }
 }
+
+/** trackingRef names the local ref holding a remote's tip of the branch. */
+export function trackingRef(remote: string, branch: string): string {
+  return `refs/remotes/${remote}/${branch}`;
+}
+
+/** resolveOrUndefined returns the oid a ref points at, or undefined when it does not exist. */
+export async function resolveOrUndefined(gitdir: string, ref: string): Promise<string | undefined> {
+  try {
+    return await git.resolveRef({ fs, gitdir, ref });
+  } catch {
+    return undefined;
+  }
+}

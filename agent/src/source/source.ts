@@ -1,7 +1,7 @@
 /**
- * The source step (ARCHITECTURE.md, step 1) as one doing loop around the pure choice:
- * read the last applied revision, fetch every remote, gather ancestry facts, pick the
- * candidate (choose.ts), verify its history (verify.ts), decide. It never records anything as
+ * The source step (docs/architecture.md, step 1) as one doing loop around the pure choice:
+ * read the last applied revision, fetch every remote, gather ancestry facts, verify the history
+ * of every tip that moves forward (verify.ts), judge each remote and decide (choose.ts). It never records anything as
  * applied: the apply step calls recordApplied (state.ts) once a revision is in force.
  */
 import fs from "node:fs";
@@ -10,13 +10,14 @@ import type { AgentConfig } from "../config.js";
 import { StewardError, isStewardError } from "../errors.js";
 import type { Executor } from "../exec.js";
 import type { Logger } from "../log.js";
-import { chooseRevision, pickCandidate, type ChoiceInput, type Decision, type RemoteFact, type SourceProblem, type Verification } from "./choose.js";
-import { fetchAll, type FetchOutcome } from "./fetch.js";
+import { decide, judgeRemotes, tipsToVerify, type ChoiceInput, type Decision, type RemoteFact, type SourceProblem, type Standing, type Verification } from "./choose.js";
+import type { FetchOutcome } from "./fetch.js";
+import { fetchAll, type FetchIsolate } from "./fetch-isolated.js";
 import { typedReadError } from "./git-errors.js";
 import { describeRemote, type RemoteKind } from "./remotes.js";
 import { prepareRepo, withRepoLock } from "./repo.js";
 import { readApplied, sourcePaths } from "./state.js";
-import { verifyChain } from "./verify.js";
+import { createChainVerifier } from "./verify.js";
 
 export interface SourceOptions {
   readonly log: Logger;
@@ -27,6 +28,8 @@ export interface SourceOptions {
   /** Runs ssh-keygen. */
   readonly executor?: Executor;
   readonly maxResponseBytes?: number;
+  /** The worker to fetch in; the agent keeps one across runs. A fresh one by default. */
+  readonly isolate?: FetchIsolate;
 }
 
 /** What one remote said in this run. */
@@ -39,7 +42,14 @@ export interface RemoteReport {
   readonly tip?: string;
   /** The tracking ref before this fetch. */
   readonly previous?: string;
+  /** Why the fetch failed. */
   readonly error?: SourceProblem;
+  /**
+   * How its answer was judged (choose.ts): failed, current, behind (stale), verified, or
+   * refused (then `refused` says why; the remote was ignored).
+   */
+  readonly standing: Standing["kind"];
+  readonly refused?: SourceProblem;
   readonly ms: number;
 }
 
@@ -47,8 +57,10 @@ export interface SourceResult {
   readonly decision: Decision;
   readonly lastApplied: string | undefined;
   readonly remotes: readonly RemoteReport[];
-  /** Present when a candidate was verified. */
+  /** The verification of the revision applied, or of the tip whose refusal is the hold's reason. */
   readonly verification?: Verification;
+  /** Every tip verified in this run. */
+  readonly verifications: readonly Verification[];
   /** The bare repository to read the chosen revision from (readSnapshot). */
   readonly gitdir: string;
   readonly cache: object;
@@ -76,7 +88,7 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
   } catch (e) {
     const reason = toProblem(e);
     log.error({ code: reason.code, data: reason.data }, "applied record unusable");
-    return { ...base, decision: { kind: "hold", revision: undefined, reason }, lastApplied: undefined, remotes: [] };
+    return { ...base, decision: { kind: "hold", revision: undefined, reason }, lastApplied: undefined, remotes: [], verifications: [] };
   }
   const locked = withRepoLock(gitdir, async () => {
     let outcomes: FetchOutcome[] = [];
@@ -90,8 +102,8 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
         complete: lastApplied === undefined ? [] : [lastApplied],
         log,
         ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
+        ...(options.isolate === undefined ? {} : { isolate: options.isolate }),
       });
-      const remotes = outcomes.map((o) => report(o, config));
       const facts: RemoteFact[] = outcomes.map((o) => (o.ok ? { remote: o.remote, tip: o.tip } : { remote: o.remote, problem: toProblem(o.error) }));
       // Without L's history the rollback and trust checks cannot be made; when every remote
       // failed there is nothing to check and the fetch failure is the news.
@@ -103,30 +115,37 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
         });
       }
       const input: ChoiceInput = { remotes: facts, lastApplied, ancestry: await ancestryFacts(gitdir, cache, facts, lastApplied) };
-      const candidate = pickCandidate(input);
-      let verification: Verification | undefined;
-      if (candidate.kind === "verify") {
-        verification = await verifyChain(candidate.revision, lastApplied, {
-          gitdir,
-          cache,
-          stateDir: config.state,
-          bootstrapTrust: config.trust,
-          ...(config.revoked === undefined ? {} : { revoked: config.revoked }),
-          now,
-          log,
-          ...(options.executor === undefined ? {} : { executor: options.executor }),
-        });
+      const verifier = createChainVerifier({
+        gitdir,
+        cache,
+        stateDir: config.state,
+        bootstrapTrust: config.trust,
+        ...(config.revoked === undefined ? {} : { revoked: config.revoked }),
+        now,
+        log,
+        ...(options.executor === undefined ? {} : { executor: options.executor }),
+      });
+      const verifications = new Map<string, Verification>();
+      for (const tip of tipsToVerify(input)) verifications.set(tip, await verifier.verify(tip, lastApplied));
+      const judged = judgeRemotes(input, verifications);
+      const decision = decide(input, judged);
+      const standings = new Map(judged.map((s) => [s.remote, s.standing]));
+      const remotes = outcomes.map((o) => report(o, config, standings.get(o.remote)));
+      for (const r of remotes) {
+        if (r.standing === "refused") log.warn({ remote: r.name, tip: r.tip, code: r.refused?.code, data: r.refused?.data }, "remote ignored: what it serves is refused");
+        if (r.standing === "behind") log.warn({ remote: r.name, tip: r.tip, lastApplied }, "remote behind the last applied revision");
       }
-      const decision = chooseRevision(input, verification);
       logDecision(log, decision, lastApplied);
-      return { ...base, decision, lastApplied, remotes, ...(verification === undefined ? {} : { verification }) };
+      const chosen = decision.kind === "apply" ? decision.revision : decision.kind === "hold" ? remotes.find((r) => r.refused === decision.reason)?.tip : undefined;
+      const verification = chosen === undefined ? undefined : verifications.get(chosen);
+      return { ...base, decision, lastApplied, remotes, verifications: [...verifications.values()], ...(verification === undefined ? {} : { verification }) };
     } catch (caught) {
       const e = typedReadError(caught, "SOURCE_STATE", "the local repository lacks an object the source step needs", { gitdir });
       if (!isStewardError(e)) throw e;
       const reason = toProblem(e);
       const decision: Decision = { kind: "hold", revision: lastApplied, reason };
       logDecision(log, decision, lastApplied);
-      return { ...base, decision, lastApplied, remotes: outcomes.map((o) => report(o, config)) };
+      return { ...base, decision, lastApplied, remotes: outcomes.map((o) => report(o, config, undefined)), verifications: [] };
     }
   }, log);
   try {
@@ -136,7 +155,7 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
     if (!isStewardError(e)) throw e;
     const decision: Decision = { kind: "hold", revision: lastApplied, reason: toProblem(e) };
     logDecision(log, decision, lastApplied);
-    return { ...base, decision, lastApplied, remotes: [] };
+    return { ...base, decision, lastApplied, remotes: [], verifications: [] };
   }
 }
 
@@ -164,12 +183,23 @@ async function hasCommit(gitdir: string, oid: string, cache: object): Promise<bo
   }
 }
 
-function report(o: FetchOutcome, config: AgentConfig): RemoteReport {
+function report(o: FetchOutcome, config: AgentConfig, standing: Standing | undefined): RemoteReport {
   const spec = config.remotes.find((r) => r.name === o.remote);
   const location = spec === undefined ? o.remote : describeRemote(spec);
-  return o.ok
-    ? { name: o.remote, kind: o.kind, location, ok: true, tip: o.tip, ...(o.previous === undefined ? {} : { previous: o.previous }), ms: Math.round(o.ms) }
-    : { name: o.remote, kind: o.kind, location, ok: false, error: toProblem(o.error), ms: Math.round(o.ms) };
+  if (!o.ok) return { name: o.remote, kind: o.kind, location, ok: false, error: toProblem(o.error), standing: "failed", ms: Math.round(o.ms) };
+  // Without a standing the run stopped before judging (a state failure): the tip is unjudged.
+  const judged = standing ?? { kind: "refused" as const, tip: o.tip, problem: undefined };
+  return {
+    name: o.remote,
+    kind: o.kind,
+    location,
+    ok: true,
+    tip: o.tip,
+    ...(o.previous === undefined ? {} : { previous: o.previous }),
+    standing: judged.kind === "failed" ? "failed" : judged.kind,
+    ...(judged.kind === "refused" && judged.problem !== undefined ? { refused: judged.problem } : {}),
+    ms: Math.round(o.ms),
+  };
 }
 
 /** toProblem turns a thrown StewardError into the plain data choose.ts and reports carry. */

@@ -69,21 +69,53 @@ interface Trust {
  * Writes trust files under the state directory. Throws only for failures to run ssh-keygen.
  */
 export async function verifyChain(tip: string, lastApplied: string | undefined, options: ChainOptions): Promise<Verification> {
-  try {
-    return await verifyChainUnchecked(tip, lastApplied, options);
-  } catch (e) {
-    const typed = typedReadError(e, "SOURCE_PROTOCOL", "an object the verification needs is missing from the local repository", { tip, lastApplied });
-    if (isStewardError(typed) && typed.code === "SOURCE_PROTOCOL") {
-      return { revision: tip, ok: false, problem: { code: typed.code, message: typed.message, data: typed.data, ...(typed.hint === undefined ? {} : { hint: typed.hint }), retry: typed.retry } };
-    }
-    throw typed;
-  }
+  return createChainVerifier(options).verify(tip, lastApplied);
 }
 
-async function verifyChainUnchecked(tip: string, lastApplied: string | undefined, options: ChainOptions): Promise<Verification> {
-  const { gitdir, cache } = options;
+/** Verifies several tips against one last applied revision, sharing what they have in common. */
+export interface ChainVerifier {
+  /** verify is verifyChain for one tip, with this verifier's options and caches. */
+  verify(tip: string, lastApplied: string | undefined): Promise<Verification>;
+}
+
+/**
+ * createChainVerifier returns a verifier whose trust files and per-commit verdicts are shared
+ * between tips: two remotes whose tips share a chain (a mirror one commit behind the primary)
+ * cost one verification of each commit. A commit's verdict depends on the commit and on the
+ * commit whose trust judges it, so that pair is the key. Side effects as verifyChain.
+ */
+export function createChainVerifier(options: ChainOptions): ChainVerifier {
   const trustCache = new Map<string, Trust | SourceProblem>();
-  const fail = (problem: SourceProblem): Verification => ({ revision: tip, ok: false, problem });
+  const verdicts = new Map<string, SourceProblem | { principal: string }>();
+  let revokedReadable: Promise<boolean> | undefined;
+  const verify = async (tip: string, lastApplied: string | undefined): Promise<Verification> => {
+    try {
+      return await verifyChainUnchecked(tip, lastApplied, options, trustCache, verdicts, () => (revokedReadable ??= readRevoked(options.revoked)));
+    } catch (e) {
+      const typed = typedReadError(e, "SOURCE_PROTOCOL", "an object the verification needs is missing from the local repository", { tip, lastApplied });
+      if (isStewardError(typed) && typed.code === "SOURCE_PROTOCOL") {
+        return { revision: tip, ok: false, problem: { code: typed.code, message: typed.message, data: typed.data, ...(typed.hint === undefined ? {} : { hint: typed.hint }), retry: typed.retry } };
+      }
+      throw typed;
+    }
+  };
+  return { verify };
+}
+
+async function readRevoked(file: string | undefined): Promise<boolean> {
+  return file === undefined ? true : readFile(file).then(() => true, () => false);
+}
+
+async function verifyChainUnchecked(
+  tip: string,
+  lastApplied: string | undefined,
+  options: ChainOptions,
+  trustCache: Map<string, Trust | SourceProblem>,
+  verdicts: Map<string, SourceProblem | { principal: string }>,
+  revokedReadable: () => Promise<boolean>,
+): Promise<Verification> {
+  const { gitdir, cache } = options;
+  const fail = (problem: SourceProblem): Verification => ({ revision: tip, ok: false, problem: { ...problem, data: { ...problem.data, tip } } });
 
   const bootstrap = async (): Promise<Trust | SourceProblem> => {
     const hit = trustCache.get("bootstrap");
@@ -112,57 +144,78 @@ async function verifyChainUnchecked(tip: string, lastApplied: string | undefined
     return result;
   };
 
-  if (options.revoked !== undefined) {
-    // An unreadable revocation list would make every signature fail as "untrusted": say why.
-    const readable = await readFile(options.revoked).then(() => true, () => false);
-    if (!readable) return fail(trustProblem("the revocation list cannot be read", { file: options.revoked }, "fix the file named by `revoked:` in the agent configuration, or remove that line"));
-  }
+  // An unreadable revocation list would make every signature fail as "untrusted": say why.
+  if (!(await revokedReadable())) return fail(trustProblem("the revocation list cannot be read", { file: options.revoked }, "fix the file named by `revoked:` in the agent configuration, or remove that line"));
   const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory);
   const tmpDir = sourcePaths(options.stateDir).tmpDir;
   const principals = new Set<string>();
   for (let i = chain.length - 1; i >= 0; i--) {
     const commit = chain[i] as string;
     const below = i === chain.length - 1 ? lastApplied : chain[i + 1];
-    const trust = await trustAt(below);
-    if ("code" in trust) return fail({ ...trust, data: { ...trust.data, commit, tip } });
-    const { commit: parsed } = await git.readCommit({ fs, gitdir, oid: commit, cache });
-    if (parsed.committer.timestamp > options.now / 1000 + MAX_CLOCK_SKEW_SECONDS) {
-      return fail({
-        code: "SOURCE_FUTURE_COMMIT",
-        message: `commit ${commit.slice(0, 12)} is dated in the future`,
-        data: { commit, tip, committed: new Date(parsed.committer.timestamp * 1000).toISOString(), now: new Date(options.now).toISOString() },
-        hint: "check the clocks of the committer's machine and of this node; re-commit with a correct date",
-        retry: "stalled",
-      });
+    const key = `${commit} ${below ?? "bootstrap"}`;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = await verifyCommit(commit, below, { options, trustAt, tmpDir });
+      verdicts.set(key, verdict);
     }
-    // Dates are the signer's to choose, so they prove little; but a commit dated well before its
-    // own first parent is a replayed or forged history, not a clock that is a little off.
-    const parent = parsed.parent[0];
-    if (parent !== undefined) {
-      const { commit: before } = await git.readCommit({ fs, gitdir, oid: parent, cache });
-      if (parsed.committer.timestamp + MAX_CLOCK_SKEW_SECONDS < before.committer.timestamp) {
-        return fail({
-          code: "SOURCE_BACKDATED_COMMIT",
-          message: `commit ${commit.slice(0, 12)} is dated before its parent`,
-          data: { commit, tip, parent, committed: new Date(parsed.committer.timestamp * 1000).toISOString(), parentCommitted: new Date(before.committer.timestamp * 1000).toISOString() },
-          hint: "committer dates go forward along the branch; check the committer's clock and re-commit",
-          retry: "stalled",
-        });
-      }
-    }
-    const { object } = await git.readObject({ fs, gitdir, oid: commit, format: "content", cache });
-    const verdict = await verifyCommitSignature(object as Uint8Array, trust.file, { tmpDir, ...(options.revoked === undefined ? {} : { revoked: options.revoked }), ...(options.executor === undefined ? {} : { executor: options.executor }) });
-    if (!verdict.ok) {
-      return fail({ code: verdict.code, message: `commit ${commit.slice(0, 12)}: ${verdict.reason}`, data: { commit, tip, trust: trust.origin }, hint: HINTS[verdict.code], retry: "stalled" });
-    }
+    if ("code" in verdict) return fail(verdict);
     principals.add(verdict.principal);
-    options.log?.debug({ commit, principal: verdict.principal, trust: trust.origin }, "commit verified");
   }
   // The tip's own trust file governs the next update: refuse one that is unusable now.
   const next = await trustAt(tip);
-  if ("code" in next) return fail({ ...next, data: { ...next.data, commit: tip, tip } });
-  options.log?.info({ tip, commits: chain.length, principals: [...principals] }, "history verified");
+  if ("code" in next) return fail({ ...next, data: { ...next.data, commit: tip } });
+  options.log?.debug({ tip, commits: chain.length, principals: [...principals] }, "history verified");
   return { revision: tip, ok: true, commits: chain.length };
+}
+
+interface CommitContext {
+  readonly options: ChainOptions;
+  readonly trustAt: (commit: string | undefined) => Promise<Trust | SourceProblem>;
+  readonly tmpDir: string;
+}
+
+/**
+ * verifyCommit judges one commit by the trust in force at `below` (its first parent, or the
+ * last applied revision): its dates, then its signature. Returns the signer's principal or the
+ * problem (the problem's data names the commit).
+ */
+async function verifyCommit(commit: string, below: string | undefined, ctx: CommitContext): Promise<SourceProblem | { principal: string }> {
+  const { options } = ctx;
+  const { gitdir, cache } = options;
+  const trust = await ctx.trustAt(below);
+  if ("code" in trust) return { ...trust, data: { ...trust.data, commit } };
+  const { commit: parsed } = await git.readCommit({ fs, gitdir, oid: commit, cache });
+  if (parsed.committer.timestamp > options.now / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+    return {
+      code: "SOURCE_FUTURE_COMMIT",
+      message: `commit ${commit.slice(0, 12)} is dated in the future`,
+      data: { commit, committed: new Date(parsed.committer.timestamp * 1000).toISOString(), now: new Date(options.now).toISOString() },
+      hint: "check the clocks of the committer's machine and of this node; re-commit with a correct date",
+      retry: "stalled",
+    };
+  }
+  // Dates are the signer's to choose, so they prove little; but a commit dated well before its
+  // own first parent is a replayed or forged history, not a clock that is a little off.
+  const parent = parsed.parent[0];
+  if (parent !== undefined) {
+    const { commit: before } = await git.readCommit({ fs, gitdir, oid: parent, cache });
+    if (parsed.committer.timestamp + MAX_CLOCK_SKEW_SECONDS < before.committer.timestamp) {
+      return {
+        code: "SOURCE_BACKDATED_COMMIT",
+        message: `commit ${commit.slice(0, 12)} is dated before its parent`,
+        data: { commit, parent, committed: new Date(parsed.committer.timestamp * 1000).toISOString(), parentCommitted: new Date(before.committer.timestamp * 1000).toISOString() },
+        hint: "committer dates go forward along the branch; check the committer's clock and re-commit",
+        retry: "stalled",
+      };
+    }
+  }
+  const { object } = await git.readObject({ fs, gitdir, oid: commit, format: "content", cache });
+  const verdict = await verifyCommitSignature(object as Uint8Array, trust.file, { tmpDir: ctx.tmpDir, ...(options.revoked === undefined ? {} : { revoked: options.revoked }), ...(options.executor === undefined ? {} : { executor: options.executor }) });
+  if (!verdict.ok) {
+    return { code: verdict.code, message: `commit ${commit.slice(0, 12)}: ${verdict.reason}`, data: { commit, trust: trust.origin }, hint: HINTS[verdict.code], retry: "stalled" };
+  }
+  options.log?.debug({ commit, principal: verdict.principal, trust: trust.origin }, "commit verified");
+  return { principal: verdict.principal };
 }
 
 /**
