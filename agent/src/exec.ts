@@ -68,8 +68,10 @@ export const systemExecutor: Executor = {
   },
 };
 
-/** A process whose stdin and stdout the caller streams (the git transports need this). */
+/** A process whose stdin and stdout the caller streams (the git transports, the lock holder). */
 export interface RunningProcess {
+  /** The process id; undefined when it could not be started (`done` then has `spawnError`). */
+  readonly pid: number | undefined;
   readonly stdin: Writable;
   readonly stdout: Readable;
   /** Resolves when the process ends; never rejects. stderr is collected in full. */
@@ -95,6 +97,23 @@ export function setProcessListener(listener: ProcessListener | undefined): void 
  * rules as `run`: an argument vector, a hard timeout, no rejection on failure.
  */
 export function startProcess(argv: Argv, options: Omit<RunOptions, "input" | "maxBuffer"> = {}): RunningProcess {
+  return start(argv, { timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, cwd: options.cwd, env: options.env });
+}
+
+/**
+ * startStdinBoundProcess starts a program that runs until its stdin reaches end of file (cat,
+ * or a wrapper such as flock(1) around cat), with piped binary stdin/stdout. It has no timeout:
+ * its lifetime is the caller's instead. The caller ends it by ending stdin; when the caller dies
+ * by any means (SIGKILL included) the kernel closes the pipe and the program sees EOF. The pipe
+ * is close-on-exec, so no other process the agent starts keeps it open. It runs in its own
+ * session (setsid), so a terminal's SIGINT to the agent's process group does not end it while
+ * the agent lives on; and it is not killed when the agent exits, the EOF does that.
+ */
+export function startStdinBoundProcess(argv: Argv, options: Pick<RunOptions, "cwd" | "env"> = {}): RunningProcess {
+  return start(argv, { timeout: 0, detached: true, cwd: options.cwd, env: options.env });
+}
+
+function start(argv: Argv, options: { timeout: number; detached?: boolean; cwd: string | undefined; env: RunOptions["env"] }): RunningProcess {
   const [file, ...args] = argv;
   const child = execa(file, args, {
     reject: false,
@@ -103,8 +122,9 @@ export function startProcess(argv: Argv, options: Omit<RunOptions, "input" | "ma
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
-    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeout: options.timeout,
     forceKillAfterDelay: 1_000,
+    ...(options.detached === true ? { detached: true } : {}),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.env === undefined ? {} : { env: { ...options.env } }),
   });
@@ -119,6 +139,7 @@ export function startProcess(argv: Argv, options: Omit<RunOptions, "input" | "ma
     return { exitCode: r.exitCode ?? null, stderr, timedOut: r.timedOut, ...(spawnError === undefined ? {} : { spawnError }) };
   });
   return {
+    pid: child.pid,
     stdin: child.stdin,
     stdout: child.stdout,
     done,

@@ -1,183 +1,202 @@
 /**
- * Cross-process lock files, shared by the apply lock (`<state>/apply.lock`) and the source
- * repository lock (`<state>/source/repo.lock`). Created with O_EXCL, a lock holds the owner's
- * pid, host, start time and the host's boot time: the state directory survives reboots, and
- * after one a recorded pid may belong to any process (often the new agent itself), so a lock
- * from an earlier boot is stale. Taking over a stale lock is serialised by a second O_EXCL
- * file, so that of two agents that both find the same dead owner only one removes it.
+ * Cross-process locks, shared by the apply lock (`<state>/apply.lock`) and the source repository
+ * lock (`<state>/source/repo.lock`). They are flock(2) locks, which the kernel releases when the
+ * last descriptor of the locked open file closes, so when the holder dies by any means. Node
+ * has no flock(2), so a small holder process takes the lock and keeps it:
+ *   Linux (util-linux flock(1)):  flock -n -E 75 FILE cat        (-w SECS instead of -n to wait)
+ *   FreeBSD (base lockf(1)):      lockf -k -s -t 0 FILE cat      (-t SECS to wait, whole seconds)
+ * Both exit 75 (EX_TEMPFAIL) when another process holds the lock, and start cat only once the
+ * lock is theirs. cat reads a pipe from the agent: the byte the agent writes comes back on
+ * stdout once the lock is held. When the agent ends the pipe, on release or because it died
+ * (SIGKILL included), cat exits at EOF, the holder exits, and the kernel drops the lock.
+ * Nothing here reads clocks, pids or host names to guess whether a lock is stale, so a clock
+ * step, a reused pid or another host's record cannot give one lock to two processes.
+ *
+ * The lock file is created if missing and never removed (neither here nor by hand): removing
+ * a locked file lets the next process lock a new file of the same name while the old one is
+ * still held. Its content means nothing. Who took the lock is written to `<lock>.owner` once it
+ * is held, for messages only; after a crash that record stays behind, stale and harmless.
  */
-import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
-import { hostname, uptime } from "node:os";
-import { dirname } from "node:path";
+import { once } from "node:events";
+import { mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, resolve } from "node:path";
 import { StewardError, type ErrorCode } from "./errors.js";
+import { startStdinBoundProcess, type Argv, type RunningProcess } from "./exec.js";
 import type { Logger } from "./log.js";
 
 export interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly startedAt: string;
-  /** When the host booted (ISO), absent in locks of older versions. */
-  readonly boot?: string;
 }
 
 export interface FileLock {
   readonly path: string;
   readonly owner: LockOwner;
-  /** The dead owner whose lock was taken over, if any. */
-  readonly tookOverFrom: LockOwner | undefined;
-  /** release removes the lock if it is still ours. Never throws. */
+  /** release removes the owner record and drops the lock; resolves once it is free. Never throws. */
   release(): Promise<void>;
 }
 
 export interface FileLockOptions {
   readonly log: Logger;
-  /** The code thrown when a live process holds the lock (retry "transient"). */
+  /** The code thrown when another process holds the lock (retry "transient"). */
   readonly code: ErrorCode;
   /** What the lock protects, for messages and logs: "apply", "source repository". */
   readonly what: string;
   readonly hint: string;
-  /** How long to keep trying while a live process holds the lock; 0 (the default) fails at once. */
+  /** How long to wait while another process holds the lock; 0 (the default) fails at once. FreeBSD rounds up to whole seconds. */
   readonly waitMs?: number;
 }
 
-/** A lock file with no readable owner younger than this is assumed to be mid-write by its creator. */
-const UNREADABLE_GRACE_MS = 30_000;
-/** A takeover marker older than this was left by an agent that died while taking over. */
-const TAKEOVER_GRACE_MS = 30_000;
-/** Boot times computed from uptime jitter by a second or so; a reboot moves them by far more. */
-const BOOT_TOLERANCE_MS = 60_000;
-const POLL_MS = 100;
+/** The exit status both tools use for "held by another process" (sysexits EX_TEMPFAIL). */
+const EX_TEMPFAIL = 75;
+/** How much longer than its own wait the holder may take to answer before we give up on it. */
+const HOLDER_GRACE_MS = 10_000;
+/** How long a released holder may take to exit before it is killed. */
+const RELEASE_GRACE_MS = 5_000;
+const HANDSHAKE = "\n";
 
-/** bootTime is when this host booted, from the uptime the kernel reports (FreeBSD and Linux). */
-function bootTime(): Date {
-  return new Date(Date.now() - uptime() * 1000);
+/** ownerPath names the record of who holds the lock at `path`. */
+export function ownerPath(path: string): string {
+  return `${path}.owner`;
 }
 
-/** isFromEarlierBoot tells whether a lock was written before the host last booted. */
-function isFromEarlierBoot(holder: LockOwner, now: Date): boolean {
-  if (holder.boot === undefined) return false;
-  const then = Date.parse(holder.boot);
-  return Number.isFinite(then) && Math.abs(now.getTime() - then) > BOOT_TOLERANCE_MS;
+/**
+ * holderArgv is the command that takes the flock(2) lock on `path` (an absolute path), waiting
+ * up to `waitMs`, then runs cat until its stdin ends. Pure. Undefined on a platform with neither tool.
+ */
+export function holderArgv(platform: NodeJS.Platform, path: string, waitMs: number): Argv | undefined {
+  switch (platform) {
+    case "linux":
+      // flock(1): -E sets the exit status for a conflict and for a timeout (default 1, which cat could return too).
+      return waitMs > 0 ? ["flock", "-w", (Math.ceil(waitMs) / 1000).toFixed(3), "-E", String(EX_TEMPFAIL), path, "cat"] : ["flock", "-n", "-E", String(EX_TEMPFAIL), path, "cat"];
+    case "freebsd":
+      // lockf(1): -k keeps the file (it is ours, never unlinked); -s no message; -t whole seconds, 0 = do not wait.
+      return ["lockf", "-k", "-s", "-t", String(Math.ceil(Math.max(0, waitMs) / 1000)), path, "cat"];
+    default:
+      return undefined;
+  }
 }
 
 function parseOwner(text: string): LockOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
     if (typeof o.pid === "number" && Number.isInteger(o.pid) && o.pid > 0 && typeof o.host === "string" && typeof o.startedAt === "string") {
-      return { pid: o.pid, host: o.host, startedAt: o.startedAt, ...(typeof o.boot === "string" ? { boot: o.boot } : {}) };
+      return { pid: o.pid, host: o.host, startedAt: o.startedAt };
     }
   } catch {
-    // torn or foreign content
+    // torn, missing or foreign content
   }
   return undefined;
 }
 
-/** isAlive asks the kernel whether a pid exists (signal 0). EPERM means it exists under another user. */
-export function isAlive(pid: number): boolean {
+/** firstEcho resolves true when the holder echoes the handshake (the lock is held), false when it exits first. */
+async function firstEcho(holder: RunningProcess): Promise<boolean> {
+  const stop = new AbortController();
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    return await Promise.race([
+      once(holder.stdout, "data", { signal: stop.signal }).then(
+        () => true,
+        () => false,
+      ),
+      // Once cat runs it exits only at EOF, which we have not sent: an exit means no lock.
+      holder.done.then(() => false),
+    ]);
+  } finally {
+    stop.abort();
   }
 }
 
 /**
- * acquireFileLock takes the lock file at `path` or explains who holds it. Side effects: creates
- * the parent directory and the lock file; removes a lock whose owner is dead on this host or
- * from an earlier boot (logged as a takeover). While a live process holds it, polls for up to
- * `waitMs`, then throws `options.code` (transient); the same when its content is unreadable and
- * fresh (its creator is still writing it). Throws the fs error when the directory is not writable.
+ * acquireFileLock takes the lock at `path` or explains who holds it. Side effects: creates the
+ * parent directory and the lock file, starts the holder process (which lives until release or
+ * until this process dies), writes `<path>.owner`. Throws `options.code` (transient) when
+ * another process, or another acquisition in this one, still holds the lock after `waitMs`;
+ * EXEC_FAILED when the platform has no lock tool (stalled) or the tool fails otherwise
+ * (transient); EXEC_TIMEOUT when the tool does not answer within its wait and 10 s more; the fs
+ * error when the directory cannot be created.
  */
 export async function acquireFileLock(path: string, options: FileLockOptions): Promise<FileLock> {
-  const deadline = Date.now() + (options.waitMs ?? 0);
-  for (;;) {
-    const got = await tryFileLock(path, options);
-    if (!(got instanceof StewardError)) return got;
-    if (Date.now() + POLL_MS > deadline) throw got;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  const waitMs = Math.max(0, options.waitMs ?? 0);
+  const argv = holderArgv(process.platform, resolve(path), waitMs);
+  if (argv === undefined) {
+    throw new StewardError("EXEC_FAILED", `no lock tool on ${process.platform}`, {
+      retry: "stalled",
+      data: { path, platform: process.platform },
+      hint: "Steward locks with flock(1) on Linux and lockf(1) on FreeBSD",
+    });
   }
-}
-
-/** tryFileLock takes the lock, or returns (not throws) the error saying a live process holds it. */
-async function tryFileLock(path: string, options: FileLockOptions): Promise<FileLock | StewardError> {
   await mkdir(dirname(path), { recursive: true });
-  const boot = bootTime();
-  const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), boot: boot.toISOString() };
-  let tookOverFrom: LockOwner | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(path, "wx", 0o644);
-      try {
-        await fh.writeFile(`${JSON.stringify(owner)}\n`, "utf8");
-      } finally {
-        await fh.close();
-      }
-      return { path, owner, tookOverFrom, release: () => releaseLock(path, owner) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    }
-    let held: { text: string; ino: number; mtimeMs: number };
-    try {
-      const st = await stat(path);
-      held = { text: await readFile(path, "utf8"), ino: st.ino, mtimeMs: st.mtimeMs };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // released meanwhile
-      throw e;
-    }
-    const holder = parseOwner(held.text);
-    const live =
-      holder === undefined ? Date.now() - held.mtimeMs < UNREADABLE_GRACE_MS : holder.host !== owner.host || (!isFromEarlierBoot(holder, boot) && isAlive(holder.pid));
-    if (live) {
-      return new StewardError(options.code, `another process holds the ${options.what} lock`, {
-        retry: "transient",
-        data: { path, ...(holder === undefined ? {} : { pid: holder.pid, host: holder.host, startedAt: holder.startedAt }) },
-        hint: options.hint,
+  const holder = startStdinBoundProcess(argv);
+  holder.stdin.write(HANDSHAKE);
+  let timer: NodeJS.Timeout | undefined;
+  const answered = await Promise.race([
+    firstEcho(holder),
+    new Promise<"timeout">((resolveTimeout) => {
+      timer = setTimeout(() => resolveTimeout("timeout"), waitMs + HOLDER_GRACE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (answered !== true) {
+    holder.stdin.end();
+    if (answered === "timeout") holder.kill();
+    const r = await holder.done;
+    if (answered === "timeout") throw new StewardError("EXEC_TIMEOUT", `the ${options.what} lock tool did not answer`, { retry: "transient", data: { path, argv } });
+    if (r.spawnError !== undefined) {
+      throw new StewardError("EXEC_FAILED", `cannot run ${argv[0]} to take the ${options.what} lock`, {
+        retry: "stalled",
+        data: { path, argv, error: r.spawnError },
+        hint: argv[0] === "flock" ? "install util-linux (it provides flock(1))" : "lockf(1) is part of the FreeBSD base system; check PATH",
       });
     }
-    // Remove only the file we inspected, and only one contender at a time: between our stat
-    // and our unlink another agent could take the lock over and create its own.
-    const takeover = await beginTakeover(path);
-    if (takeover === undefined) continue;
-    try {
-      const now = await stat(path).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
-      if (now === undefined || now.ino !== held.ino || (await readFile(path, "utf8")) !== held.text) continue;
-      await unlink(path);
-    } finally {
-      await unlink(takeover).catch(() => {});
-    }
-    tookOverFrom = holder ?? { pid: 0, host: "", startedAt: "" };
-    options.log.warn({ path, deadPid: holder?.pid, since: holder?.startedAt }, `stale ${options.what} lock taken over`);
+    if (r.exitCode === EX_TEMPFAIL) throw await heldError(path, options);
+    throw new StewardError("EXEC_FAILED", `${argv[0]} could not take the ${options.what} lock`, {
+      retry: "transient",
+      data: { path, argv, exitCode: r.exitCode, stderr: r.stderr.trim() },
+    });
   }
-  throw new StewardError(options.code, `could not take the ${options.what} lock`, { retry: "transient", data: { path } });
+  holder.stdout.resume();
+  const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  await writeFile(ownerPath(path), `${JSON.stringify(owner)}\n`, { mode: 0o644 }).catch((e: unknown) => {
+    options.log.warn({ path, error: String(e) }, `${options.what} lock owner not recorded`);
+  });
+  let released = false;
+  void holder.done.then((r) => {
+    if (!released) options.log.error({ path, holder: holder.pid, exitCode: r.exitCode }, `${options.what} lock holder ended early: the lock is lost`);
+  });
+  return {
+    path,
+    owner,
+    release: async () => {
+      if (released) return;
+      released = true;
+      // Removed while still held, so that it can only ever be our own record.
+      await unlink(ownerPath(path)).catch(() => {});
+      holder.stdin.end();
+      let timer: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([
+        holder.done.then(() => true),
+        new Promise<false>((resolveLate) => {
+          timer = setTimeout(() => resolveLate(false), RELEASE_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!exited) {
+        holder.kill();
+        await holder.done;
+      }
+    },
+  };
 }
 
-/**
- * beginTakeover creates `<lock>.takeover` with O_EXCL and returns its path, or undefined when
- * another contender is taking over right now. A marker left by a contender that died is removed
- * once it is older than TAKEOVER_GRACE_MS.
- */
-async function beginTakeover(lock: string): Promise<string | undefined> {
-  const marker = `${lock}.takeover`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await (await open(marker, "wx", 0o644)).close();
-      return marker;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    }
-    const st = await stat(marker).catch(() => undefined);
-    if (st !== undefined && Date.now() - st.mtimeMs < TAKEOVER_GRACE_MS) return undefined;
-    await unlink(marker).catch(() => {});
-  }
-  return undefined;
-}
-
-async function releaseLock(path: string, owner: LockOwner): Promise<void> {
-  try {
-    const holder = parseOwner(await readFile(path, "utf8"));
-    if (holder !== undefined && holder.pid === owner.pid && holder.startedAt === owner.startedAt && holder.host === owner.host) await unlink(path);
-  } catch {
-    // already gone, or unreadable: not ours to remove
-  }
+/** heldError is the error for a lock another process holds, naming it as its owner record says. */
+async function heldError(path: string, options: FileLockOptions): Promise<StewardError> {
+  const holder = parseOwner(await readFile(ownerPath(path), "utf8").catch(() => ""));
+  const who = holder === undefined ? "" : ` (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt})`;
+  return new StewardError(options.code, `another process holds the ${options.what} lock${who}`, {
+    retry: "transient",
+    data: { path, ...(holder === undefined ? {} : { pid: holder.pid, host: holder.host, startedAt: holder.startedAt }) },
+    hint: options.hint,
+  });
 }

@@ -18,7 +18,7 @@ import { plan as makePlan } from "./plan/plan.js";
 import type { ObservedState, Plan } from "./plan/types.js";
 import { apply } from "./apply/apply.js";
 import { Journal, type InterruptedApply } from "./apply/journal.js";
-import { acquireApplyLock, type LockOwner } from "./apply/lock.js";
+import { acquireApplyLock } from "./apply/lock.js";
 import { logObserver } from "./apply/log-observer.js";
 import type { ApplyObserver, ApplyResult } from "./apply/types.js";
 
@@ -61,8 +61,6 @@ export interface ApplyNodeResult {
   readonly result: ApplyResult;
   /** The previous apply, when the journal shows it never finished. */
   readonly interrupted: InterruptedApply | undefined;
-  /** The dead owner of a stale lock that was taken over. */
-  readonly lockTakenOver: LockOwner | undefined;
 }
 
 /**
@@ -98,7 +96,7 @@ export async function applyNode(desired: DesiredState, ctx: ApplyContext): Promi
       const statuses = new Map<string, RecordOutcome>(result.outcomes.map((o) => [o.action, o.status]));
       const record = nextAppliedRecord(observed.zfs.applied, desired.datasets, plan, statuses);
       if (renderAppliedRecord(record) !== renderAppliedRecord(observed.zfs.applied) || plan.actions.length > 0) await writeAppliedRecord(ctx.stateDir, record);
-      return { plan, result, interrupted, lockTakenOver: lock.tookOverFrom };
+      return { plan, result, interrupted };
     } finally {
       await journal.close();
     }

@@ -15,6 +15,7 @@ import { acquireApplyLock, lockPath } from "../../agent/src/apply/lock.js";
 import { findInterrupted, journalPath, parseJournal } from "../../agent/src/apply/journal.js";
 import { systemExecutor } from "../../agent/src/exec.js";
 import { isStewardError } from "../../agent/src/errors.js";
+import { ownerPath } from "../../agent/src/file-lock.js";
 import { silentLogger } from "../../agent/src/log.js";
 import type { DatasetSpec, DesiredState } from "../../agent/src/manifest/types.js";
 import { applyNode } from "../../agent/src/reconcile.js";
@@ -96,18 +97,17 @@ function runChild(input: object): Promise<{ code: number | null; signal: NodeJS.
   });
 }
 
-test("a crash mid-apply is reported by the next apply, which takes the stale lock over and converges", async () => {
+test("a crash mid-apply is reported by the next apply, which finds the lock free and converges", async () => {
   const git = [...svc("git"), data("git", "repos", { quota: "2147483648" }), data("git", "backup", { "org.example:backup": "hourly" }), data("git", "tmp")];
   const crashed = await runChild({ desired: node(git), stateDir: state, killAfter: 2 });
   assert.equal(crashed.signal, "SIGKILL");
-  assert.ok(existsSync(lockPath(state)), "the dead process's lock stays behind");
-  const deadPid = JSON.parse(await readFile(lockPath(state), "utf8")).pid as number;
+  const deadOwner = JSON.parse(await readFile(ownerPath(lockPath(state)), "utf8")) as { pid: number };
+  assert.notEqual(deadOwner.pid, process.pid, "the dead process's owner record stays behind");
   const interrupted = findInterrupted(parseJournal(await readFile(journalPath(state), "utf8")));
   assert.equal(interrupted?.actionsEnded, 2);
   assert.equal(interrupted?.inFlight, `zfs.create:${pool.name}/steward/data/git/repos`);
 
   const run = await applyNode(node(git), ctx());
-  assert.equal(run.lockTakenOver?.pid, deadPid);
   assert.equal(run.interrupted?.run, interrupted?.run);
   assert.equal(run.interrupted?.inFlight, interrupted?.inFlight);
   assert.ok(run.result.ok);
@@ -115,7 +115,7 @@ test("a crash mid-apply is reported by the next apply, which takes the stale loc
   all = [...all, ...git];
   const after = await applyNode(node([]), ctx());
   assert.deepEqual([after.plan.actions.length, after.interrupted], [0, undefined]);
-  assert.equal(existsSync(lockPath(state)), false);
+  assert.deepEqual([existsSync(lockPath(state)), existsSync(ownerPath(lockPath(state)))], [true, false]);
 });
 
 test("two applies at once: one runs, the other gets APPLY_LOCKED", async () => {

@@ -1,17 +1,20 @@
 /**
  * The repository lock across processes: `<state>/source/repo.lock` (file-lock.ts) held by a
- * live process makes the source step hold with SOURCE_LOCKED; a dead holder's lock is taken
- * over; a lock released while waiting is taken.
+ * live process makes the source step hold with SOURCE_LOCKED; a record left by a dead process
+ * holds nothing; a lock released while waiting is taken.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { hostname, uptime } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import type { AgentConfig } from "../../agent/src/config.js";
 import { StewardError } from "../../agent/src/errors.js";
-import { acquireFileLock } from "../../agent/src/file-lock.js";
+import { acquireFileLock, ownerPath } from "../../agent/src/file-lock.js";
 import { silentLogger } from "../../agent/src/log.js";
 import { parseRemoteUrl } from "../../agent/src/source/remotes.js";
 import { repoLockPath, withRepoLock } from "../../agent/src/source/repo.js";
@@ -19,6 +22,7 @@ import { runSource } from "../../agent/src/source/source.js";
 import { sourcePaths } from "../../agent/src/source/state.js";
 import { makeTempDir, removeDir } from "../helpers/keys.js";
 
+const HOLDER = fileURLToPath(new URL("../helpers/lock-holder.js", import.meta.url));
 let dir: string;
 let n = 0;
 before(() => {
@@ -36,31 +40,39 @@ function config(): AgentConfig {
   return { file: join(state, "steward.yaml"), node: "alpha", state, branch: "main", trust: join(dir, "none"), timeout: 1, remotes: [{ name: "origin", url, target: parseRemoteUrl(url), key: undefined, knownHosts: undefined }] };
 }
 
-test("the source step holds with SOURCE_LOCKED while another live process holds repo.lock", async () => {
+test("the source step holds with SOURCE_LOCKED while another live process holds repo.lock", async (t) => {
   const c = config();
   const lock = repoLockPath(sourcePaths(c.state).gitdir);
   assert.equal(lock, join(c.state, "source", "repo.lock"));
-  mkdirSync(join(c.state, "source"), { recursive: true });
-  writeFileSync(lock, ownerLine(process.ppid));
+  const holder = spawn(process.execPath, [HOLDER, JSON.stringify({ path: lock })], { stdio: ["pipe", "pipe", "inherit"] });
+  t.after(() => {
+    holder.kill("SIGKILL");
+  });
+  const answer = await createInterface({ input: holder.stdout })[Symbol.asyncIterator]().next();
+  assert.equal(JSON.parse(answer.value as string).held, true);
   const r = await runSource(c, { log: silentLogger });
   assert.equal(r.decision.kind, "hold");
   assert.equal(r.decision.kind === "hold" && r.decision.reason.code, "SOURCE_LOCKED");
   assert.equal(r.decision.kind === "hold" && r.decision.reason.retry, "transient");
   assert.equal(existsSync(sourcePaths(c.state).gitdir), false, "nothing was fetched");
+  holder.stdin.end();
+  await once(holder, "exit");
 });
 
-test("a repo.lock left by a dead process is taken over and released after the run", async () => {
+test("a repo.lock and owner record left by a dead process hold nothing; the run keeps the lock file and removes the record", async () => {
   const c = config();
   const gitdir = sourcePaths(c.state).gitdir;
   mkdirSync(join(c.state, "source"), { recursive: true });
   const dead = spawnSync(process.execPath, ["-e", ""]).pid as number;
   writeFileSync(repoLockPath(gitdir), ownerLine(dead));
+  writeFileSync(ownerPath(repoLockPath(gitdir)), ownerLine(dead));
   let ran = false;
   await withRepoLock(gitdir, async () => {
     ran = true;
   });
   assert.equal(ran, true);
-  assert.equal(existsSync(repoLockPath(gitdir)), false);
+  assert.equal(existsSync(repoLockPath(gitdir)), true);
+  assert.equal(existsSync(ownerPath(repoLockPath(gitdir))), false);
 });
 
 test("a lock released while a taker waits is taken; one still held is SOURCE_LOCKED after the wait", async () => {

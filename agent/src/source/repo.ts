@@ -2,7 +2,7 @@
  * The node's bare repository (`<state>/source/repo.git`) and the locks around it. Every
  * isomorphic-git call on a gitdir runs under `withRepoLock`: isomorphic-git's own locks are
  * per call, and a fetch interleaved with reads sees packs half-written (git.md §1.8). The lock
- * is an in-process mutex plus the lock file `<state>/source/repo.lock` (file-lock.ts), so a
+ * is an in-process mutex plus the flock(2) lock on `<state>/source/repo.lock` (file-lock.ts), so a
  * `steward fetch` and the agent never fetch into the same repository at once.
  */
 import fs, { existsSync, statSync } from "node:fs";
@@ -109,10 +109,11 @@ export function repoLockPath(gitdir: string): string {
 
 /**
  * withRepoLock runs `fn` when every earlier holder of this gitdir's lock in this process has
- * finished and it holds the lock file (repoLockPath) against other processes, and returns its
+ * finished and it holds the lock (repoLockPath) against other processes, and returns its
  * result. Waits up to two seconds for another process; then throws SOURCE_LOCKED (transient)
- * without running `fn`. A lock left by a dead process is taken over (logged). Not reentrant:
- * code running under the lock calls the unlocked helpers.
+ * without running `fn`; EXEC_FAILED/EXEC_TIMEOUT when the lock tool cannot run. A process that
+ * dies holding the lock releases it as it dies (the kernel does). Not reentrant: code running
+ * under the lock calls the unlocked helpers.
  */
 export function withRepoLock<T>(gitdir: string, fn: () => Promise<T>, log: Logger = silentLogger): Promise<T> {
   const locked = async (): Promise<T> => {
@@ -120,7 +121,7 @@ export function withRepoLock<T>(gitdir: string, fn: () => Promise<T>, log: Logge
       log,
       code: "SOURCE_LOCKED",
       what: "source repository",
-      hint: "another Steward process is fetching or reading the repository; retried later. If none runs, remove the lock file",
+      hint: "another Steward process is fetching or reading the repository; retried later (do not remove the lock file)",
       waitMs: REPO_LOCK_WAIT_MS,
     });
     try {
