@@ -7,7 +7,7 @@
  */
 import type { Diagnostic, Where } from "../errors.js";
 import { checkSemantics } from "./check.js";
-import { INTERNET, ROUTE_SHORTHANDS, type Entry, type RawCluster, type RawNode, type RawService } from "./raw.js";
+import { INTERNET, ROUTE_SHORTHANDS, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
 import { validateSchema, type ManifestKind } from "./schema.js";
 import type { ClusterModel, ClusterSpec, NodeSpec, RepoSnapshot, RouteSpec, ServiceSpec } from "./types.js";
 import { locate, MAX_MANIFEST_BYTES, parseYaml, type ParsedFile } from "./yaml.js";
@@ -108,8 +108,8 @@ export function loadModel(snapshot: RepoSnapshot): LoadResult {
     model: {
       revision: snapshot.revision,
       cluster: clusterSpec,
-      nodes: nodes.map((n) => buildNode(n, clusterSpec)),
-      services: services.map((s) => buildService(s, clusterSpec, nodes)),
+      nodes: nodes.map((n) => buildNode(n, clusterSpec, locateIn)),
+      services: services.map((s) => buildService(s, clusterSpec, nodes, locateIn)),
     },
     diagnostics: sorted,
   };
@@ -148,7 +148,7 @@ function buildCluster(raw: RawCluster): ClusterSpec {
   };
 }
 
-function buildNode(e: Entry<RawNode>, cluster: ClusterSpec): NodeSpec {
+function buildNode(e: Entry<RawNode>, cluster: ClusterSpec, locate: Locate): NodeSpec {
   return {
     name: e.name,
     arch: e.raw.arch,
@@ -159,10 +159,11 @@ function buildNode(e: Entry<RawNode>, cluster: ClusterSpec): NodeSpec {
     jails: (e.raw.jails ?? DEFAULT_JAILS_DIR).replace(/(.)\/+$/, "$1"),
     destroy: [...(e.raw.destroy ?? [])],
     where: { file: e.file, line: 1, column: 1 },
+    ...(e.raw.jails === undefined ? {} : { jailsWhere: locate(e.file, ["jails"]) }),
   };
 }
 
-function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonly Entry<RawNode>[]): ServiceSpec {
+function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonly Entry<RawNode>[], locate: Locate): ServiceSpec {
   const { raw } = e;
   const node = nodes.find((n) => n.name === raw.node);
   return {
@@ -176,7 +177,13 @@ function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonl
     rc: Object.fromEntries(Object.entries(raw.jail.rc ?? {}).map(([k, v]) => [k, String(v)])),
     datasets: Object.entries(raw.datasets ?? {}).map(([name, props]) => {
       const { mount, ...rest } = props;
-      return { name, mount: mount?.replace(/(.)\/+$/, "$1"), properties: { ...cluster.datasetDefaults, ...rest }, where: { file: e.file, line: 1, column: 1 } };
+      return {
+        name,
+        mount: mount?.replace(/(.)\/+$/, "$1"),
+        ...(mount === undefined ? {} : { mountWhere: locate(e.file, ["datasets", name, "mount"]) }),
+        properties: { ...cluster.datasetDefaults, ...rest },
+        where: { file: e.file, line: 1, column: 1 },
+      };
     }),
     files: Object.entries(raw.files ?? {}).map(([path, f]) => ({ path, from: f.from, mode: f.mode, owner: f.owner, restart: [...(f.restart ?? [])] })),
     expose: (raw.expose ?? []).map(parsePort),

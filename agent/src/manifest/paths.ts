@@ -5,10 +5,15 @@
  * `<jails>/<service><mount>` (schema/README.md, "Datasets on a node"). A jail root or a
  * mountpoint that is a system directory, lies inside one, or contains one would hide the
  * node's own files behind a dataset or a jail: `jails: /var` with a service `db` mounting
- * `/steward` covers /var/db/steward, Steward's state. Validation refuses a node's `jails:`
- * directory that overlaps PROTECTED_HOST_PATHS, which covers every jail root and mountpoint
- * below it.
+ * `/steward` covers /var/db/steward, Steward's state. Two layers refuse that:
+ * - validation refuses a node's `jails:` directory that overlaps PROTECTED_HOST_PATHS, which
+ *   covers every jail root and mountpoint below it;
+ * - hostPathConflicts checks a node's resolved desired state against paths only the node
+ *   knows (its configured state and configuration directories, see agentPaths).
  */
+import type { AgentConfig } from "../config.js";
+import type { Diagnostic } from "../errors.js";
+import type { DesiredState } from "./types.js";
 
 /**
  * The FreeBSD system trees, from hier(7) of FreeBSD 14 (with /var/audit and /var/authpf,
@@ -18,7 +23,8 @@
  * not system trees and are not listed.
  */
 export const PROTECTED_HOST_PATHS: readonly string[] = [
-  // Steward's own defaults (config.ts), first so that messages name them first.
+  // Steward's own defaults (config.ts), first so that messages name them first; a node with
+  // other directories passes those to hostPathConflicts.
   "/usr/local/etc/steward", "/var/db/steward",
   // The root file system.
   "/bin", "/boot", "/cdrom", "/compat", "/dev", "/etc", "/lib", "/libexec", "/media", "/mnt", "/net", "/proc", "/rescue", "/root", "/sbin", "/sys", "/tmp",
@@ -79,6 +85,77 @@ export function describeOverlaps(overlaps: readonly PathOverlap[]): string {
   return `contains the protected directories ${names.slice(0, 3).join(", ")}${names.length > 3 ? ` and ${names.length - 3} more` : ""}`;
 }
 
+/** jailRoot is the host directory of a service's jail. */
+export function jailRoot(jails: string, service: string): string {
+  return `${jails.replace(/\/+$/, "")}/${service}`;
+}
+
+/** hostMountpoint is where a dataset mounted at `mount` inside a service's jail is mounted on the host. */
+export function hostMountpoint(jails: string, service: string, mount: string): string {
+  return `${jailRoot(jails, service)}${mount.replace(/\/+$/, "")}`;
+}
+
+/**
+ * agentPaths lists the paths of one node's agent configuration that no jail root or mountpoint
+ * may overlap: the configuration file's directory, the state directory, the trust and
+ * revocation files, the ssh keys and known_hosts files, and local mirror repositories. Pure.
+ * Pass the result to hostPathConflicts.
+ */
+export function agentPaths(config: Pick<AgentConfig, "file" | "state" | "trust" | "revoked" | "remotes">): string[] {
+  // A configuration file directly in / protects itself, not the whole tree.
+  const dir = parentOf(config.file);
+  const paths = [dir === "/" ? config.file : dir, config.state, config.trust];
+  if (config.revoked !== undefined) paths.push(config.revoked);
+  for (const r of config.remotes) {
+    if (r.key !== undefined) paths.push(r.key);
+    if (r.knownHosts !== undefined) paths.push(r.knownHosts);
+    if (r.target.kind === "local") paths.push(r.target.path);
+  }
+  return [...new Set(paths)];
+}
+
+/**
+ * hostPathConflicts checks a node's resolved desired state against paths known only on the
+ * node (see agentPaths; PROTECTED_HOST_PATHS is already enforced by validation, and passing it
+ * too is harmless): it returns a MANIFEST_PATH error for every jail root and every dataset
+ * mountpoint that equals, lies inside, or contains one of `protectedPaths`. A jail root is
+ * placed on the node's `jails:` (the node file's start when the default is used), a mountpoint
+ * on the dataset's `mount:` in its service file. Returns [] when there is no conflict. The
+ * reconcile step must not plan or apply a desired state with any of these.
+ */
+export function hostPathConflicts(desired: DesiredState, protectedPaths: readonly string[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const { node } = desired;
+  const jailsWhere = node.jailsWhere ?? node.where;
+  const hint = (what: string): string =>
+    `keep ${what} away from this node's own directories (${protectedPaths.join(", ")}): use a dedicated jails directory such as /jails or /usr/local/jails`;
+  for (const s of desired.services) {
+    const root = jailRoot(node.jails, s.name);
+    const overlaps = findOverlaps(root, protectedPaths);
+    if (overlaps.length > 0) {
+      out.push({ code: "MANIFEST_PATH", severity: "error", where: jailsWhere, message: `jails: the jail root of service '${s.name}', ${root}, ${describeOverlaps(overlaps)} on node '${node.name}'`, hint: hint("jails") });
+    }
+  }
+  // The mountpoints the plan would set, so that a hand-made desired state is checked too.
+  for (const d of desired.datasets) {
+    const mountpoint = d.properties["mountpoint"];
+    if (mountpoint === undefined || !mountpoint.startsWith("/")) continue;
+    const overlaps = findOverlaps(mountpoint, protectedPaths);
+    if (overlaps.length === 0) continue;
+    const service = desired.services.find((s) => s.name === d.owner);
+    const short = d.name.split("/").pop() ?? d.name;
+    const dataset = service?.datasets.find((x) => x.name === short);
+    const where = dataset?.mountWhere ?? service?.where ?? jailsWhere;
+    out.push({ code: "MANIFEST_PATH", severity: "error", where, message: `datasets.${short}.mount: ${d.name} would be mounted at ${mountpoint}, which ${describeOverlaps(overlaps)} on node '${node.name}'`, hint: hint("jails and mounts") });
+  }
+  return out;
+}
+
 function segments(path: string): string[] {
   return path.split("/").filter((s) => s !== "");
+}
+
+function parentOf(file: string): string {
+  const i = file.replace(/\/+$/, "").lastIndexOf("/");
+  return i <= 0 ? "/" : file.slice(0, i);
 }

@@ -38,6 +38,8 @@ export interface NodeSpec {
   readonly release: string | undefined;
   /** Directory of jail roots; a jail's root is `${jails}/${service}`. */
   readonly jails: string;
+  /** Where `jails:` is written; absent when the default is used (or the spec was made by hand). */
+  readonly jailsWhere?: Where;
   /** Full dataset names the admin asked to destroy. */
   readonly destroy: readonly string[];
   readonly where: Where;
@@ -70,6 +72,8 @@ export interface ServiceDataset {
   readonly name: string;
   /** Path inside the jail, if mounted. */
   readonly mount: string | undefined;
+  /** Where `mount:` is written; absent when not mounted (or the spec was made by hand). */
+  readonly mountWhere?: Where;
   /** ZFS properties as written, defaults merged in (sizes still as written, e.g. "20G"). */
   readonly properties: Readonly<Record<string, string>>;
   readonly where: Where;
