@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The repository root (this file is compiled to build/test/helpers/cli.js). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -25,15 +25,26 @@ export interface CliOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Kill the child after this many milliseconds (default 30 s). */
   readonly timeoutMs?: number;
+  /** Options for node itself, before the CLI's path (e.g. `--import`). */
+  readonly nodeArgs?: readonly string[];
+}
+
+/** The compiled max-rss.ts, for `nodeArgs: ["--import", MAX_RSS_IMPORT]`. */
+export const MAX_RSS_IMPORT = pathToFileURL(join(REPO_ROOT, "build/test/helpers/max-rss.js")).href;
+
+/** maxRssKib reads the peak RSS (KiB) that max-rss.ts printed on stderr, or undefined. */
+export function maxRssKib(stderr: string): number | undefined {
+  const m = /^MAXRSS (\d+)$/m.exec(stderr);
+  return m === null ? undefined : Number(m[1]);
 }
 
 /**
- * runCli spawns `node build/agent/src/cli/main.js ...args` with the running node binary and
+ * runCli spawns `node [nodeArgs] build/agent/src/cli/main.js ...args` with the running node binary and
  * resolves with its exit code and output once it exits. Never rejects for a non-zero exit.
  */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_MAIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],

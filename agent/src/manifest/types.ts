@@ -11,6 +11,11 @@ export type Arch = "amd64" | "arm64";
 export interface RepoSnapshot {
   /** Text of every manifest file (cluster.yaml, nodes/*.yaml, services/*.yaml), by repo path. */
   readonly manifests: ReadonlyMap<string, string>;
+  /**
+   * Manifest files left unread because they are larger than the manifest limit, with their
+   * size in bytes; validation reports each. Not in `manifests`.
+   */
+  readonly oversized?: ReadonlyMap<string, number>;
   /** Every file path in the revision (to check that `files: {from: …}` exist). */
   readonly paths: ReadonlySet<string>;
   /** The commit it was read from, when it came from git. */
