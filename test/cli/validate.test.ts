@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -73,4 +73,33 @@ test("check of a node the repo lacks is a MANIFEST_REFERENCE problem", async () 
   const r = await steward("check", "--dir", TEMPLATE_DIR, "--node", "omega", "--json");
   assert.equal(r.code, 1);
   assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, "MANIFEST_REFERENCE");
+});
+
+test("validate refuses a 1.5 GB manifest by its size, without reading it (peak RSS under 150 MB)", async () => {
+  const dir = join(work, "huge");
+  cpSync(TEMPLATE_DIR, dir, { recursive: true });
+  // Sparse: 1.5 GB long, no disk blocks, instant.
+  const huge = join(dir, "services/huge.yaml");
+  writeFileSync(huge, "");
+  truncateSync(huge, 1.5 * 1024 ** 3);
+  const r = await runCli(["validate", dir], { measureRss: true });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^services\/huge\.yaml:1:1 {2}MANIFEST_INVALID .*\b1610612736 bytes\b.*\b1048576 bytes\b/m);
+  assert.match(r.stderr, /^ {2}hint: /m);
+  const rss = r.peakRssKiB;
+  assert.ok(rss !== undefined, r.stderr);
+  assert.ok(rss < 150 * 1024, `peak RSS ${rss} KiB`);
+});
+
+test("validate --json names the oversized manifest with its size and the limit", async () => {
+  const dir = join(work, "huge-json");
+  cpSync(TEMPLATE_DIR, dir, { recursive: true });
+  writeFileSync(join(dir, "nodes/alpha.yaml"), "");
+  truncateSync(join(dir, "nodes/alpha.yaml"), 1024 * 1024 + 1);
+  const r = await steward("validate", dir, "--json");
+  assert.equal(r.code, 1);
+  const out = JSON.parse(r.stdout) as { diagnostics: { code: string; message: string; where: { file: string; line: number; column: number } }[] };
+  // Its services now name a node that failed to load: reported once, on the node file.
+  assert.deepEqual(out.diagnostics.map((d) => [d.code, d.where.file, d.where.line, d.where.column]), [["MANIFEST_INVALID", "nodes/alpha.yaml", 1, 1]]);
+  assert.match(out.diagnostics[0]?.message ?? "", /1048577 bytes.*1048576 bytes/);
 });

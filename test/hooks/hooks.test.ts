@@ -11,6 +11,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { MAX_MANIFEST_BYTES } from "../../agent/src/manifest/yaml.js";
 import { CLI_MAIN, REPO_ROOT } from "../helpers/cli.js";
 
 const HOOKS = join(REPO_ROOT, "hooks");
@@ -87,6 +88,16 @@ const mailText = readFileSync(join(TEMPLATE, MAIL), "utf8");
 const badMail = `${mailText}colour: blue\n`;
 const badMailLine = mailText.split("\n").length;
 const badMailWhere = `${MAIL}:${badMailLine}:1`;
+
+/** A manifest of `bytes` bytes (valid YAML comments): over the validator's 1 MiB limit when bytes > MAX_MANIFEST_BYTES. */
+function bigManifest(bytes: number): string {
+  const line = `# ${"x".repeat(77)}\n`;
+  return line.repeat(Math.ceil(bytes / line.length)).slice(0, bytes - 1) + "\n";
+}
+const HUGE = "services/huge.yaml";
+const HUGE_BYTES = 3 * 1024 * 1024;
+/** A TMPDIR that does not exist: a hook that tried to export the tree would fail in mktemp. */
+const noTmp = join(root, "no-such-tmp");
 
 function whereOf(text: string, needle: string): { line: number; column: number } {
   const lines = text.split("\n");
@@ -169,6 +180,31 @@ describe("pre-commit", () => {
     assert.notEqual(r.code, 0);
     const at = whereOf(mailText, "files/mail/main.cf");
     assert.ok(hasDiagnostic(r.stderr, `${MAIL}:${at.line}:${at.column}`, "MANIFEST_MISSING"), r.stderr);
+    assertHookTmpClean();
+  });
+
+  test("an oversized staged manifest is refused from its size, before anything is exported or validated", () => {
+    const dir = clientRepo();
+    const marker = join(root, `called-${counter}`);
+    const recording = join(root, `recording-steward-${counter}`);
+    writeFileSync(recording, `#!/bin/sh\n: > ${shQuote(marker)}\nexec ${shQuote(wrapper)} "$@"\n`);
+    chmodSync(recording, 0o755);
+    writeFileSync(join(dir, HUGE), bigManifest(HUGE_BYTES));
+    git(dir, "add", "-A");
+    const r = run(dir, ["commit", "-q", "-m", "huge"], { ...clientEnv, STEWARD_BIN: recording, TMPDIR: noTmp });
+    assert.notEqual(r.code, 0);
+    assert.ok(hasDiagnostic(r.stderr, `${HUGE}:1:1`, "MANIFEST_INVALID"), r.stderr);
+    assert.match(r.stderr, new RegExp(`${HUGE_BYTES} bytes.*${MAX_MANIFEST_BYTES} bytes`));
+    assert.equal(existsSync(marker), false, "steward validate never ran");
+    assert.equal(run(dir, ["rev-parse", "--verify", "-q", "HEAD"], clientEnv).code, 1, "no commit was made");
+  });
+
+  test("a large file outside the manifests is no reason to refuse", () => {
+    const dir = clientRepo();
+    writeFileSync(join(dir, "files/mail/archive.txt"), bigManifest(HUGE_BYTES));
+    git(dir, "add", "-A");
+    const r = commit(dir, "-m", "a big non-manifest file");
+    assert.equal(r.code, 0, r.stderr);
     assertHookTmpClean();
   });
 
@@ -273,6 +309,16 @@ describe("pre-receive and post-receive", () => {
     assertHookTmpClean();
   });
 
+  test("a push with an oversized manifest is rejected from its size, before the tree is exported", () => {
+    const s = server();
+    commitFile(s.client, HUGE, bigManifest(HUGE_BYTES), "huge");
+    const r = run(s.client, ["push", "-q", "origin", "main"], { ...serverEnv, TMPDIR: noTmp });
+    assertDeclined(r);
+    assert.ok(hasDiagnostic(r.stderr, `${HUGE}:1:1`, "MANIFEST_INVALID"), r.stderr);
+    assert.match(r.stderr, new RegExp(`${HUGE_BYTES} bytes.*${MAX_MANIFEST_BYTES} bytes`));
+    assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+  });
+
   test("a force-push that rewrites main is rejected", () => {
     const s = server();
     git(s.client, "commit", "-q", "--amend", "-m", "rewritten history");
@@ -346,4 +392,10 @@ describe("pre-receive and post-receive", () => {
     assert.ok(hasDiagnostic(r.stderr, badMailWhere, "MANIFEST_SCHEMA"), r.stderr);
     assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
   });
+});
+
+test("the hooks' manifest limit is the validator's", () => {
+  for (const hook of ["pre-commit", "pre-receive"]) {
+    assert.match(readFileSync(join(HOOKS, hook), "utf8"), new RegExp(`^manifest_limit=${MAX_MANIFEST_BYTES}$`, "m"), hook);
+  }
 });

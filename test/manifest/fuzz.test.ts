@@ -1,7 +1,8 @@
 /**
  * Property tests of loadModel on hostile input: it never throws, every diagnostic points inside
  * a file it was given, the result is deterministic, a returned model keeps the promises of
- * schema/README.md ("What steward validate checks"), and no input pollutes Object.prototype.
+ * schema/README.md ("What steward validate checks", among them no jail root or mountpoint on a
+ * system directory), and no input pollutes Object.prototype.
  *
  * Inputs: (a) random text, (b) YAML documents from a small grammar (schema keys, anchors,
  * aliases, tags, huge numbers, unicode, __proto__, deep nesting) and schema-shaped manifests
@@ -16,7 +17,9 @@ import commonSchema from "../../schema/common.schema.json" with { type: "json" }
 import nodeSchema from "../../schema/node.schema.json" with { type: "json" };
 import serviceSchema from "../../schema/service.schema.json" with { type: "json" };
 import type { Diagnostic } from "../../agent/src/errors.js";
+import { desiredStateFor } from "../../agent/src/manifest/desired.js";
 import { loadModel, type LoadResult } from "../../agent/src/manifest/load.js";
+import { hostPathConflicts, PROTECTED_HOST_PATHS } from "../../agent/src/manifest/paths.js";
 import type { ClusterModel, RepoSnapshot } from "../../agent/src/manifest/types.js";
 import { readSnapshotFromDir } from "../../agent/src/source/dir.js";
 import { REPO_ROOT } from "../helpers/cli.js";
@@ -127,6 +130,7 @@ function checkModel(snapshot: RepoSnapshot, model: ClusterModel): void {
     assert.ok(!mounts.includes("/"), "a dataset is mounted over the jail's root");
     for (const [k, v] of Object.entries(s.rc)) assert.equal(typeof v, "string", `rc.${k}`);
   }
+  for (const n of model.nodes) assert.deepEqual(hostPathConflicts(desiredStateFor(model, n.name), PROTECTED_HOST_PATHS), [], `node ${n.name} has a jail root or mountpoint on a system directory`);
 }
 
 function comparable(r: LoadResult): unknown {
@@ -405,7 +409,7 @@ const nodeDoc = fields({
   interface: req(str("em0", "genet0", "lo")),
   address: opt(ip),
   release: opt(str("14.2-RELEASE")),
-  jails: opt(str("/jails", "/jails/", "/", "jails")),
+  jails: opt(str("/jails", "/jails/", "/", "jails", "/var", "/usr/local", "/var/db/steward", "/usr/local/jails", "/var/dbx")),
   destroy: opt(list("zroot/steward/data/old/www", "zroot/steward", "zroot/steward/data", "zroot/steward/data/mail", "zroot/steward/data/mail/mail", "tank/steward/data/x/y", "zroot/other")),
 });
 const clusterDoc = fields({

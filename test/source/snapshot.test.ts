@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { StewardError } from "../../agent/src/errors.js";
 import { isManifestPath } from "../../agent/src/manifest/load.js";
+import { MAX_MANIFEST_BYTES } from "../../agent/src/manifest/yaml.js";
 import { readSnapshot } from "../../agent/src/source/snapshot.js";
 import { WorkRepo, makeBare, makeTempDir, removeDir } from "../helpers/keys.js";
 
@@ -48,6 +49,18 @@ test("an older revision reads as it was", async () => {
   const now = await readSnapshot(bare, second, cache);
   assert.equal(now.manifests.get("cluster.yaml"), "domain: lan\n");
   assert.equal(now.paths.has("README.md"), false);
+});
+
+test("a manifest over the limit is MANIFEST_INVALID at file:1:1, with its size and the limit", async () => {
+  writeFileSync(join(work.dir, "services", "big.yaml"), "x".repeat(MAX_MANIFEST_BYTES + 1));
+  const oid = work.commit("big");
+  work.push(bare);
+  await assert.rejects(readSnapshot(bare, oid, {}), (e: unknown) =>
+    e instanceof StewardError && e.code === "MANIFEST_INVALID" && e.where?.file === "services/big.yaml" && e.where.line === 1 && e.where.column === 1 &&
+    e.data["size"] === MAX_MANIFEST_BYTES + 1 && e.data["limit"] === MAX_MANIFEST_BYTES && e.hint !== undefined);
+  work.remove("services/big.yaml");
+  work.commit("no big");
+  work.push(bare);
 });
 
 test("a manifest that is too large or not UTF-8 is MANIFEST_INVALID, naming the file", async () => {

@@ -10,6 +10,7 @@ import { broadcast, contains, overlaps, parseCidr, parseIpv4, hasHostBits, type 
 import { INTERNET, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
 import { closest } from "./schema.js";
 import { containerNames, datasetName, parseSize } from "./desired.js";
+import { describeOverlaps, hostPathOverlaps } from "./paths.js";
 
 export interface CheckInput {
   readonly cluster: Entry<RawCluster> | undefined;
@@ -62,6 +63,13 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
     const jails = n.raw.jails;
     if (jails !== undefined && (hasDotSegment(jails) || jails.replace(/\/+$/, "") === "")) {
       error("MANIFEST_PATH", locate(n.file, ["jails"]), `jails: '${jails}' must be a plain directory below /`, "use a dedicated directory such as /jails, with no '.' or '..' segments");
+    } else if (jails !== undefined) {
+      // Every jail root and dataset mountpoint of the node is below `jails`: keeping it off the
+      // system trees keeps them all off (paths.ts).
+      const overlaps = hostPathOverlaps(jails);
+      if (overlaps.length > 0) {
+        error("MANIFEST_PATH", locate(n.file, ["jails"]), `jails: ${jails.replace(/(.)\/+$/, "$1")} ${describeOverlaps(overlaps)}; jail roots and datasets mounted there would hide the node's own files`, "use a dedicated directory such as /jails or /usr/local/jails");
+      }
     }
     (n.raw.destroy ?? []).forEach((name, i) => {
       if (!name.startsWith(`${n.raw.pool}/steward/`)) {

@@ -8,6 +8,7 @@
  */
 import type { ClusterModel, DatasetSpec, DesiredState, ServiceSpec } from "./types.js";
 import { StewardError } from "../errors.js";
+import { hostMountpoint } from "./paths.js";
 
 /** datasetName is the full name of a service dataset. */
 export function datasetName(pool: string, service: string, short: string): string {
@@ -77,7 +78,7 @@ export function desiredStateFor(model: ClusterModel, name: string): DesiredState
 function serviceDatasetSpecs(pool: string, jails: string, s: ServiceSpec): DatasetSpec[] {
   return s.datasets.map((d) => ({
     name: datasetName(pool, s.name, d.name),
-    properties: datasetProperties(d.properties, d.mount === undefined ? undefined : `${jails.replace(/\/+$/, "")}/${s.name}${d.mount.replace(/\/+$/, "")}`),
+    properties: datasetProperties(d.properties, d.mount === undefined ? undefined : hostMountpoint(jails, s.name, d.mount)),
     drift: s.drift,
     owner: s.name,
   }));

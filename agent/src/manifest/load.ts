@@ -7,7 +7,7 @@
  */
 import type { Diagnostic, Where } from "../errors.js";
 import { checkSemantics } from "./check.js";
-import { INTERNET, ROUTE_SHORTHANDS, type Entry, type RawCluster, type RawNode, type RawService } from "./raw.js";
+import { INTERNET, ROUTE_SHORTHANDS, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
 import { validateSchema, type ManifestKind } from "./schema.js";
 import type { ClusterModel, ClusterSpec, NodeSpec, RepoSnapshot, RouteSpec, ServiceSpec } from "./types.js";
 import { locate, MAX_MANIFEST_BYTES, parseYaml, type ParsedFile } from "./yaml.js";
@@ -39,7 +39,9 @@ export function loadModel(snapshot: RepoSnapshot): LoadResult {
   const parsedFiles = new Map<string, ParsedFile>();
   const files: { kind: ManifestKind; name: string; file: string }[] = [];
 
-  for (const file of [...snapshot.manifests.keys()].sort()) {
+  const oversized = snapshot.oversized ?? new Map<string, number>();
+  const isManifest = (path: string): boolean => snapshot.manifests.has(path) || oversized.has(path);
+  for (const file of [...new Set([...snapshot.manifests.keys(), ...oversized.keys()])].sort()) {
     const kind = classify(file);
     if (kind === "ignored") continue;
     const at: Where = { file, line: 1, column: 1 };
@@ -60,13 +62,13 @@ export function loadModel(snapshot: RepoSnapshot): LoadResult {
   }
   // A file in nodes/ or services/ that looks meant as a manifest but would be skipped.
   for (const path of [...snapshot.paths].sort()) {
-    if (snapshot.manifests.has(path) || !/^(nodes|services)\//.test(path)) continue;
+    if (isManifest(path) || !/^(nodes|services)\//.test(path)) continue;
     const base = path.split("/").pop() ?? path;
     if (/\.ya?ml$/i.test(base) || !base.includes(".")) {
       diagnostics.push({ code: "MANIFEST_NAME", severity: "error", where: { file: path, line: 1, column: 1 }, message: `${path}: manifests end in .yaml`, hint: `rename it to ${path.replace(/(\.ya?ml)?$/i, ".yaml")}, or move it out of ${path.split("/")[0]}/` });
     }
   }
-  if (!snapshot.manifests.has("cluster.yaml")) {
+  if (!isManifest("cluster.yaml")) {
     diagnostics.push({ code: "MANIFEST_MISSING", severity: "error", where: top, message: "cluster.yaml is missing", hint: "every cluster repo has a cluster.yaml at its root; start from cluster-repo-template/" });
   }
 
@@ -75,8 +77,10 @@ export function loadModel(snapshot: RepoSnapshot): LoadResult {
   for (const f of files) {
     const text = snapshot.manifests.get(f.file) ?? "";
     const fileDiagnostics: Diagnostic[] = [];
-    if (Buffer.byteLength(text, "utf8") > MAX_MANIFEST_BYTES) {
-      fileDiagnostics.push({ code: "MANIFEST_YAML", severity: "error", where: { file: f.file, line: 1, column: 1 }, message: `${f.file} is larger than ${MAX_MANIFEST_BYTES} bytes`, hint: "a manifest is a few lines; move data into files/" });
+    // Readers leave files over the limit unread (oversized); a snapshot built in memory may not.
+    const size = oversized.get(f.file) ?? Buffer.byteLength(text, "utf8");
+    if (size > MAX_MANIFEST_BYTES) {
+      fileDiagnostics.push(oversizedManifest(f.file, size));
     } else {
       const { parsed, diagnostics: yamlDiagnostics } = parseYaml(f.file, text);
       parsedFiles.set(f.file, parsed);
@@ -108,10 +112,21 @@ export function loadModel(snapshot: RepoSnapshot): LoadResult {
     model: {
       revision: snapshot.revision,
       cluster: clusterSpec,
-      nodes: nodes.map((n) => buildNode(n, clusterSpec)),
-      services: services.map((s) => buildService(s, clusterSpec, nodes)),
+      nodes: nodes.map((n) => buildNode(n, clusterSpec, locateIn)),
+      services: services.map((s) => buildService(s, clusterSpec, nodes, locateIn)),
     },
     diagnostics: sorted,
+  };
+}
+
+/** oversizedManifest is the diagnostic for a manifest file of `size` bytes, over the limit. */
+export function oversizedManifest(file: string, size: number): Diagnostic {
+  return {
+    code: "MANIFEST_INVALID",
+    severity: "error",
+    where: { file, line: 1, column: 1 },
+    message: `${file} is ${size} bytes, larger than the manifest limit of ${MAX_MANIFEST_BYTES} bytes (1 MiB)`,
+    hint: "a manifest is a few KiB: move data into files/ and reference it with files.<path>.from",
   };
 }
 
@@ -148,7 +163,7 @@ function buildCluster(raw: RawCluster): ClusterSpec {
   };
 }
 
-function buildNode(e: Entry<RawNode>, cluster: ClusterSpec): NodeSpec {
+function buildNode(e: Entry<RawNode>, cluster: ClusterSpec, locate: Locate): NodeSpec {
   return {
     name: e.name,
     arch: e.raw.arch,
@@ -159,10 +174,11 @@ function buildNode(e: Entry<RawNode>, cluster: ClusterSpec): NodeSpec {
     jails: (e.raw.jails ?? DEFAULT_JAILS_DIR).replace(/(.)\/+$/, "$1"),
     destroy: [...(e.raw.destroy ?? [])],
     where: { file: e.file, line: 1, column: 1 },
+    ...(e.raw.jails === undefined ? {} : { jailsWhere: locate(e.file, ["jails"]) }),
   };
 }
 
-function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonly Entry<RawNode>[]): ServiceSpec {
+function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonly Entry<RawNode>[], locate: Locate): ServiceSpec {
   const { raw } = e;
   const node = nodes.find((n) => n.name === raw.node);
   return {
@@ -176,7 +192,13 @@ function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonl
     rc: Object.fromEntries(Object.entries(raw.jail.rc ?? {}).map(([k, v]) => [k, String(v)])),
     datasets: Object.entries(raw.datasets ?? {}).map(([name, props]) => {
       const { mount, ...rest } = props;
-      return { name, mount: mount?.replace(/(.)\/+$/, "$1"), properties: { ...cluster.datasetDefaults, ...rest }, where: { file: e.file, line: 1, column: 1 } };
+      return {
+        name,
+        mount: mount?.replace(/(.)\/+$/, "$1"),
+        ...(mount === undefined ? {} : { mountWhere: locate(e.file, ["datasets", name, "mount"]) }),
+        properties: { ...cluster.datasetDefaults, ...rest },
+        where: { file: e.file, line: 1, column: 1 },
+      };
     }),
     files: Object.entries(raw.files ?? {}).map(([path, f]) => ({ path, from: f.from, mode: f.mode, owner: f.owner, restart: [...(f.restart ?? [])] })),
     expose: (raw.expose ?? []).map(parsePort),

@@ -11,6 +11,11 @@ export type Arch = "amd64" | "arm64";
 export interface RepoSnapshot {
   /** Text of every manifest file (cluster.yaml, nodes/*.yaml, services/*.yaml), by repo path. */
   readonly manifests: ReadonlyMap<string, string>;
+  /**
+   * Manifest files left unread because they are larger than the manifest limit, with their
+   * size in bytes; validation reports each. Not in `manifests`.
+   */
+  readonly oversized?: ReadonlyMap<string, number>;
   /** Every file path in the revision (to check that `files: {from: …}` exist). */
   readonly paths: ReadonlySet<string>;
   /** The commit it was read from, when it came from git. */
@@ -38,6 +43,8 @@ export interface NodeSpec {
   readonly release: string | undefined;
   /** Directory of jail roots; a jail's root is `${jails}/${service}`. */
   readonly jails: string;
+  /** Where `jails:` is written; absent when the default is used (or the spec was made by hand). */
+  readonly jailsWhere?: Where;
   /** Full dataset names the admin asked to destroy. */
   readonly destroy: readonly string[];
   readonly where: Where;
@@ -70,6 +77,8 @@ export interface ServiceDataset {
   readonly name: string;
   /** Path inside the jail, if mounted. */
   readonly mount: string | undefined;
+  /** Where `mount:` is written; absent when not mounted (or the spec was made by hand). */
+  readonly mountWhere?: Where;
   /** ZFS properties as written, defaults merged in (sizes still as written, e.g. "20G"). */
   readonly properties: Readonly<Record<string, string>>;
   readonly where: Where;

@@ -2,22 +2,25 @@
  * A cluster repo read from a directory (a checkout, an exported tree in a git hook, or the
  * template), for `steward validate DIR` and `plan/apply --dir`. Reads files; decides nothing.
  */
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StewardError } from "../errors.js";
 import { isManifestPath } from "../manifest/load.js";
 import type { RepoSnapshot } from "../manifest/types.js";
+import { MAX_MANIFEST_BYTES } from "../manifest/yaml.js";
 
 /** Folders never part of the cluster's content. */
 const SKIP = new Set([".git", "node_modules"]);
 
-/** Manifests larger than this are not read whole; validation reports them. */
-const READ_LIMIT = 1024 * 1024 + 1;
-
 /**
  * readSnapshotFromDir lists every regular file below `dir` (symlinks are not followed, so a
- * link cannot pull content from outside the repo) and reads the manifest files.
- * Raises MANIFEST_MISSING when `dir` is not a readable directory.
+ * link cannot pull content from outside the repo) and reads the manifest files. A manifest
+ * larger than MAX_MANIFEST_BYTES is not read at all (its size goes to `oversized`, and
+ * validation reports it): memory stays bounded whatever the directory holds.
+ * Raises MANIFEST_MISSING when `dir` is not a readable directory, MANIFEST_INVALID
+ * (transient) when a manifest file cannot be opened (permissions) or is replaced by something
+ * other than a regular file while the directory is read.
  */
 export async function readSnapshotFromDir(dir: string): Promise<RepoSnapshot> {
   const stat = await lstat(dir).catch(() => undefined);
@@ -26,6 +29,9 @@ export async function readSnapshotFromDir(dir: string): Promise<RepoSnapshot> {
   }
   const paths = new Set<string>();
   const manifests = new Map<string, string>();
+  const oversized = new Map<string, number>();
+  // One buffer for every manifest: the walk reads one file at a time.
+  const scratch = Buffer.allocUnsafe(MAX_MANIFEST_BYTES + 1);
   const walk = async (rel: string): Promise<void> => {
     const entries = await readdir(join(dir, rel), { withFileTypes: true });
     for (const e of entries) {
@@ -34,15 +40,55 @@ export async function readSnapshotFromDir(dir: string): Promise<RepoSnapshot> {
         if (!SKIP.has(e.name)) await walk(path);
       } else if (e.isFile()) {
         paths.add(path);
-        if (isManifestPath(path)) manifests.set(path, await readHead(join(dir, path)));
+        if (!isManifestPath(path)) continue;
+        const read = await readManifest(join(dir, path), path, scratch);
+        if (typeof read === "string") manifests.set(path, read);
+        else oversized.set(path, read.size);
       }
     }
   };
   await walk("");
-  return { manifests, paths };
+  return { manifests, paths, oversized };
 }
 
-async function readHead(file: string): Promise<string> {
-  const buf = await readFile(file);
-  return buf.subarray(0, READ_LIMIT).toString("utf8");
+/**
+ * readManifest reads one manifest file into `scratch` (MAX_MANIFEST_BYTES + 1 long), never more:
+ * the size is checked on the open file before reading, and reading stops one byte past the
+ * limit, should the file grow in between. Returns the text, or the size when over the limit.
+ */
+async function readManifest(file: string, path: string, scratch: Buffer): Promise<string | { size: number }> {
+  let handle;
+  try {
+    // The entry was a regular file when listed; O_NOFOLLOW and O_NONBLOCK keep a symlink or a
+    // FIFO put in its place since from being followed or blocking open(2).
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    throw unreadable(path, e);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw unreadable(path, "it is no longer a regular file");
+    if (st.size > MAX_MANIFEST_BYTES) return { size: st.size };
+    let total = 0;
+    while (total < scratch.length) {
+      const { bytesRead } = await handle.read(scratch, total, scratch.length - total, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    if (total > MAX_MANIFEST_BYTES) return { size: Math.max(st.size, total) };
+    return scratch.toString("utf8", 0, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadable(path: string, cause: unknown): StewardError {
+  const error = cause instanceof Error ? cause.message : String(cause);
+  return new StewardError("MANIFEST_INVALID", `${path} cannot be read: ${error}`, {
+    data: { file: path, error },
+    where: { file: path, line: 1, column: 1 },
+    hint: "make it a readable regular file; if something was changing the directory, run again",
+    retry: "transient",
+    cause,
+  });
 }

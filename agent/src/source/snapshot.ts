@@ -7,11 +7,12 @@ import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
 import { isManifestPath } from "../manifest/load.js";
 import type { RepoSnapshot } from "../manifest/types.js";
+import { MAX_MANIFEST_BYTES } from "../manifest/yaml.js";
 import { typedReadError } from "./git-errors.js";
 import { withRepoLock } from "./repo.js";
 
-/** The largest manifest file read; the manifest step has its own, smaller limit. */
-export const MAX_SNAPSHOT_BLOB_BYTES = 1024 * 1024;
+/** The largest manifest file read: the manifest step's own limit (yaml.ts). */
+export const MAX_SNAPSHOT_BLOB_BYTES = MAX_MANIFEST_BYTES;
 /** The most paths one revision may have; a cluster repo has dozens. */
 export const MAX_SNAPSHOT_PATHS = 100_000;
 const MAX_DEPTH = 32;
@@ -64,8 +65,12 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object):
     await walk(commitTree, "", 0);
     const decoder = new TextDecoder("utf-8", { fatal: true });
     for (const b of blobs) {
+      // isomorphic-git inflates a whole object to read it, even to learn its size (a packed
+      // object has no cheaper path), so the read itself is bounded by the fetch step: no object
+      // over DEFAULT_PACK_LIMITS.maxObjectBytes (32 MiB) enters this repository (pack-guard.ts).
+      // The manifest limit is checked here, before the bytes are decoded or parsed.
       const { blob } = await git.readBlob({ fs, gitdir, oid: b.oid, cache });
-      if (blob.length > MAX_SNAPSHOT_BLOB_BYTES) throw invalid(b.path, `larger than ${MAX_SNAPSHOT_BLOB_BYTES} bytes`, "a manifest is a few KiB; split it or remove what does not belong");
+      if (blob.length > MAX_SNAPSHOT_BLOB_BYTES) throw invalid(b.path, `${blob.length} bytes, larger than the manifest limit of ${MAX_SNAPSHOT_BLOB_BYTES} bytes (1 MiB)`, "a manifest is a few KiB: move data into files/ and reference it with files.<path>.from", { size: blob.length, limit: MAX_SNAPSHOT_BLOB_BYTES });
       try {
         manifests.set(b.path, decoder.decode(blob));
       } catch {
@@ -76,6 +81,6 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object):
   }
 }
 
-function invalid(file: string, message: string, hint: string): StewardError {
-  return new StewardError("MANIFEST_INVALID", `${file}: ${message}`, { data: { file }, where: { file, line: 1, column: 1 }, hint, retry: "stalled" });
+function invalid(file: string, message: string, hint: string, data: Readonly<Record<string, unknown>> = {}): StewardError {
+  return new StewardError("MANIFEST_INVALID", `${file}: ${message}`, { data: { file, ...data }, where: { file, line: 1, column: 1 }, hint, retry: "stalled" });
 }
