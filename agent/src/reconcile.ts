@@ -1,7 +1,9 @@
 /**
  * The reconcile steps glued together for one node: desired state from a manifest snapshot,
  * observe (every driver), plan, and apply under the lock with the journal and the applied
- * record. The CLI and the agent loop call these; tests call them with their own executor.
+ * record; and the whole sequence from git (reconcileFromSource): choose the revision, read
+ * and validate it, apply it and record it, all under one apply lock. The CLI and the agent
+ * loop call these; tests call them with their own executor.
  */
 import type { Diagnostic } from "./errors.js";
 import { StewardError, isStewardError } from "./errors.js";
@@ -11,6 +13,11 @@ import type { DesiredState, RepoSnapshot } from "./manifest/types.js";
 import { loadModel } from "./manifest/load.js";
 import { desiredStateFor } from "./manifest/desired.js";
 import { readSnapshotFromDir } from "./source/dir.js";
+import type { AgentConfig } from "./config.js";
+import { agentPaths, hostPathConflicts } from "./manifest/paths.js";
+import { readSnapshot } from "./source/snapshot.js";
+import { runSource, type SourceOptions, type SourceResult } from "./source/source.js";
+import { recordApplied } from "./source/state.js";
 import { observeZfs } from "./drivers/zfs/observe.js";
 import { nextAppliedRecord, renderAppliedRecord, type RecordOutcome } from "./drivers/zfs/record.js";
 import { writeAppliedRecord } from "./drivers/zfs/state.js";
@@ -18,7 +25,7 @@ import { plan as makePlan } from "./plan/plan.js";
 import type { ObservedState, Plan } from "./plan/types.js";
 import { apply } from "./apply/apply.js";
 import { Journal, type InterruptedApply } from "./apply/journal.js";
-import { acquireApplyLock } from "./apply/lock.js";
+import { acquireApplyLock, type ApplyLock } from "./apply/lock.js";
 import { logObserver } from "./apply/log-observer.js";
 import type { ApplyObserver, ApplyResult } from "./apply/types.js";
 
@@ -74,32 +81,144 @@ export interface ApplyNodeResult {
  */
 export async function applyNode(desired: DesiredState, ctx: ApplyContext): Promise<ApplyNodeResult> {
   const log = ctx.log.child({ step: "apply", node: desired.node.name, ...(desired.revision === undefined ? {} : { revision: desired.revision }) });
-  const lock = await acquireApplyLock(ctx.stateDir, log).catch((e: unknown) => {
-    throw isStewardError(e) ? e : new StewardError("APPLY_FAILED", "cannot create the apply lock", { retry: "transient", data: { stateDir: ctx.stateDir, error: String(e) }, cause: e });
-  });
+  const lock = await takeApplyLock(ctx.stateDir, log);
   try {
-    let opened: Awaited<ReturnType<typeof Journal.open>>;
-    try {
-      opened = await Journal.open(ctx.stateDir);
-    } catch (e) {
-      throw new StewardError("APPLY_FAILED", "cannot open the apply journal", { retry: "transient", data: { stateDir: ctx.stateDir, error: String(e) }, cause: e });
+    return await applyLocked(desired, { ...ctx, log });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function takeApplyLock(stateDir: string, log: Logger): Promise<ApplyLock> {
+  return acquireApplyLock(stateDir, log).catch((e: unknown) => {
+    throw isStewardError(e) ? e : new StewardError("APPLY_FAILED", "cannot create the apply lock", { retry: "transient", data: { stateDir, error: String(e) }, cause: e });
+  });
+}
+
+/** applyLocked is applyNode for a caller that holds the apply lock. */
+async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<ApplyNodeResult> {
+  const { log } = ctx;
+  let opened: Awaited<ReturnType<typeof Journal.open>>;
+  try {
+    opened = await Journal.open(ctx.stateDir);
+  } catch (e) {
+    throw new StewardError("APPLY_FAILED", "cannot open the apply journal", { retry: "transient", data: { stateDir: ctx.stateDir, error: String(e) }, cause: e });
+  }
+  const { journal, interrupted } = opened;
+  try {
+    if (interrupted !== undefined) log.warn({ run: interrupted.run, plan: interrupted.plan, inFlight: interrupted.inFlight, lastEnded: interrupted.lastEnded, startedAt: interrupted.startedAt }, "previous apply interrupted");
+    const observed = await observe(desired, ctx);
+    const plan = makePlan(desired, observed);
+    const result = await apply(plan, ctx.executor, [journal, logObserver(log), ...(ctx.observers ?? [])]).catch((e: unknown) => {
+      // Only an observer throws out of apply: most likely the journal could not be written.
+      throw isStewardError(e) ? e : new StewardError("APPLY_FAILED", "apply stopped: an observer failed", { retry: "transient", data: { error: String(e) }, cause: e });
+    });
+    const statuses = new Map<string, RecordOutcome>(result.outcomes.map((o) => [o.action, o.status]));
+    const record = nextAppliedRecord(observed.zfs.applied, desired.datasets, plan, statuses);
+    if (renderAppliedRecord(record) !== renderAppliedRecord(observed.zfs.applied) || plan.actions.length > 0) await writeAppliedRecord(ctx.stateDir, record);
+    return { plan, result, interrupted };
+  } finally {
+    await journal.close();
+  }
+}
+
+/** The desired state a node runs, read from the revision the source step chose. */
+export interface SourceTarget {
+  /** The revision the desired state was read from. */
+  readonly revision: string;
+  /** Absent when that revision's manifest is invalid (its problems are in `diagnostics`). */
+  readonly desired: DesiredState | undefined;
+  /** Problems (and warnings) of `revision`'s manifest for this node. */
+  readonly diagnostics: readonly Diagnostic[];
+  /**
+   * A new verified revision whose manifest is invalid for this node: the node keeps converging
+   * the last applied revision (`revision`) and reports this one.
+   */
+  readonly rejected?: { readonly revision: string; readonly diagnostics: readonly Diagnostic[] };
+}
+
+/**
+ * desiredFromSource reads and validates, for `node`, the revision the source step chose (or
+ * `rev`, when given), checking its jail roots and mountpoints against the node's own
+ * directories (`protectedPaths`: agentPaths of its configuration). When a new revision's
+ * manifest is invalid and a revision was applied before, the last applied one is read
+ * instead and the new one is returned as `rejected`, so the node keeps converging. Throws the
+ * hold's reason (its code and retry) when there is no revision at all to read, and what
+ * readSnapshot throws.
+ */
+export async function desiredFromSource(result: SourceResult, node: string, protectedPaths: readonly string[], rev?: string): Promise<SourceTarget> {
+  const decision = result.decision;
+  const revision = rev ?? decision.revision;
+  if (revision === undefined) {
+    const reason = decision.kind === "hold" ? decision.reason : undefined;
+    throw new StewardError(reason?.code ?? "SOURCE_EMPTY", reason?.message ?? "no revision to read", {
+      data: { decision },
+      hint: reason?.hint ?? "push a signed commit to the tracked branch",
+      retry: reason?.retry ?? "transient",
+    });
+  }
+  const read = async (oid: string): Promise<{ desired: DesiredState | undefined; diagnostics: readonly Diagnostic[] }> => {
+    const loaded = await desiredFromSnapshot(await readSnapshot(result.gitdir, oid, result.cache), node);
+    if (loaded.desired === undefined) return loaded;
+    const conflicts = hostPathConflicts(loaded.desired, protectedPaths);
+    return conflicts.length === 0 ? loaded : { desired: undefined, diagnostics: [...loaded.diagnostics, ...conflicts] };
+  };
+  const chosen = await read(revision);
+  if (chosen.desired !== undefined || rev !== undefined || decision.kind !== "apply" || result.lastApplied === undefined) return { revision, ...chosen };
+  const kept = await read(result.lastApplied);
+  return { revision: result.lastApplied, ...kept, rejected: { revision, diagnostics: chosen.diagnostics } };
+}
+
+/** What one reconcile from git did. */
+export interface ReconcileResult {
+  readonly source: SourceResult;
+  /** The revision run and its manifest; absent when the source step gave nothing to read. */
+  readonly target: SourceTarget;
+  /** Absent when the desired state is invalid (nothing was applied). */
+  readonly run?: ApplyNodeResult;
+  /** The revision recorded as applied by this reconcile, if any. */
+  readonly recorded?: string;
+}
+
+export interface ReconcileContext {
+  readonly config: AgentConfig;
+  readonly executor: Executor;
+  readonly log: Logger;
+  /** The node (default: the configuration's). */
+  readonly node?: string;
+  /** Extra apply observers. */
+  readonly observers?: readonly ApplyObserver[];
+  /** Passed to the source step (the agent's object cache and fetch worker, a clock). */
+  readonly source?: Omit<SourceOptions, "log">;
+}
+
+/**
+ * reconcileFromSource is the whole sequence for one node, under one apply lock so that no other
+ * apply can interleave: the source step chooses a revision (fetching and verifying), its
+ * manifest is read and validated (an invalid new one leaves the last applied revision in
+ * force, see desiredFromSource), the node is converged, and the revision is recorded as
+ * applied when it is new and every action succeeded. Throws APPLY_LOCKED when another apply
+ * holds the lock, the hold's reason when nothing was ever applied and nothing can be, and
+ * what applyNode throws; a held revision or an invalid manifest is a result, not a throw.
+ */
+export async function reconcileFromSource(ctx: ReconcileContext): Promise<ReconcileResult> {
+  const { config } = ctx;
+  const node = ctx.node ?? config.node;
+  const log = ctx.log.child({ node });
+  const lock = await takeApplyLock(config.state, log);
+  try {
+    const source = await runSource(config, { ...ctx.source, log });
+    const target = await desiredFromSource(source, node, agentPaths(config));
+    if (target.rejected !== undefined) log.warn({ revision: target.rejected.revision, problems: target.rejected.diagnostics.length, kept: target.revision }, "new revision's manifest is invalid; keeping the last applied revision");
+    if (target.desired === undefined) return { source, target };
+    const run = await applyLocked(target.desired, { executor: ctx.executor, stateDir: config.state, log: log.child({ step: "apply", revision: target.revision }), ...(ctx.observers === undefined ? {} : { observers: ctx.observers }) });
+    const decision = source.decision;
+    if (run.result.ok && decision.kind === "apply" && target.revision === decision.revision) {
+      await recordApplied(config.state, decision.revision, new Date(), source.cache);
+      log.info({ revision: decision.revision }, "revision recorded as applied");
+      return { source, target, run, recorded: decision.revision };
     }
-    const { journal, interrupted } = opened;
-    try {
-      if (interrupted !== undefined) log.warn({ run: interrupted.run, plan: interrupted.plan, inFlight: interrupted.inFlight, lastEnded: interrupted.lastEnded, startedAt: interrupted.startedAt }, "previous apply interrupted");
-      const observed = await observe(desired, { ...ctx, log });
-      const plan = makePlan(desired, observed);
-      const result = await apply(plan, ctx.executor, [journal, logObserver(log), ...(ctx.observers ?? [])]).catch((e: unknown) => {
-        // Only an observer throws out of apply: most likely the journal could not be written.
-        throw isStewardError(e) ? e : new StewardError("APPLY_FAILED", "apply stopped: an observer failed", { retry: "transient", data: { error: String(e) }, cause: e });
-      });
-      const statuses = new Map<string, RecordOutcome>(result.outcomes.map((o) => [o.action, o.status]));
-      const record = nextAppliedRecord(observed.zfs.applied, desired.datasets, plan, statuses);
-      if (renderAppliedRecord(record) !== renderAppliedRecord(observed.zfs.applied) || plan.actions.length > 0) await writeAppliedRecord(ctx.stateDir, record);
-      return { plan, result, interrupted };
-    } finally {
-      await journal.close();
-    }
+    return { source, target, run };
   } finally {
     await lock.release();
   }

@@ -127,3 +127,43 @@ test("plan --rev previews any fetched revision without verifying or changing any
   assert.equal((JSON.parse(r.stdout) as ApplyJson).source.revision, old);
   assert.equal((await runCli(["apply", "--config", config, "--rev", old])).code, 2, "apply refuses --rev");
 });
+
+test("a signed commit whose manifest is invalid: the last applied revision stays converged (a hand edit is corrected), the invalid one is reported, exit 1", async () => {
+  const applied = (await apply()).out.source.revision;
+  const broken = commit({ "services/blog.yaml": "node: n1\njail:\n  ip: 10.17.0.40\ndatasets:\n  www: { mount: /usr/local/www, quota: lots }\n" }, true);
+  // A hand edit the last applied revision must keep correcting.
+  const dataset = `${pool.name}/steward/data/blog/www`;
+  const zfs = await import("node:child_process");
+  zfs.execFileSync("zfs", ["set", "quota=3G", dataset]);
+  const plan = await runCli(["plan", "--config", config, "--json"]);
+  assert.equal(plan.code, 1, plan.stderr);
+  const planned = JSON.parse(plan.stdout) as ApplyJson & { diagnostics: { code: string; where: { file: string } }[]; source: { rejected: { revision: string } } };
+  assert.equal(planned.source.revision, applied);
+  assert.equal(planned.source.rejected.revision, broken);
+  assert.ok(planned.diagnostics.some((d) => d.code === "MANIFEST_SCHEMA" && d.where.file === "services/blog.yaml"), JSON.stringify(planned.diagnostics));
+  assert.deepEqual(planned.plan.actions.map((a) => a.id), [`zfs.set:${dataset}:quota`]);
+  const r = await apply();
+  assert.equal(r.code, 1);
+  assert.equal(r.out.source.revision, applied);
+  assert.equal(r.out.source.recorded, false);
+  assert.equal(await pool.get(dataset, "quota"), String(2 * 1024 ** 3), "the hand edit is corrected");
+  const text = await runCli(["apply", "--config", config]);
+  assert.match(text.stderr, /^services\/blog\.yaml:\d+:\d+ {2}MANIFEST_SCHEMA/m);
+  assert.match(text.stdout, new RegExp(`the new revision ${broken} .* is signed but its manifest is invalid`));
+  // Fixing the manifest in a new signed commit moves the node on.
+  const fixed = commit(cluster("2G"), true);
+  const after = await apply();
+  assert.equal(after.code, 0);
+  assert.equal(after.out.source.revision, fixed);
+  assert.equal(after.out.source.recorded, true);
+});
+
+test("a manifest whose jail roots would cover this node's own state directory is refused on the node, with file:line:col", async () => {
+  const inside = join(root, "etc", "inside.yaml");
+  const trust = join(root, "etc", "allowed_signers");
+  writeFileSync(inside, `node: n1\nstate: ${pool.dir}/jails/blog/var/db/steward\ntrust: ${trust}\ntimeout: 10\nremotes:\n  - name: origin\n    url: ${http.url("cluster.git")}\n`);
+  const r = await runCli(["plan", "--config", inside, "--json"]);
+  assert.equal(r.code, 1, r.stderr);
+  const out = JSON.parse(r.stdout) as { diagnostics: { code: string; where: { file: string; line: number } }[] };
+  assert.deepEqual(out.diagnostics.map((d) => [d.code, d.where.file, d.where.line]), [["MANIFEST_PATH", "nodes/n1.yaml", 4]]);
+});

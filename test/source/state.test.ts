@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { StewardError } from "../../agent/src/errors.js";
 import { readApplied, recordApplied, sourcePaths, writeTrustFile } from "../../agent/src/source/state.js";
-import { makeTempDir, removeDir } from "../helpers/keys.js";
+import { WorkRepo, makeTempDir, removeDir } from "../helpers/keys.js";
 
 let dir: string;
 before(() => (dir = makeTempDir()));
@@ -16,13 +17,36 @@ test("nothing recorded reads as undefined", async () => {
   assert.equal(await readApplied(`${dir}/fresh`), undefined);
 });
 
+/** A state directory whose repository holds the linear history A <- B <- C, and a sibling B' of B. */
+function stateWithHistory(name: string): { state: string; a: string; b: string; c: string; sibling: string } {
+  const work = WorkRepo.create(join(dir, `${name}-work`));
+  const a = work.write("x", "1\n").commit("A");
+  const b = work.write("x", "2\n").commit("B");
+  const c = work.write("x", "3\n").commit("C");
+  work.resetHard(a);
+  const sibling = work.write("x", "2'\n").commit("B'");
+  const state = join(dir, name);
+  mkdirSync(sourcePaths(state).dir, { recursive: true });
+  cpSync(join(work.dir, ".git"), sourcePaths(state).gitdir, { recursive: true });
+  return { state, a, b, c, sibling };
+}
+
 test("a recorded revision reads back, and no temp file is left", async () => {
   const state = `${dir}/a`;
   await recordApplied(state, OID, new Date("2025-01-01T00:00:00Z"));
   assert.deepEqual(await readApplied(state), { revision: OID, recordedAt: "2025-01-01T00:00:00.000Z" });
-  await recordApplied(state, OID.replace("0", "f"));
-  assert.equal((await readApplied(state))?.revision, OID.replace("0", "f"));
+  await recordApplied(state, OID);
   assert.deepEqual(readdirSync(sourcePaths(state).dir), ["applied.json"]);
+});
+
+test("the record only moves forward: a descendant is recorded, an ancestor or a sibling is SOURCE_ROLLBACK", async () => {
+  const { state, a, b, c, sibling } = stateWithHistory("forward");
+  await recordApplied(state, b);
+  await recordApplied(state, c);
+  for (const older of [a, b, sibling]) {
+    await assert.rejects(recordApplied(state, older), (e: unknown) => e instanceof StewardError && e.code === "SOURCE_ROLLBACK", older);
+  }
+  assert.equal((await readApplied(state))?.revision, c);
 });
 
 test("a corrupt record is SOURCE_STATE, never a first run", async () => {

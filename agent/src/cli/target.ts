@@ -7,10 +7,10 @@ import git from "isomorphic-git";
 import fs from "node:fs";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { StewardError, renderDiagnostic, type Diagnostic } from "../errors.js";
+import { agentPaths } from "../manifest/paths.js";
 import type { DesiredState } from "../manifest/types.js";
-import { DEFAULT_STATE_DIR, desiredFromDir, desiredFromSnapshot } from "../reconcile.js";
+import { DEFAULT_STATE_DIR, desiredFromDir, desiredFromSource, type SourceTarget } from "../reconcile.js";
 import type { Decision } from "../source/choose.js";
-import { readSnapshot } from "../source/snapshot.js";
 import { runSource, type SourceResult } from "../source/source.js";
 import { EXIT_PROBLEM, usageError, type Io, type Options } from "./command.js";
 
@@ -47,15 +47,18 @@ export interface Target {
     readonly decision: Decision;
     /** The revision was named with --rev rather than chosen by the source step. */
     readonly requested: boolean;
+    /** A new revision whose manifest is invalid; the last applied one is used instead. */
+    readonly rejected?: SourceTarget["rejected"];
   };
 }
 
 /**
  * resolveTarget reads the options of plan/apply and produces the node's desired state. In
  * configuration mode it runs the source step (fetches; writes only the local repository).
- * `--rev` (plan only) reads any revision already in the local repository, unverified.
- * Throws USAGE for contradictory options, CONFIG_INVALID, and the hold reason's code when the
- * source step holds and no revision was ever applied (there is nothing to read).
+ * `--rev` (plan only) reads any revision already in the local repository, unverified. A new
+ * revision whose manifest is invalid leaves the last applied one as the target (`rejected`).
+ * Throws USAGE for contradictory options, CONFIG_INVALID, and the hold reason's code (and
+ * retry) when the source step holds and no revision was ever applied (there is nothing to read).
  */
 export async function resolveTarget(values: Record<string, unknown>, io: Io, allowRev: boolean): Promise<Target> {
   const str = (k: string): string | undefined => (typeof values[k] === "string" && values[k] !== "" ? (values[k] as string) : undefined);
@@ -75,23 +78,19 @@ export async function resolveTarget(values: Record<string, unknown>, io: Io, all
     return { node, stateDir, desired, diagnostics };
   }
 
-  const config = await loadConfig(str("config") ?? DEFAULT_CONFIG_PATH);
-  const node = str("node") ?? config.node;
-  const stateDir = str("state") ?? config.state;
-  const result = await runSource(stateDir === config.state ? config : { ...config, state: stateDir }, { log: io.log });
-  const decision = result.decision;
-  const revision = rev !== undefined ? await resolveRevision(result.gitdir, rev) : decision.revision;
-  if (revision === undefined) {
-    const reason = decision.kind === "hold" ? decision.reason : undefined;
-    throw new StewardError(reason?.code ?? "SOURCE_EMPTY", reason?.message ?? "no revision to read", {
-      data: { decision },
-      hint: reason?.hint ?? "push a signed commit to the tracked branch",
-      retry: "transient",
-    });
-  }
-  const snapshot = await readSnapshot(result.gitdir, revision, result.cache);
-  const { desired, diagnostics } = await desiredFromSnapshot(snapshot, node);
-  return { node, stateDir, desired, diagnostics, source: { result, revision, decision, requested: rev !== undefined } };
+  const loaded = await loadConfig(str("config") ?? DEFAULT_CONFIG_PATH);
+  const node = str("node") ?? loaded.node;
+  const stateDir = str("state") ?? loaded.state;
+  const config = stateDir === loaded.state ? loaded : { ...loaded, state: stateDir };
+  const result = await runSource(config, { log: io.log });
+  const target = await desiredFromSource(result, node, agentPaths(config), rev === undefined ? undefined : await resolveRevision(result.gitdir, rev));
+  return {
+    node,
+    stateDir,
+    desired: target.desired,
+    diagnostics: target.diagnostics,
+    source: { result, revision: target.revision, decision: result.decision, requested: rev !== undefined, ...(target.rejected === undefined ? {} : { rejected: target.rejected }) },
+  };
 }
 
 /** resolveRevision expands a commit id (or a prefix, or a ref of the local repository) to a full id. */
@@ -118,7 +117,14 @@ export function reportInvalid(t: Target, json: boolean, io: Io): number {
 /** sourceJson is the `source` part of plan/apply JSON output. */
 export function sourceJson(t: Target): Record<string, unknown> | undefined {
   if (t.source === undefined) return undefined;
-  return { revision: t.source.revision, requested: t.source.requested, decision: t.source.decision, lastApplied: t.source.result.lastApplied ?? null, remotes: t.source.result.remotes };
+  return {
+    revision: t.source.revision,
+    requested: t.source.requested,
+    decision: t.source.decision,
+    lastApplied: t.source.result.lastApplied ?? null,
+    remotes: t.source.result.remotes,
+    ...(t.source.rejected === undefined ? {} : { rejected: t.source.rejected }),
+  };
 }
 
 /** sourceText is the line plan/apply print about where the manifest came from. */
@@ -127,6 +133,9 @@ export function sourceText(t: Target): string | undefined {
   if (s === undefined) return undefined;
   const d = s.decision;
   if (s.requested) return `revision ${s.revision} (named with --rev; not verified)`;
+  if (s.rejected !== undefined) {
+    return `revision ${s.revision} (last applied; the new revision ${s.rejected.revision} from ${d.kind === "apply" ? d.remote : "a remote"} is signed but its manifest is invalid: ${s.rejected.diagnostics.filter((x) => x.severity === "error").length} problem(s), listed above)`;
+  }
   switch (d.kind) {
     case "apply":
       return `revision ${s.revision} (new, from ${d.remote})`;

@@ -6,8 +6,10 @@
  * - `tmp/`: signature files while they are checked;
  * - `repo.git`: the bare repository (repo.ts).
  */
+import fs from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import git from "isomorphic-git";
 import { writeFileAtomic } from "../atomic-write.js";
 import { StewardError } from "../errors.js";
 
@@ -62,11 +64,32 @@ export async function readApplied(stateDir: string): Promise<AppliedRecord | und
 
 /**
  * recordApplied persists `revision` as the last applied one, atomically. Called by the apply
- * step once a revision has been applied (and by `steward fetch --record`). Throws SOURCE_STATE
- * when the revision is not an object id or the file cannot be written.
+ * step once a revision has been applied, under the apply lock (and by `steward fetch
+ * --record`). The record only moves forward: a revision that neither is the recorded one nor
+ * descends from it (in the state directory's repository) is refused with SOURCE_ROLLBACK, so
+ * that two processes that chose revisions at different times cannot record an older one over
+ * a newer one. Throws SOURCE_STATE when the revision is not an object id, the record is
+ * corrupt, the ancestry cannot be read, or the file cannot be written.
  */
-export async function recordApplied(stateDir: string, revision: string, now: Date = new Date()): Promise<AppliedRecord> {
+export async function recordApplied(stateDir: string, revision: string, now: Date = new Date(), cache: object = {}): Promise<AppliedRecord> {
   if (!OID.test(revision)) throw new StewardError("SOURCE_STATE", "not a commit id", { data: { revision }, retry: "internal" });
+  const before = (await readApplied(stateDir))?.revision;
+  if (before !== undefined && before !== revision) {
+    const gitdir = sourcePaths(stateDir).gitdir;
+    let forward: boolean;
+    try {
+      forward = await git.isDescendent({ fs, gitdir, oid: revision, ancestor: before, depth: -1, cache });
+    } catch (e) {
+      throw new StewardError("SOURCE_STATE", "cannot tell whether the revision descends from the recorded one", { data: { revision, recorded: before, error: String(e) }, hint: "the local repository lacks history; fetch again", retry: "transient", cause: e });
+    }
+    if (!forward) {
+      throw new StewardError("SOURCE_ROLLBACK", `refusing to record ${revision.slice(0, 12)} as applied: it does not descend from the recorded ${before.slice(0, 12)}`, {
+        data: { revision, recorded: before },
+        hint: "another apply recorded a newer revision meanwhile; the next reconcile converges that one",
+        retry: "transient",
+      });
+    }
+  }
   const record: AppliedRecord = { revision, recordedAt: now.toISOString() };
   try {
     await writeFileAtomic(sourcePaths(stateDir).applied, `${JSON.stringify(record, null, 2)}\n`);
