@@ -5,7 +5,7 @@
  * the final flush, tiny packets); everything isomorphic-git would read differently or not at all
  * is refused with a reason (malformed lengths, band 3, ERR, stray protocol lines, no side-band,
  * packs that do not parse to their last byte, deltas whose base is not an object); sizes past
- * the limits are refused as `limit`. End to end over HTTP, ssh and a local
+ * the limits (objects, sizes) are refused as `limit`. End to end over HTTP, ssh and a local
  * path: a refused answer is SOURCE_PROTOCOL, the tracking ref stays, no pack is left.
  */
 import assert from "node:assert/strict";
@@ -252,6 +252,9 @@ for (const c of [
   { name: "a blob that inflates past the object limit is refused", response: () => uploadPackResponse(bigPack), limits: limits({ maxObjectBytes: MiB }), want: "limit" },
   { name: "a pack that inflates past the total limit is refused", response: () => uploadPackResponse(bigPack), limits: limits({ maxObjectBytes: 8 * MiB, maxTotalBytes: 2 * MiB }), want: "limit" },
   { name: "the same pack passes under limits that fit it", response: () => uploadPackResponse(bigPack), limits: limits({ maxObjectBytes: 8 * MiB, maxTotalBytes: 64 * MiB }), want: "ok" },
+  { name: "a pack of as many objects as maxObjects passes", response: inPack(buildPack([blob("a\n"), blob("b\n")]).pack), limits: limits({ maxObjects: 2 }), want: "ok" },
+  { name: "a pack with more objects than maxObjects is refused", response: inPack(buildPack([blob("a\n"), blob("b\n"), blob("c\n")]).pack), limits: limits({ maxObjects: 2 }), want: "limit" },
+  { name: "a header count past maxObjects is refused before any object is read", response: () => uploadPackResponse(buildPack([{ type: "raw", bytes: Buffer.alloc(64, 0xff) }], { count: 3 }).pack), limits: limits({ maxObjects: 2 }), want: "limit" },
   { name: "a delta whose result is past the object limit is refused", response: () => deltaPack(ofs(delta(1024, 2048, copyOp(0, 1024), copyOp(0, 1024)))), limits: limits({ maxObjectBytes: 2047 }), want: "limit" },
   { name: "delta results count towards the total", response: () => deltaPack(ofs(delta(1024, 4096, copyOp(0, 1024), copyOp(0, 1024), copyOp(0, 1024), copyOp(0, 1024)))), limits: limits({ maxTotalBytes: 1024 + 4095 }), want: "limit" },
 ]) {
