@@ -4,8 +4,8 @@
  * reads is read the same way (upper-case lengths, flushes and delims anywhere, packets after
  * the final flush, tiny packets); everything isomorphic-git would read differently or not at all
  * is refused with a reason (malformed lengths, band 3, ERR, stray protocol lines, no side-band,
- * packs that do not parse to their last byte, deltas whose base is not an object); sizes past
- * the limits (objects, sizes) are refused as `limit`. End to end over HTTP, ssh and a local
+ * packs that do not parse to their last byte, deltas that do not apply); limits on objects,
+ * sizes and delta instructions are refused as `limit`. End to end over HTTP, ssh and a local
  * path: a refused answer is SOURCE_PROTOCOL, the tracking ref stays, no pack is left.
  */
 import assert from "node:assert/strict";
@@ -192,7 +192,7 @@ for (const c of [
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deltas: their base must be an object of this pack, their result within the limits.
+// Deltas: read to their end, against their base.
 
 const BASE = Buffer.from("0123456789abcdef".repeat(64)); // 1 KiB
 const base = { type: "blob" as const, data: BASE };
@@ -237,6 +237,13 @@ for (const c of [
   { name: "a chain of deltas passes", response: () => deltaPack(ofs(delta(1024, 10, copyOp(0, 10))), { type: "ofs-delta", base: 1, data: delta(10, 4, copyOp(2, 4)) }), want: "ok" },
   { name: "a ref-delta to a base outside the pack passes", response: () => uploadPackResponse(buildPack([{ type: "ref-delta", base: "f".repeat(40), data: delta(100, 3, copyOp(0, 3)) }]).pack), want: "ok" },
   { name: "a delta whose base offset points inside another object (a hidden bomb) is refused", response: () => uploadPackResponse(hiddenBombPack()), want: "malformed" },
+  { name: "a delta that expects another base size than its base has is refused", response: () => deltaPack(ofs(delta(1000, 4, copyOp(0, 4)))), want: "malformed" },
+  { name: "a delta that copies past its base is refused", response: () => deltaPack(ofs(delta(1024, 8, copyOp(1020, 8)))), want: "malformed" },
+  { name: "a delta whose copy offset would be negative in 32 bits is refused", response: () => deltaPack(ofs(delta(1024, 4, copyOp(0x8000_0000, 4)))), want: "malformed" },
+  { name: "a delta with the reserved opcode 0 is refused", response: () => deltaPack(ofs(delta(1024, 4, copyOp(0, 4), Buffer.from([0])))), want: "malformed" },
+  { name: "a delta whose insert runs past its end is refused", response: () => deltaPack(ofs(delta(1024, 9, Buffer.from([9]), Buffer.from("abc")))), want: "malformed" },
+  { name: "a delta that builds fewer bytes than it declares is refused", response: () => deltaPack(ofs(delta(1024, 9, copyOp(0, 4)))), want: "malformed" },
+  { name: "a delta with instructions after its declared result is refused", response: () => deltaPack(ofs(delta(1024, 4, copyOp(0, 4), copyOp(0, 1)))), want: "malformed" },
   { name: "a delta cut inside its size header is refused", response: () => deltaPack(ofs(Buffer.from([0x80]))), want: "malformed" },
   { name: "a delta that is its own base is refused", response: () => deltaPack(raw(Buffer.concat([objectHeader(6, 3), Buffer.from([0]), deflateSync(delta(1, 1, insert("a")))]))), want: "malformed" },
   { name: "a delta whose base lies before the pack is refused", response: () => deltaPack(raw(Buffer.concat([objectHeader(6, 3), Buffer.from([0x7f]), deflateSync(delta(1, 1, insert("a")))]))), want: "malformed" },
@@ -247,6 +254,8 @@ for (const c of [
 // ---------------------------------------------------------------------------------------------
 // Limits.
 
+const manyOps = (n: number): Buffer => delta(1024, n, ...Array.from({ length: n }, () => copyOp(0, 1)));
+
 for (const c of [
   { name: "a small pack passes tight limits", response: () => uploadPackResponse(smallPack), limits: tight, want: "ok" },
   { name: "a blob that inflates past the object limit is refused", response: () => uploadPackResponse(bigPack), limits: limits({ maxObjectBytes: MiB }), want: "limit" },
@@ -255,7 +264,12 @@ for (const c of [
   { name: "a pack of as many objects as maxObjects passes", response: inPack(buildPack([blob("a\n"), blob("b\n")]).pack), limits: limits({ maxObjects: 2 }), want: "ok" },
   { name: "a pack with more objects than maxObjects is refused", response: inPack(buildPack([blob("a\n"), blob("b\n"), blob("c\n")]).pack), limits: limits({ maxObjects: 2 }), want: "limit" },
   { name: "a header count past maxObjects is refused before any object is read", response: () => uploadPackResponse(buildPack([{ type: "raw", bytes: Buffer.alloc(64, 0xff) }], { count: 3 }).pack), limits: limits({ maxObjects: 2 }), want: "limit" },
+  { name: "a delta of exactly maxDeltaOps instructions passes", response: () => deltaPack(ofs(manyOps(1000))), limits: limits({ maxDeltaOps: 1000 }), want: "ok" },
+  { name: "a delta of more than maxDeltaOps instructions is refused", response: () => deltaPack(ofs(manyOps(1001))), limits: limits({ maxDeltaOps: 1000 }), want: "limit" },
+  // 4 million 2-byte copies of one byte: 8 MB of instructions, 450 MB of heap in isomorphic-git.
+  { name: "an 8 KB pack whose delta has 4 million instructions is refused under the default limits", response: () => deltaPack(ofs(delta(1024, 4_000_000, Buffer.alloc(8_000_000, Buffer.from([0x90, 0x01]))))), limits: DEFAULT_PACK_LIMITS, want: "limit" },
   { name: "a delta whose result is past the object limit is refused", response: () => deltaPack(ofs(delta(1024, 2048, copyOp(0, 1024), copyOp(0, 1024)))), limits: limits({ maxObjectBytes: 2047 }), want: "limit" },
+  { name: "a ref-delta whose declared base is past the object limit is refused", response: () => uploadPackResponse(buildPack([{ type: "ref-delta", base: "f".repeat(40), data: delta(4096, 3, copyOp(0, 3)) }]).pack), limits: limits({ maxObjectBytes: 4095 }), want: "limit" },
   { name: "delta results count towards the total", response: () => deltaPack(ofs(delta(1024, 4096, copyOp(0, 1024), copyOp(0, 1024), copyOp(0, 1024), copyOp(0, 1024)))), limits: limits({ maxTotalBytes: 1024 + 4095 }), want: "limit" },
 ]) {
   test(c.name, () => assert.equal(outcome(inspectUploadPackResponse(c.response(), c.limits)), c.want));

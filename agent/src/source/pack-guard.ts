@@ -43,9 +43,14 @@
  * object. The objects must fill the pack exactly: isomorphic-git silently ignores a truncated
  * last object, missing or extra objects, and objects of type 0 or 5.
  *
- * Deltas (gitformat-pack(5) "Deltified representation"): the size of the object a delta
- * builds is read from its header; it must be within maxObjectBytes and counts towards
- * maxTotalBytes.
+ * Deltas (gitformat-pack(5) "Deltified representation"): isomorphic-git materialises the base
+ * and the result, and while applying a delta keeps one Buffer view (about 110 bytes of heap)
+ * per instruction before it compares the total with the declared size. So every delta is
+ * read here to its end: base and result sizes within maxObjectBytes (an OFS_DELTA's base size
+ * must be its base's actual size), copies inside the base, no reserved opcode 0, instructions
+ * that produce exactly the result size, at most maxDeltaOps of them. The result size counts
+ * towards maxTotalBytes. Chain depth needs no limit of its own: each link is an object of this
+ * pack whose result is counted, and isomorphic-git keeps at most all of them.
  *
  * Sizes: isomorphic-git decodes varints with 32-bit shifts; every size accepted here is at
  * most maxObjectBytes (clamped below 2^31), where both readings agree.
@@ -56,10 +61,12 @@ import { inflateSync } from "node:zlib";
 export interface PackLimits {
   /** The most objects one pack may hold: read from the pack header before anything is inflated. */
   readonly maxObjects: number;
-  /** The largest object, delta result or delta instruction stream accepted, in bytes. */
+  /** The largest object, delta result, delta base or delta instruction stream accepted, in bytes. */
   readonly maxObjectBytes: number;
   /** The most bytes all objects of one pack may inflate to (deltas count with their result). */
   readonly maxTotalBytes: number;
+  /** The most instructions one delta may have. */
+  readonly maxDeltaOps: number;
 }
 
 const MiB = 1024 * 1024;
@@ -70,8 +77,10 @@ const MiB = 1024 * 1024;
  * server can send per byte: 50,000 peaked at 88-96 MB of heap and 220 MB max RSS and took
  * 3-10 s; 100,000 at 175 MB and 330 MB). A synthetic cluster repo of 40,000 commits, trees and
  * blobs peaked at 53 MB. bench/pack-index.bench.ts measures it again.
+ * maxDeltaOps: applying a delta costs isomorphic-git about 113 bytes of heap per instruction
+ * before it checks the result size (4 million one-byte copies, a 7.8 KB pack, took 456 MB).
  */
-export const DEFAULT_PACK_LIMITS: PackLimits = { maxObjects: 50_000, maxObjectBytes: 32 * MiB, maxTotalBytes: 256 * MiB };
+export const DEFAULT_PACK_LIMITS: PackLimits = { maxObjects: 50_000, maxObjectBytes: 32 * MiB, maxTotalBytes: 256 * MiB, maxDeltaOps: 500_000 };
 
 /**
  * A refusal says why: `limit` (a legitimate but too large pack: needs a smaller history or
@@ -191,8 +200,9 @@ function inspectPack(pack: Buffer, limits: PackLimits): PackVerdict {
   const checksum = pack.subarray(end);
   if (!createHash("sha1").update(pack.subarray(0, end)).digest().equals(checksum)) return malformed("the pack's trailer is not the SHA-1 of its contents");
 
-  // Object starts, in pack order: an OFS_DELTA finds its base by binary search.
+  // Object starts and result sizes, in pack order: an OFS_DELTA finds its base by binary search.
   const starts = new Float64Array(count);
+  const sizes = new Float64Array(count);
   let off = HEADER_BYTES;
   let total = 0;
   let deltas = 0;
@@ -213,6 +223,7 @@ function inspectPack(pack: Buffer, limits: PackLimits): PackVerdict {
     }
     if (type === 0 || type === 5) return malformed(`object ${i} has the invalid type ${type}`);
     if (size > maxObjectBytes) return limit(`object ${i} declares ${size} bytes (limit ${maxObjectBytes})`);
+    let baseSize: number | undefined;
     if (type === OFS_DELTA) {
       // The distance back to the base: 7 bits a byte, most significant first, and one added
       // before each shift (gitformat-pack(5), "offset encoding"). isomorphic-git computes
@@ -227,6 +238,7 @@ function inspectPack(pack: Buffer, limits: PackLimits): PackVerdict {
       if (distance === 0) return malformed(`object ${i} is its own base`);
       const base = find(starts, i, start - distance);
       if (base < 0) return malformed(`object ${i}'s base offset ${start - distance} is not the start of an object`);
+      baseSize = sizes[base] as number;
     } else if (type === REF_DELTA) {
       if (off + 20 >= end) return malformed(`object ${i}'s base id runs into the trailer`);
       off += 20;
@@ -246,11 +258,12 @@ function inspectPack(pack: Buffer, limits: PackLimits): PackVerdict {
     let result = size;
     if (type === OFS_DELTA || type === REF_DELTA) {
       deltas++;
-      const d = deltaResultSize(data, maxObjectBytes);
+      const d = readDelta(data, baseSize, maxObjectBytes, limits.maxDeltaOps);
       if (typeof d === "string") return d.startsWith("limit:") ? limit(`delta ${i}: ${d.slice(6)}`) : malformed(`delta ${i}: ${d}`);
       result = d;
     }
     starts[i] = start;
+    sizes[i] = result;
     total += result;
     if (total > limits.maxTotalBytes) return limit(`the pack inflates past ${limits.maxTotalBytes} bytes`);
   }
@@ -259,10 +272,11 @@ function inspectPack(pack: Buffer, limits: PackLimits): PackVerdict {
 }
 
 /**
- * deltaResultSize reads a delta's header and returns the size of the object it builds, or why
- * it is refused ("limit:" first when a limit was passed).
+ * readDelta reads a delta's instructions to the end and returns the size of the object it
+ * builds, or why it is refused ("limit:" first when a limit was passed). `baseSize` is the
+ * base's actual size when known (OFS_DELTA).
  */
-function deltaResultSize(delta: Buffer, maxObjectBytes: number): number | string {
+function readDelta(delta: Buffer, baseSize: number | undefined, maxObjectBytes: number, maxOps: number): number | string {
   let pos = 0;
   // -1: cut short or longer than 5 bytes (5 × 7 bits hold every size below 2^31); Infinity: too large.
   const varint = (): number => {
@@ -280,7 +294,38 @@ function deltaResultSize(delta: Buffer, maxObjectBytes: number): number | string
   const declaredBase = varint();
   const resultSize = varint();
   if (declaredBase < 0 || resultSize < 0) return "its size header is cut short or padded";
+  if (declaredBase === Infinity) return `limit:its base is larger than ${maxObjectBytes} bytes`;
   if (resultSize === Infinity) return `limit:it builds an object larger than ${maxObjectBytes} bytes`;
+  if (baseSize !== undefined && declaredBase !== baseSize) return `it expects a base of ${declaredBase} bytes, its base has ${baseSize}`;
+  let built = 0;
+  let ops = 0;
+  while (pos < delta.length) {
+    if (++ops > maxOps) return `limit:more than ${maxOps} instructions`;
+    const op = delta[pos++] as number;
+    if ((op & 0x80) !== 0) {
+      // Copy: bits 0-3 say which offset bytes follow, bits 4-6 which size bytes; size 0 is 64 KiB.
+      let offset = 0;
+      let size = 0;
+      for (let b = 0; b < 7; b++) {
+        if ((op & (1 << b)) === 0) continue;
+        if (pos >= delta.length) return "a copy instruction is cut short";
+        const v = delta[pos++] as number;
+        if (b < 4) offset += v * 2 ** (8 * b);
+        else size += v * 2 ** (8 * (b - 4));
+      }
+      if (size === 0) size = 0x10000;
+      if (offset + size > declaredBase) return `a copy reaches past the ${declaredBase}-byte base`;
+      built += size;
+    } else if (op === 0) {
+      return "opcode 0 is reserved";
+    } else {
+      if (pos + op > delta.length) return "an insert instruction is cut short";
+      pos += op;
+      built += op;
+    }
+    if (built > resultSize) return `it builds more than the declared ${resultSize} bytes`;
+  }
+  if (built !== resultSize) return `it builds ${built} bytes, not the declared ${resultSize}`;
   return resultSize;
 }
 
