@@ -2,15 +2,17 @@
  * A hostile smart-HTTP git server on 127.0.0.1 for tests: it advertises a chosen tip for
  * `refs/heads/main` and answers every upload-pack request with a hand-built pack (made with
  * `git pack-objects` from an explicit object list, so objects can be left out), optionally
- * preceded by `shallow <oid>` lines the client never asked for. `onUploadPack` runs before the
- * answer is sent (to play a concurrent process). Bounded: request bodies over 1 MiB are cut
- * off, and close() destroys open sockets.
+ * preceded by `shallow <oid>` lines the client never asked for, or with any other framing
+ * (pack-bytes.ts), or any bytes at all. `onUploadPack` runs before the answer is sent (to play
+ * a concurrent process). Bounded: request bodies over 1 MiB are cut off, and close() destroys
+ * open sockets.
  */
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import { WorkRepo, allowedSigners, git, makeKey, writeAllowedSigners } from "./keys.js";
+import { FLUSH, pkt, uploadPackResponse, type Framing } from "./pack-bytes.js";
 
 export interface FakeAnswer {
   /** The oid advertised as refs/heads/main. */
@@ -19,6 +21,12 @@ export interface FakeAnswer {
   readonly pack: Buffer;
   /** Commits declared shallow before the NAK. */
   readonly shallow?: readonly string[];
+  /** How the pack is framed (default: NAK, side-band-64k packets, flush, as git upload-pack). */
+  readonly framing?: Framing;
+  /** The whole upload-pack answer, sent as it is instead of the framed pack. */
+  readonly response?: Buffer;
+  /** The capabilities advertised (default: those of git upload-pack that isomorphic-git uses). */
+  readonly capabilities?: string;
 }
 
 export interface FakeUploadPack {
@@ -30,11 +38,7 @@ export interface FakeUploadPack {
 }
 
 const MAX_BODY = 1024 * 1024;
-
-function pkt(s: string | Buffer): Buffer {
-  const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
-  return Buffer.concat([Buffer.from((b.length + 4).toString(16).padStart(4, "0")), b]);
-}
+const CAPABILITIES = "multi_ack_detailed side-band-64k ofs-delta shallow";
 
 /** packObjects builds a pack holding exactly `oids` (read from the repository at `gitDir`). */
 export function packObjects(gitDir: string, oids: readonly string[]): Buffer {
@@ -62,10 +66,10 @@ export async function startFakeUploadPack(answer: FakeAnswer): Promise<FakeUploa
       res.end(
         Buffer.concat([
           pkt("# service=git-upload-pack\n"),
-          Buffer.from("0000"),
-          pkt(`${current.tip} HEAD\0multi_ack_detailed side-band-64k ofs-delta shallow symref=HEAD:refs/heads/main\n`),
+          FLUSH,
+          pkt(`${current.tip} HEAD\0${current.capabilities ?? CAPABILITIES} symref=HEAD:refs/heads/main\n`),
           pkt(`${current.tip} refs/heads/main\n`),
-          Buffer.from("0000"),
+          FLUSH,
         ]),
       );
       return;
@@ -78,12 +82,8 @@ export async function startFakeUploadPack(answer: FakeAnswer): Promise<FakeUploa
     req.on("end", () => {
       hook?.();
       res.writeHead(200, { "content-type": "application/x-git-upload-pack-result" });
-      const parts: Buffer[] = [];
-      for (const s of current.shallow ?? []) parts.push(pkt(`shallow ${s}\n`));
-      parts.push(pkt("NAK\n"));
-      for (let i = 0; i < current.pack.length; i += 65000) parts.push(pkt(Buffer.concat([Buffer.from([1]), current.pack.subarray(i, i + 65000)])));
-      parts.push(Buffer.from("0000"));
-      res.end(Buffer.concat(parts));
+      const lines = [...(current.shallow ?? []).map((s) => `shallow ${s}\n`), "NAK\n"];
+      res.end(current.response ?? uploadPackResponse(current.pack, { lines, chunk: 65000, ...current.framing }));
     });
   });
   server.on("connection", (s) => {

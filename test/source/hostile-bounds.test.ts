@@ -11,6 +11,7 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { FetchIsolate } from "../../agent/src/source/fetch-isolated.js";
+import { DEFAULT_PACK_LIMITS } from "../../agent/src/source/pack-guard.js";
 import { resolveOrUndefined, trackingRef } from "../../agent/src/source/fetch.js";
 import { parseRemoteUrl, type RemoteSpec } from "../../agent/src/source/remotes.js";
 import { prepareRepo } from "../../agent/src/source/repo.js";
@@ -80,7 +81,7 @@ test("indexing counts inside the deadline: a pack that takes long to index is st
   const isolate = new FetchIsolate({ heapMib: 2048 });
   try {
     const started = performance.now();
-    const o = await isolate.fetch(remote, { gitdir, cache: {}, branch: "main", timeoutMs: 1_000, packLimits: { maxObjectBytes: MiB, maxTotalBytes: 256 * MiB } }); // TODO-merge: maxObjects
+    const o = await isolate.fetch(remote, { gitdir, cache: {}, branch: "main", timeoutMs: 1_000, packLimits: { ...DEFAULT_PACK_LIMITS, maxObjects: 1_000_000 } });
     const elapsed = performance.now() - started;
     assert.equal(o.ok ? "ok" : o.error.code, "SOURCE_TIMEOUT");
     assert.ok(elapsed < 4_000, `took ${Math.round(elapsed)} ms`);

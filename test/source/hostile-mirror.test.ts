@@ -9,10 +9,11 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { AgentConfig } from "../../agent/src/config.js";
+import { StewardError } from "../../agent/src/errors.js";
 import { silentLogger } from "../../agent/src/log.js";
 import { fetchRemote, resolveOrUndefined, trackingRef, type FetchOptions, type FetchOutcome } from "../../agent/src/source/fetch.js";
 import { parseRemoteUrl, type RemoteSpec } from "../../agent/src/source/remotes.js";
-import { prepareRepo } from "../../agent/src/source/repo.js";
+import { prepareRepo, repoFs } from "../../agent/src/source/repo.js";
 import { runSource } from "../../agent/src/source/source.js";
 import { recordApplied } from "../../agent/src/source/state.js";
 import { objectsBetween, packObjects, removedKeyHistory, startFakeUploadPack, type FakeUploadPack } from "../helpers/fake-upload-pack.js";
@@ -94,6 +95,12 @@ test("shallow lines in a full fetch are SOURCE_PROTOCOL and never reach <gitdir>
   assert.equal(code(await fetchRemote(mirror(), options)), "ok");
 });
 
+test("the repository's file system refuses to write a shallow file, behind the pack guard that refuses shallow lines", async () => {
+  const options = await repoWithL();
+  await assert.rejects(repoFs.promises.writeFile(join(options.gitdir, "shallow"), `${C1}\n`), (e: unknown) => e instanceof StewardError && e.code === "SOURCE_PROTOCOL");
+  assert.equal(existsSync(join(options.gitdir, "shallow")), false);
+});
+
 test("prepareRepo removes a stray shallow file", async () => {
   const options = await repoWithL();
   writeFileSync(join(options.gitdir, "shallow"), `${L}\n`);
@@ -105,18 +112,16 @@ test("a failed fetch removes only the pack it wrote, not one another process add
   const options = await repoWithL();
   const foreign = join(options.gitdir, "objects", "pack", `pack-${"ab".repeat(20)}.pack`);
   server.onUploadPack(() => writeFileSync(foreign, "another process's pack"));
-  // A complete pack whose checksum trailer is wrong: fetch.ts refuses it after it was written.
-  const gitDir = join(work.dir, ".git");
-  const bad = Buffer.from(packObjects(gitDir, objectsBetween(gitDir, C2, L)));
-  bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff;
+  // A well-formed pack that lacks C1's tree: the pack guard passes it, isomorphic-git writes
+  // it, and fetch.ts refuses it afterwards. (A pack with a wrong trailer no longer gets that far.)
   try {
-    server.set({ tip: C2, pack: bad });
+    server.set({ tip: C2, pack: evil });
     assert.equal(code(await fetchRemote(mirror(), options)), "SOURCE_PROTOCOL");
   } finally {
     server.onUploadPack(undefined);
   }
   assert.equal(existsSync(foreign), true);
-  const evilName = `pack-${bad.subarray(bad.length - 20).toString("hex")}`;
+  const evilName = `pack-${evil.subarray(evil.length - 20).toString("hex")}`;
   assert.deepEqual(packs(options.gitdir).filter((f) => f.startsWith(evilName)), []);
 });
 

@@ -15,9 +15,10 @@ import type { Readable } from "node:stream";
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
 import nodeHttp from "isomorphic-git/http/node";
 import { StewardError } from "../errors.js";
+import { assertNever } from "../plan/assert-never.js";
 import { startProcess, type RunningProcess } from "../exec.js";
 import type { Logger } from "../log.js";
-import { DEFAULT_PACK_LIMITS, inspectUploadPackResponse, type PackLimits } from "./pack-guard.js";
+import { DEFAULT_PACK_LIMITS, inspectUploadPackResponse, type PackLimits, type PackRefusal } from "./pack-guard.js";
 import { bridgeUrl, localUploadPackArgv, sshUploadPackArgv, type RemoteSpec } from "./remotes.js";
 
 export interface GitHttpOptions {
@@ -109,9 +110,11 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
     }
     if (onEnd !== undefined) await race(onEnd());
     const response = concat(held);
+    held.length = 0;
     if (isPack) {
       const verdict = inspectUploadPackResponse(response, options.packLimits ?? DEFAULT_PACK_LIMITS);
-      if (!verdict.ok) throw packTooLarge(remote, verdict.reason);
+      if (!verdict.ok) throw packRefused(remote, verdict);
+      options.log?.debug({ objects: verdict.objects, deltas: verdict.deltas, inflatedBytes: verdict.inflatedBytes, packBytes: verdict.packBytes }, "pack inspected");
     }
     return response;
   };
@@ -346,12 +349,35 @@ function networkError(remote: string, e: unknown): StewardError {
   return new StewardError("SOURCE_FETCH_FAILED", `remote ${remote} is unreachable`, { data: { remote, errno: code, error: message }, hint: "the host is down or unreachable; retried later", retry: "transient", cause: e });
 }
 
-function packTooLarge(remote: string, reason: string): StewardError {
-  return new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent a pack that inflates too far: ${reason}`, {
-    data: { remote, reason },
-    hint: "a hostile server or mirror, or a huge file in the cluster repo; keep large binaries out of it",
-    retry: "stalled",
-  });
+/**
+ * packRefused turns the pack guard's refusal into SOURCE_PROTOCOL: a pack past the limits
+ * needs a smaller history (stalled); a response that does not parse, or a server's error
+ * message, may be a passing fault (transient).
+ */
+function packRefused(remote: string, verdict: PackRefusal): StewardError {
+  const data = { remote, kind: verdict.kind, reason: verdict.reason };
+  switch (verdict.kind) {
+    case "limit":
+      return new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent a pack past the limits: ${verdict.reason}`, {
+        data,
+        hint: "a hostile server or mirror, or a huge file or history in the cluster repo; keep large binaries out of it",
+        retry: "stalled",
+      });
+    case "malformed":
+      return new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent an upload-pack response that does not parse: ${verdict.reason}`, {
+        data,
+        hint: "the server or something between is broken or hostile; retried later",
+        retry: "transient",
+      });
+    case "remote-error":
+      return new StewardError("SOURCE_PROTOCOL", `remote ${remote} answered with an error: ${verdict.reason}`, {
+        data,
+        hint: "see the server's message; retried later",
+        retry: "transient",
+      });
+    default:
+      return assertNever(verdict.kind);
+  }
 }
 
 function tooLarge(remote: string, limit: number): StewardError {
