@@ -166,3 +166,48 @@ export function upload(gitDir: string, want: string, have?: string): Buffer {
   ]);
   return execFileSync("git", ["upload-pack", "--stateless-rpc", gitDir], { input: request, maxBuffer: 512 * 1024 * 1024 });
 }
+
+/**
+ * zlibStored wraps `data` (under 64 KiB) in a zlib stream of one stored block (RFC 1950/1951),
+ * built by hand: a zlib context per object leaves native memory that only a garbage
+ * collection frees, and hundreds of thousands of them took gigabytes.
+ */
+export function zlibStored(data: Buffer): Buffer {
+  const out = Buffer.alloc(2 + 5 + data.length + 4);
+  out[0] = 0x78;
+  out[1] = 0x01;
+  out[2] = 0x01; // BFINAL, stored
+  out.writeUInt16LE(data.length, 3);
+  out.writeUInt16LE(~data.length & 0xffff, 5);
+  data.copy(out, 7);
+  let a = 1;
+  let b = 0;
+  for (const byte of data) {
+    a = (a + byte) % 65521;
+    b = (b + a) % 65521;
+  }
+  out.writeUInt32BE(((b << 16) | a) >>> 0, 7 + data.length);
+  return out;
+}
+
+/** The empty tree's object id. */
+export const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+/**
+ * tinyBlobPack is what a hostile server sends to make indexing expensive: a commit (the tip
+ * to advertise) with the empty tree, the empty tree, and `blobs` distinct tiny blobs nobody
+ * refers to — cheap on the wire, costly for isomorphic-git to index.
+ */
+export function tinyBlobPack(blobs: number, seconds = Math.floor(Date.now() / 1000)): { tip: string; pack: Buffer } {
+  const commit = Buffer.from(`tree ${EMPTY_TREE}\nauthor Mallory <m@x> ${seconds} +0000\ncommitter Mallory <m@x> ${seconds} +0000\n\nmany objects\n`);
+  const entries: PackEntry[] = [
+    { type: "commit", data: commit, zlib: zlibStored(commit) },
+    { type: "tree", data: Buffer.alloc(0), zlib: zlibStored(Buffer.alloc(0)) },
+  ];
+  for (let i = 0; i < blobs; i++) {
+    const data = Buffer.from(`blob ${i}\n`);
+    entries.push({ type: "blob", data, zlib: zlibStored(data) });
+  }
+  const tip = createHash("sha1").update(`commit ${commit.length}\0`).update(commit).digest("hex");
+  return { tip, pack: buildPack(entries).pack };
+}

@@ -18,7 +18,7 @@ import { prepareRepo } from "../../agent/src/source/repo.js";
 import { sourcePaths } from "../../agent/src/source/state.js";
 import { runCli } from "../helpers/cli.js";
 import { startFakeUploadPack, type FakeUploadPack } from "../helpers/fake-upload-pack.js";
-import { tinyBlobPack } from "../helpers/hostile-pack.js";
+import { tinyBlobPack } from "../helpers/pack-bytes.js";
 import { makeKey, makeTempDir, removeDir, writeAllowedSigners } from "../helpers/keys.js";
 
 const MiB = 1024 * 1024;

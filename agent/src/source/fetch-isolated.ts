@@ -22,8 +22,11 @@ import type { FetchOptions, FetchOutcome } from "./fetch.js";
 import type { RemoteSpec } from "./remotes.js";
 import { repoFs, resolveOrUndefined, trackingRef } from "./repo.js";
 
-/** The heap a fetch worker may use, in MiB. A Raspberry Pi has 1 GiB for everything. */
-export const FETCH_WORKER_HEAP_MIB = 64;
+/**
+ * The heap a fetch worker may use, in MiB: room to index a pack of DEFAULT_PACK_LIMITS.maxObjects
+ * objects (pack-guard.ts). A Raspberry Pi has 1 GiB for everything.
+ */
+export const FETCH_WORKER_HEAP_MIB = 48;
 /** How long an unused worker is kept. */
 const DEFAULT_IDLE_MS = 5_000;
 

@@ -67,7 +67,7 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object):
     for (const b of blobs) {
       // isomorphic-git inflates a whole object to read it, even to learn its size (a packed
       // object has no cheaper path), so the read itself is bounded by the fetch step: no object
-      // over DEFAULT_PACK_LIMITS.maxObjectBytes (32 MiB) enters this repository (pack-guard.ts).
+      // over DEFAULT_PACK_LIMITS.maxObjectBytes (4 MiB) enters this repository (pack-guard.ts).
       // The manifest limit is checked here, before the bytes are decoded or parsed.
       const { blob } = await git.readBlob({ fs, gitdir, oid: b.oid, cache });
       if (blob.length > MAX_SNAPSHOT_BLOB_BYTES) throw invalid(b.path, `${blob.length} bytes, larger than the manifest limit of ${MAX_SNAPSHOT_BLOB_BYTES} bytes (1 MiB)`, "a manifest is a few KiB: move data into files/ and reference it with files.<path>.from", { size: blob.length, limit: MAX_SNAPSHOT_BLOB_BYTES });
