@@ -15,7 +15,7 @@
  * near that date (mktime is called with tm_isdst = 0), a KRL, or a revocation line whose key
  * type is not implemented here.
  */
-import { TEXT_KEY_TYPES, decodeBase64Strict, latin1, parseSshPublicKey, sameSshKey, type SshPublicKey } from "./sshsig.js";
+import { OTHER_KEY_TYPES, TEXT_KEY_TYPES, decodeBase64Strict, latin1, parseSshPublicKey, sameSshKey, type SshPublicKey } from "./sshsig.js";
 
 /** A validity time as written: the calendar fields read as if UTC, and whether they are UTC. */
 export type ValidityTime =
@@ -150,27 +150,6 @@ function advancePastOptions(s: string, at: number): number | undefined {
   }
   return i >= s.length && quoted ? undefined : i;
 }
-
-/**
- * The other key type names of OpenSSH 9.2's keyimpls[] (sshkey.c), which peek_type_nid accepts:
- * a line starting with one of them is for ssh-keygen to judge; any other word fails to read.
- * (XMSS is listed although portable builds usually leave it out: then ssh-keygen decides.)
- */
-const OTHER_KEY_TYPES: ReadonlySet<string> = new Set([
-  "ssh-ed25519-cert-v01@openssh.com",
-  "sk-ssh-ed25519-cert-v01@openssh.com",
-  "ecdsa-sha2-nistp256-cert-v01@openssh.com",
-  "ecdsa-sha2-nistp384-cert-v01@openssh.com",
-  "ecdsa-sha2-nistp521-cert-v01@openssh.com",
-  "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
-  "ssh-dss",
-  "ssh-dss-cert-v01@openssh.com",
-  "ssh-rsa-cert-v01@openssh.com",
-  "rsa-sha2-256-cert-v01@openssh.com",
-  "rsa-sha2-512-cert-v01@openssh.com",
-  "ssh-xmss@openssh.com",
-  "ssh-xmss-cert-v01@openssh.com",
-]);
 
 /** What sshkey_read makes of the text at `at`, for the implemented key types. */
 type KeyText =

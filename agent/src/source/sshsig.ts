@@ -35,7 +35,7 @@ export type SshKeyType = SshPublicKey["type"];
  * - `key`: a key of an implemented type;
  * - `invalid`: OpenSSH refuses the blob too;
  * - `key-length`: an RSA modulus under 1024 bits (SSH_ERR_KEY_LENGTH, which some callers skip);
- * - `other`: a type name this module does not implement (OpenSSH may or may not know it).
+ * - `other`: a type OpenSSH knows and this module does not implement (certificates, DSA, XMSS).
  */
 export type KeyParse =
   | { readonly kind: "key"; readonly key: SshPublicKey }
@@ -125,6 +125,29 @@ const BLOB_SHORT_NAMES: ReadonlyMap<string, SshKeyType | "no-curve"> = new Map<s
   ["ecdsa", "no-curve"],
   ["ecdsa-sk", "no-curve"],
 ]);
+
+/**
+ * The other key type names of OpenSSH 9.2's keyimpls[] (sshkey.c): types OpenSSH knows and this
+ * module leaves to it. XMSS is listed although portable builds usually leave it out; then
+ * ssh-keygen decides all the same.
+ */
+export const OTHER_KEY_TYPES: ReadonlySet<string> = new Set([
+  "ssh-ed25519-cert-v01@openssh.com",
+  "sk-ssh-ed25519-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+  "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+  "ssh-dss",
+  "ssh-dss-cert-v01@openssh.com",
+  "ssh-rsa-cert-v01@openssh.com",
+  "rsa-sha2-256-cert-v01@openssh.com",
+  "rsa-sha2-512-cert-v01@openssh.com",
+  "ssh-xmss@openssh.com",
+  "ssh-xmss-cert-v01@openssh.com",
+]);
+/** Short names of those other plain types, which sshkey_type_from_name also accepts in any case. */
+const OTHER_SHORT_NAMES: ReadonlySet<string> = new Set(["dsa", "xmss"]);
 
 /**
  * The key type names sshkey_read accepts at the start of a text key line (peek_type_nid: exact
@@ -336,8 +359,8 @@ export function dearmorSignature(armor: Uint8Array): Uint8Array | undefined {
 
 /**
  * parseSshPublicKey reads a public key blob as sshkey_from_blob does (type name, then the
- * type's fields, then no trailing bytes), for the implemented types. Certificates and other
- * types are `other`. Pure; never throws.
+ * type's fields, then no trailing bytes), for the implemented types. Certificates and the
+ * other types OpenSSH knows are `other`; a name it does not know is `invalid`. Pure; never throws.
  */
 export function parseSshPublicKey(blob: Uint8Array): KeyParse {
   const r = new WireReader(blob);
@@ -347,7 +370,10 @@ export function parseSshPublicKey(blob: Uint8Array): KeyParse {
   if (known === undefined) {
     const short = BLOB_SHORT_NAMES.get(name.toLowerCase());
     if (short === "no-curve") return invalid("the key names no curve");
-    if (short === undefined) return { kind: "other", type: name };
+    if (short === undefined) {
+      // sshkey_type_from_name knows no other names: SSH_ERR_KEY_TYPE_UNKNOWN.
+      return OTHER_KEY_TYPES.has(name) || OTHER_SHORT_NAMES.has(name.toLowerCase()) ? { kind: "other", type: name } : invalid("unknown key type");
+    }
     known = { type: short };
   }
   let key: SshPublicKey;
