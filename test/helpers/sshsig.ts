@@ -180,3 +180,16 @@ export function sshKeygenSign(privateKey: string, message: Uint8Array, namespace
 export function publicLineOf(publicFile: string): string {
   return readFileSync(publicFile, "latin1").trim().split(" ").slice(0, 2).join(" ");
 }
+
+/** A commit payload (the object without a signature) with `message`. */
+export function commitPayload(message: string, tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"): Buffer {
+  return Buffer.from(`tree ${tree}\nauthor Admin <admin@cluster> 1700000000 +0000\ncommitter Admin <admin@cluster> 1700000000 +0000\n\n${message}`, "latin1");
+}
+
+/** The raw commit object git writes for `payload` signed with `armored`: a gpgsig header after the others. */
+export function withGpgsig(payload: Uint8Array, armored: string): Buffer {
+  const p = Buffer.from(payload);
+  const blank = p.indexOf("\n\n");
+  const header = `gpgsig ${armored.replace(/\n$/, "").split("\n").join("\n ")}\n`;
+  return Buffer.concat([p.subarray(0, blank + 1), Buffer.from(header, "latin1"), p.subarray(blank + 1)]);
+}

@@ -66,7 +66,8 @@ interface Trust {
  * SOURCE_TRUST_INVALID (a trust file that cannot be parsed or trusts nobody, including the
  * tip's own, so a tip cannot lock every admin out), or SOURCE_PROTOCOL when an object the check
  * needs is missing from the repository or the history is too long. Call under the repo lock.
- * Writes trust files under the state directory. Throws only for failures to run ssh-keygen.
+ * Writes trust files under the state directory. Keys are checked at `now`. Throws only for
+ * failures to run ssh-keygen.
  */
 export async function verifyChain(tip: string, lastApplied: string | undefined, options: ChainOptions): Promise<Verification> {
   try {
@@ -151,7 +152,13 @@ async function verifyChainUnchecked(tip: string, lastApplied: string | undefined
       }
     }
     const { object } = await git.readObject({ fs, gitdir, oid: commit, format: "content", cache });
-    const verdict = await verifyCommitSignature(object as Uint8Array, trust.file, { tmpDir, ...(options.revoked === undefined ? {} : { revoked: options.revoked }), ...(options.executor === undefined ? {} : { executor: options.executor }) });
+    const verdict = await verifyCommitSignature(object as Uint8Array, trust.file, {
+      tmpDir,
+      now: options.now,
+      ...(options.revoked === undefined ? {} : { revoked: options.revoked }),
+      ...(options.executor === undefined ? {} : { executor: options.executor }),
+      onFallback: (reason) => options.log?.debug({ commit, reason }, "signature checked by ssh-keygen"),
+    });
     if (!verdict.ok) {
       return fail({ code: verdict.code, message: `commit ${commit.slice(0, 12)}: ${verdict.reason}`, data: { commit, tip, trust: trust.origin }, hint: HINTS[verdict.code], retry: "stalled" });
     }
