@@ -11,7 +11,8 @@
  * Keys are checked at the agent's clock (`now`), never at the committer date, which the
  * signer chooses.
  */
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { StewardError } from "../errors.js";
@@ -54,19 +55,19 @@ export async function verifyCommitSignature(raw: Uint8Array, trustFile: string, 
   if (split.kind === "unsigned") return { ok: false, code: "SOURCE_UNSIGNED", reason: "the commit has no signature" };
   if (split.kind === "malformed") return { ok: false, code: "SOURCE_BAD_SIGNATURE", reason: split.reason };
   if (options.sshKeygenOnly !== true) {
-    const decision = await decideInProcess(split.signature, split.payload, trustFile, options);
+    const decision = decideInProcess(split.signature, split.payload, trustFile, options);
     if (decision.kind === "verdict") return decision.verdict;
     options.onFallback?.(decision.reason);
   }
   return verifyWithSshKeygen(split.signature, split.payload, trustFile, options);
 }
 
-async function decideInProcess(armor: string, payload: Uint8Array, trustFile: string, options: SignatureOptions): Promise<SignatureDecision> {
-  const signers = await readParsed(TRUST_CACHE, trustFile, parseAllowedSigners);
+function decideInProcess(armor: string, payload: Uint8Array, trustFile: string, options: SignatureOptions): SignatureDecision {
+  const signers = readParsed(TRUST_CACHE, trustFile, parseAllowedSigners);
   if (signers === undefined) return { kind: "fallback", reason: "the trust file cannot be read" };
   let revoked: RevokedKeys | undefined;
   if (options.revoked !== undefined) {
-    revoked = await readParsed(REVOKED_CACHE, options.revoked, parseRevokedKeys);
+    revoked = readParsed(REVOKED_CACHE, options.revoked, parseRevokedKeys);
     if (revoked === undefined) return { kind: "fallback", reason: "the revocation list cannot be read" };
   }
   return decideSignature({ armor, payload, signers, ...(revoked === undefined ? {} : { revoked }), now: options.now ?? Date.now() });
@@ -82,11 +83,16 @@ const TRUST_CACHE = new Map<string, Parsed<AllowedSigners>>();
 const REVOKED_CACHE = new Map<string, Parsed<RevokedKeys>>();
 const MAX_CACHED_FILES = 32;
 
-/** The parse of the file at `path`, reused while its bytes are unchanged; undefined when it cannot be read. */
-async function readParsed<T>(cache: Map<string, Parsed<T>>, path: string, parse: (bytes: Uint8Array) => T): Promise<T | undefined> {
+/**
+ * The parse of the file at `path`, reused while its bytes are unchanged; undefined when it
+ * cannot be read. Reads synchronously: the files are small (verify.ts caps trust files at
+ * MAX_TRUST_BYTES) and local, and a promise-based read per commit cost more than the
+ * signature check itself.
+ */
+function readParsed<T>(cache: Map<string, Parsed<T>>, path: string, parse: (bytes: Uint8Array) => T): T | undefined {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = readFileSync(path);
   } catch {
     return undefined;
   }
