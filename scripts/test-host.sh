@@ -4,7 +4,8 @@
 #   scripts/test-host.sh setup    install what is missing, start zfs-fuse
 set -euo pipefail
 
-PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 fuse)
+# tzdata: the signature differential test runs ssh-keygen with TZ=Asia/Tokyo and Europe/Berlin.
+PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 fuse tzdata)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

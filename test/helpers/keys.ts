@@ -15,7 +15,7 @@ export interface SshKey {
   readonly private: string;
   /** Public key file. */
   readonly public: string;
-  /** `ssh-ed25519 AAAA…` (no comment). */
+  /** `ssh-ed25519 AAAA…` (type and key, no comment). */
   readonly publicLine: string;
 }
 
@@ -28,11 +28,11 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** makeKey generates an unencrypted ed25519 key pair `<dir>/<name>` and `<dir>/<name>.pub`. */
-export function makeKey(dir: string, name: string): SshKey {
+/** makeKey generates an unencrypted key pair `<dir>/<name>` and `<dir>/<name>.pub` (ed25519 unless told). */
+export function makeKey(dir: string, name: string, type: "ed25519" | "ecdsa" | "rsa" = "ed25519", bits?: number): SshKey {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", file], { stdio: "ignore" });
+  execFileSync("ssh-keygen", ["-q", "-t", type, ...(bits === undefined ? [] : ["-b", String(bits)]), "-N", "", "-C", name, "-f", file], { stdio: "ignore" });
   const publicLine = readFileSync(`${file}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
   return { name, private: file, public: `${file}.pub`, publicLine };
 }

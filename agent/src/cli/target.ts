@@ -4,6 +4,7 @@
  * (the agent configuration, `--config`). Shared by both commands so they always agree.
  */
 import git from "isomorphic-git";
+import { gitFs } from "../source/repo.js";
 import fs from "node:fs";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { StewardError, renderDiagnostic, type Diagnostic } from "../errors.js";
@@ -96,8 +97,8 @@ export async function resolveTarget(values: Record<string, unknown>, io: Io, all
 /** resolveRevision expands a commit id (or a prefix, or a ref of the local repository) to a full id. */
 async function resolveRevision(gitdir: string, rev: string): Promise<string> {
   try {
-    if (/^[0-9a-f]{4,40}$/.test(rev)) return await git.expandOid({ fs, gitdir, oid: rev });
-    return await git.resolveRef({ fs, gitdir, ref: rev });
+    if (/^[0-9a-f]{4,40}$/.test(rev)) return await git.expandOid({ fs: gitFs, gitdir, oid: rev });
+    return await git.resolveRef({ fs: gitFs, gitdir, ref: rev });
   } catch (e) {
     throw new StewardError("SOURCE_NOT_FOUND", `revision ${rev} is not in the local repository`, { data: { rev, gitdir }, hint: "name a fetched commit, e.g. from `steward fetch --json`", cause: e });
   }

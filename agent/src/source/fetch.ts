@@ -10,7 +10,6 @@
  * and removes the pack this fetch wrote, so a broken or hostile transfer cannot poison the
  * next fetch's "have", be mistaken for a tip, or make a later trust lookup miss an object.
  */
-import fs from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -20,7 +19,7 @@ import type { Logger } from "../log.js";
 import type { PackLimits } from "./pack-guard.js";
 import { createGitHttp } from "./http-transport.js";
 import { bridgeUrl, type RemoteKind, type RemoteSpec } from "./remotes.js";
-import { repoFs, repoFsRecording, resolveOrUndefined, trackingRef } from "./repo.js";
+import { repoFs, repoFsRecording, resolveOrUndefined, trackingRef, gitFs } from "./repo.js";
 
 export { resolveOrUndefined, trackingRef };
 
@@ -164,7 +163,7 @@ async function checkComplete(tip: string, complete: ReadonlySet<string>, input: 
     count();
     let commit: { tree: string; parent: string[] };
     try {
-      commit = (await git.readCommit({ fs, gitdir, oid, cache })).commit;
+      commit = (await git.readCommit({ fs: gitFs, gitdir, oid, cache })).commit;
     } catch (e) {
       throw missing(oid, "commit", e);
     }
@@ -179,7 +178,7 @@ async function checkComplete(tip: string, complete: ReadonlySet<string>, input: 
   for (const c of complete) {
     let root: string;
     try {
-      root = (await git.readCommit({ fs, gitdir, oid: c, cache })).commit.tree;
+      root = (await git.readCommit({ fs: gitFs, gitdir, oid: c, cache })).commit.tree;
     } catch {
       continue;
     }
@@ -219,7 +218,7 @@ async function checkComplete(tip: string, complete: ReadonlySet<string>, input: 
         count();
         let type: string;
         try {
-          type = (await git.readObject({ fs, gitdir, oid: e.oid, format: "content", cache })).type;
+          type = (await git.readObject({ fs: gitFs, gitdir, oid: e.oid, format: "content", cache })).type;
         } catch (err) {
           throw missing(e.oid, "blob", err);
         }
@@ -237,7 +236,7 @@ interface TreeEntry {
 
 /** readTreeObject reads a tree object itself; unlike readTree it does not peel a commit. */
 async function readTreeObject(oid: string, gitdir: string, cache: object): Promise<TreeEntry[]> {
-  const r = await git.readObject({ fs, gitdir, oid, format: "parsed", cache });
+  const r = await git.readObject({ fs: gitFs, gitdir, oid, format: "parsed", cache });
   if (r.type !== "tree") throw new Error(`object ${oid} is a ${r.type}, not a tree`);
   return r.object as unknown as TreeEntry[];
 }

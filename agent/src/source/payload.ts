@@ -85,3 +85,38 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** What the chain verification needs from a commit's header. */
+export interface CommitHeader {
+  readonly tree: string;
+  /** In order: the first is the first parent. */
+  readonly parents: readonly string[];
+  /** The committer date, Unix seconds. */
+  readonly committed: number;
+}
+
+/**
+ * parseCommitHeader reads `tree`, every `parent` and the committer date from a raw commit
+ * object (gitformat-commit: header lines up to the first empty line; the committer line ends
+ * with `<seconds> <zone>`). Returns undefined for anything that is not such a header, so the
+ * caller can fall back to isomorphic-git's own reading and its errors.
+ */
+export function parseCommitHeader(raw: Uint8Array): CommitHeader | undefined {
+  const end = indexOfBlankLine(raw);
+  const text = new TextDecoder("latin1").decode(raw.subarray(0, end));
+  let tree: string | undefined;
+  const parents: string[] = [];
+  let committed: number | undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("tree ")) tree = line.slice(5);
+    else if (line.startsWith("parent ")) parents.push(line.slice(7));
+    else if (line.startsWith("committer ")) {
+      const m = / (\d{1,15}) [+-]\d{4}$/.exec(line);
+      if (m === null) return undefined;
+      committed = Number(m[1]);
+    }
+  }
+  const oid = /^[0-9a-f]{40}$/;
+  if (tree === undefined || !oid.test(tree) || committed === undefined || !parents.every((p) => oid.test(p))) return undefined;
+  return { tree, parents, committed };
+}

@@ -57,6 +57,65 @@ export function repoFsRecording(onPackCreated: (path: string) => void): typeof r
 }
 
 /**
+ * isomorphic-git wraps the `fs` it is given on every call, and each time probes whether it is
+ * promise-based by calling `readFile()` with no argument: node throws an argument error for
+ * that, which costs more than the object read itself. This readFile answers the probe with a
+ * rejection made once and reads files as usual otherwise.
+ */
+const PROBE_ANSWER = Promise.reject(new Error("readFile() needs a path"));
+PROBE_ANSWER.catch(() => undefined);
+function quickReadFile(...args: Parameters<typeof fs.promises.readFile>): ReturnType<typeof fs.promises.readFile> {
+  return args[0] === undefined ? (PROBE_ANSWER as ReturnType<typeof fs.promises.readFile>) : fs.promises.readFile(...args);
+}
+
+/** gitFs is the file system isomorphic-git reads the repository through (node's, probed cheaply). */
+export const gitFs = { promises: { ...fs.promises, readFile: quickReadFile } };
+
+export type GitFs = typeof gitFs;
+
+const LOOSE_OBJECT = /\/objects\/[0-9a-f]{2}\/[0-9a-f]{38}$/;
+
+/**
+ * frozenGitFs is gitFs for a repository nothing writes while it is in use (the source step,
+ * under the repo lock, once the fetch is done): it remembers directory listings, stat results
+ * and loose objects found missing. isomorphic-git looks for every object loose first, lists
+ * objects/pack and stats the gitdir on every read; this makes a read of a packed object cost
+ * one inflate, which is what verifying a thousand commits spends its time on.
+ */
+export function frozenGitFs(): GitFs {
+  const listings = new Map<string, Promise<string[]>>();
+  const stats = new Map<string, ReturnType<typeof fs.promises.stat>>();
+  const missing = new Map<string, Promise<never>>();
+  const remember = <K, V extends Promise<unknown>>(map: Map<K, V>, key: K, make: () => V): V => {
+    let hit = map.get(key);
+    if (hit === undefined) {
+      hit = make();
+      hit.catch(() => undefined);
+      map.set(key, hit);
+    }
+    return hit;
+  };
+  return {
+    promises: {
+      ...gitFs.promises,
+      readdir: ((path: string) => remember(listings, path, () => fs.promises.readdir(path))) as typeof fs.promises.readdir,
+      stat: ((path: string) => remember(stats, path, () => fs.promises.stat(path))) as typeof fs.promises.stat,
+      readFile: ((...args: Parameters<typeof fs.promises.readFile>) => {
+        const path = args[0];
+        if (typeof path !== "string" || !LOOSE_OBJECT.test(path)) return quickReadFile(...args);
+        const known = missing.get(path);
+        if (known !== undefined) return known;
+        const read = fs.promises.readFile(...args);
+        read.catch((e: NodeJS.ErrnoException) => {
+          if (e.code === "ENOENT") missing.set(path, read as Promise<never>);
+        });
+        return read;
+      }) as typeof fs.promises.readFile,
+    },
+  };
+}
+
+/**
  * repoFs is the file system isomorphic-git writes the repository through: every file is
  * written atomically (temp file, fsync, rename), so a crash never leaves a torn ref or pack;
  * and a pack or index is never replaced by different bytes. isomorphic-git names a fetched
@@ -68,6 +127,7 @@ export function repoFsRecording(onPackCreated: (path: string) => void): typeof r
 export const repoFs = {
   promises: {
     ...fs.promises,
+    readFile: quickReadFile,
     async unlink(path: string): Promise<void> {
       if (isShallowFile(path)) {
         // isomorphic-git removes `shallow` after every fetch; absent is the normal case.
@@ -165,11 +225,11 @@ export async function prepareRepo(gitdir: string, remotes: readonly RemoteSpec[]
       await git.init({ fs: repoFs, bare: true, dir: gitdir, defaultBranch: branch });
     }
     for (const [path, value] of [["core.ignorecase", false], ["gc.auto", 0], ["core.filemode", true], ["core.symlinks", true]] as const) {
-      if ((await git.getConfig({ fs, gitdir, path })) !== value) await git.setConfig({ fs: repoFs, gitdir, path, value });
+      if ((await git.getConfig({ fs: gitFs, gitdir, path })) !== value) await git.setConfig({ fs: repoFs, gitdir, path, value });
     }
     for (const remote of remotes) {
       const url = bridgeUrl(remote);
-      const have = await git.getConfig({ fs, gitdir, path: `remote.${remote.name}.url` });
+      const have = await git.getConfig({ fs: gitFs, gitdir, path: `remote.${remote.name}.url` });
       if (have !== url) await git.addRemote({ fs: repoFs, gitdir, remote: remote.name, url, force: true });
     }
   } catch (e) {
@@ -185,7 +245,7 @@ export function trackingRef(remote: string, branch: string): string {
 /** resolveOrUndefined returns the oid a ref points at, or undefined when it does not exist. */
 export async function resolveOrUndefined(gitdir: string, ref: string): Promise<string | undefined> {
   try {
-    return await git.resolveRef({ fs, gitdir, ref });
+    return await git.resolveRef({ fs: gitFs, gitdir, ref });
   } catch {
     return undefined;
   }

@@ -2,14 +2,13 @@
  * Reading one revision of the cluster repo straight from the object store, without a working
  * tree (git.md §1.4): the text of the manifest files and the list of every file path.
  */
-import fs from "node:fs";
 import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
 import { isManifestPath } from "../manifest/load.js";
 import type { RepoSnapshot } from "../manifest/types.js";
 import { MAX_MANIFEST_BYTES } from "../manifest/yaml.js";
 import { typedReadError } from "./git-errors.js";
-import { withRepoLock } from "./repo.js";
+import { frozenGitFs, withRepoLock, type GitFs } from "./repo.js";
 
 /** The largest manifest file read: the manifest step's own limit (yaml.ts). */
 export const MAX_SNAPSHOT_BLOB_BYTES = MAX_MANIFEST_BYTES;
@@ -30,21 +29,22 @@ const MAX_DEPTH = 32;
 export async function readSnapshot(gitdir: string, oid: string, cache: object): Promise<RepoSnapshot> {
   return withRepoLock(gitdir, async () => {
     try {
-      return await readSnapshotUnlocked(gitdir, oid, cache);
+      // Under the lock nothing writes the repository.
+      return await readSnapshotUnlocked(gitdir, oid, cache, frozenGitFs());
     } catch (e) {
       throw typedReadError(e, "SOURCE_STATE", "the revision is incomplete in the local repository", { revision: oid, gitdir });
     }
   });
 }
 
-async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object): Promise<RepoSnapshot> {
+async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object, gitFs: GitFs): Promise<RepoSnapshot> {
   {
     const manifests = new Map<string, string>();
     const paths = new Set<string>();
     const blobs: { path: string; oid: string }[] = [];
     const walk = async (treeOid: string, prefix: string, depth: number): Promise<void> => {
       if (depth > MAX_DEPTH) throw invalid(prefix, "the tree is nested too deeply", "flatten the repository layout");
-      const { tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache });
+      const { tree } = await git.readTree({ fs: gitFs, gitdir, oid: treeOid, cache });
       for (const entry of tree) {
         const path = `${prefix}${entry.path}`;
         if (entry.type === "tree") {
@@ -58,7 +58,7 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object):
     };
     let commitTree: string;
     try {
-      commitTree = (await git.readCommit({ fs, gitdir, oid, cache })).commit.tree;
+      commitTree = (await git.readCommit({ fs: gitFs, gitdir, oid, cache })).commit.tree;
     } catch (e) {
       throw new StewardError("SOURCE_NOT_FOUND", "the revision is not in the local repository", { data: { revision: oid, gitdir }, hint: "fetch first; the state directory may have been cleaned", retry: "transient", cause: e });
     }
@@ -69,7 +69,7 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object):
       // object has no cheaper path), so the read itself is bounded by the fetch step: no object
       // over DEFAULT_PACK_LIMITS.maxObjectBytes (4 MiB) enters this repository (pack-guard.ts).
       // The manifest limit is checked here, before the bytes are decoded or parsed.
-      const { blob } = await git.readBlob({ fs, gitdir, oid: b.oid, cache });
+      const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: b.oid, cache });
       if (blob.length > MAX_SNAPSHOT_BLOB_BYTES) throw invalid(b.path, `${blob.length} bytes, larger than the manifest limit of ${MAX_SNAPSHOT_BLOB_BYTES} bytes (1 MiB)`, "a manifest is a few KiB: move data into files/ and reference it with files.<path>.from", { size: blob.length, limit: MAX_SNAPSHOT_BLOB_BYTES });
       try {
         manifests.set(b.path, decoder.decode(blob));

@@ -4,7 +4,6 @@
  * of every tip that moves forward (verify.ts), judge each remote and decide (choose.ts). It never records anything as
  * applied: the apply step calls recordApplied (state.ts) once a revision is in force.
  */
-import fs from "node:fs";
 import git from "isomorphic-git";
 import type { AgentConfig } from "../config.js";
 import { StewardError, isStewardError } from "../errors.js";
@@ -15,7 +14,7 @@ import type { FetchOutcome } from "./fetch.js";
 import { fetchAll, type FetchIsolate } from "./fetch-isolated.js";
 import { typedReadError } from "./git-errors.js";
 import { describeRemote, type RemoteKind } from "./remotes.js";
-import { prepareRepo, withRepoLock } from "./repo.js";
+import { frozenGitFs, prepareRepo, withRepoLock, gitFs } from "./repo.js";
 import { readApplied, sourcePaths } from "./state.js";
 import { createChainVerifier } from "./verify.js";
 
@@ -161,6 +160,8 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
 
 /** The strict ancestry among distinct tips and between each tip and the last applied revision. */
 async function ancestryFacts(gitdir: string, cache: object, facts: readonly RemoteFact[], lastApplied: string | undefined): Promise<[string, string][]> {
+  // The fetch is over: nothing writes the repository until the lock is released.
+  const rfs = frozenGitFs();
   const tips = [...new Set(facts.flatMap((f) => ("tip" in f ? [f.tip] : [])))];
   const nodes = lastApplied === undefined || tips.includes(lastApplied) ? tips : [...tips, lastApplied];
   const pairs: [string, string][] = [];
@@ -168,7 +169,7 @@ async function ancestryFacts(gitdir: string, cache: object, facts: readonly Remo
     for (const b of nodes) {
       if (a === b) continue;
       // isDescendent(x, x) is false (git.md §1.4); equal tips were excluded above.
-      if (await git.isDescendent({ fs, gitdir, oid: b, ancestor: a, depth: -1, cache })) pairs.push([a, b]);
+      if (await git.isDescendent({ fs: rfs, gitdir, oid: b, ancestor: a, depth: -1, cache })) pairs.push([a, b]);
     }
   }
   return pairs;
@@ -176,7 +177,7 @@ async function ancestryFacts(gitdir: string, cache: object, facts: readonly Remo
 
 async function hasCommit(gitdir: string, oid: string, cache: object): Promise<boolean> {
   try {
-    await git.readCommit({ fs, gitdir, oid, cache });
+    await git.readCommit({ fs: gitFs, gitdir, oid, cache });
     return true;
   } catch {
     return false;

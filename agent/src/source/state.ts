@@ -6,10 +6,10 @@
  * - `tmp/`: signature files while they are checked;
  * - `repo.git`: the bare repository (repo.ts).
  */
-import fs from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import git from "isomorphic-git";
+import { gitFs } from "./repo.js";
 import { writeFileAtomic } from "../atomic-write.js";
 import { StewardError } from "../errors.js";
 
@@ -78,7 +78,7 @@ export async function recordApplied(stateDir: string, revision: string, now: Dat
     const gitdir = sourcePaths(stateDir).gitdir;
     let forward: boolean;
     try {
-      forward = await git.isDescendent({ fs, gitdir, oid: revision, ancestor: before, depth: -1, cache });
+      forward = await git.isDescendent({ fs: gitFs, gitdir, oid: revision, ancestor: before, depth: -1, cache });
     } catch (e) {
       throw new StewardError("SOURCE_STATE", "cannot tell whether the revision descends from the recorded one", { data: { revision, recorded: before, error: String(e) }, hint: "the local repository lacks history; fetch again", retry: "transient", cause: e });
     }

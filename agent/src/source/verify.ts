@@ -16,15 +16,16 @@
  * first run against the bootstrap file. So a commit that edits the trust file is judged by
  * the trust before it, never by its own.
  */
-import fs from "node:fs";
 import { readFile } from "node:fs/promises";
 import git from "isomorphic-git";
+import { frozenGitFs, gitFs, type GitFs } from "./repo.js";
 import { StewardError, isStewardError } from "../errors.js";
 import type { Executor } from "../exec.js";
 import type { Logger } from "../log.js";
 import type { SourceProblem, Verification } from "./choose.js";
 import { typedReadError } from "./git-errors.js";
 import { verifyCommitSignature } from "./signature.js";
+import { parseCommitHeader, type CommitHeader } from "./payload.js";
 import { sourcePaths, writeTrustFile } from "./state.js";
 import { MAX_TRUST_BYTES, checkAllowedSigners } from "./trust.js";
 
@@ -48,6 +49,8 @@ export interface ChainOptions {
   readonly now: number;
   readonly executor?: Executor;
   readonly log?: Logger;
+  /** Check every signature with ssh-keygen, as before the in-process path (benchmarks compare the two). */
+  readonly sshKeygenOnly?: boolean;
   /** The most commits walked (chain and ancestor set); for tests. */
   readonly maxHistory?: number;
 }
@@ -66,7 +69,8 @@ interface Trust {
  * SOURCE_TRUST_INVALID (a trust file that cannot be parsed or trusts nobody, including the
  * tip's own, so a tip cannot lock every admin out), or SOURCE_PROTOCOL when an object the check
  * needs is missing from the repository or the history is too long. Call under the repo lock.
- * Writes trust files under the state directory. Throws only for failures to run ssh-keygen.
+ * Writes trust files under the state directory. Keys are checked at `now`. Throws only for
+ * failures to run ssh-keygen.
  */
 export async function verifyChain(tip: string, lastApplied: string | undefined, options: ChainOptions): Promise<Verification> {
   return createChainVerifier(options).verify(tip, lastApplied);
@@ -85,12 +89,11 @@ export interface ChainVerifier {
  * commit whose trust judges it, so that pair is the key. Side effects as verifyChain.
  */
 export function createChainVerifier(options: ChainOptions): ChainVerifier {
-  const trustCache = new Map<string, Trust | SourceProblem>();
-  const verdicts = new Map<string, SourceProblem | { principal: string }>();
+  const memo: VerifierMemo = { trust: new Map(), trustByTree: new Map(), verdicts: new Map(), commits: new Map(), fs: frozenGitFs() };
   let revokedReadable: Promise<boolean> | undefined;
   const verify = async (tip: string, lastApplied: string | undefined): Promise<Verification> => {
     try {
-      return await verifyChainUnchecked(tip, lastApplied, options, trustCache, verdicts, () => (revokedReadable ??= readRevoked(options.revoked)));
+      return await verifyChainUnchecked(tip, lastApplied, options, memo, () => (revokedReadable ??= readRevoked(options.revoked)));
     } catch (e) {
       const typed = typedReadError(e, "SOURCE_PROTOCOL", "an object the verification needs is missing from the local repository", { tip, lastApplied });
       if (isStewardError(typed) && typed.code === "SOURCE_PROTOCOL") {
@@ -106,15 +109,58 @@ async function readRevoked(file: string | undefined): Promise<boolean> {
   return file === undefined ? true : readFile(file).then(() => true, () => false);
 }
 
+/** What a verifier remembers between commits and tips: every read is made once. */
+interface VerifierMemo {
+  /** The trust in force after a commit ("bootstrap" for none), by commit. */
+  readonly trust: Map<string, Trust | SourceProblem>;
+  /** The trust file found in a root tree, by tree id: most commits do not touch it. */
+  readonly trustByTree: Map<string, Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem>>;
+  /** A commit's verdict, by commit and the commit whose trust judged it. */
+  readonly verdicts: Map<string, SourceProblem | { principal: string }>;
+  readonly commits: Map<string, Promise<CommitInfo>>;
+  /** Reads the repository, which nothing writes while a verifier is in use (call under the repo lock). */
+  readonly fs: GitFs;
+}
+
+/** A commit read once: its raw bytes (the signature's payload) and its header. */
+interface CommitInfo extends CommitHeader {
+  readonly raw: Uint8Array;
+}
+
+/**
+ * readCommitInfo reads a commit's raw object once and its header from it, falling back to
+ * isomorphic-git's parse for a header parseCommitHeader does not read. Memoized in `commits`.
+ * Throws isomorphic-git's NotFoundError/ObjectTypeError (typed by the caller).
+ */
+function readCommitInfo(oid: string, gitdir: string, cache: object, commits: Map<string, Promise<CommitInfo>>, rfs: GitFs = gitFs): Promise<CommitInfo> {
+  let hit = commits.get(oid);
+  if (hit === undefined) {
+    hit = (async (): Promise<CommitInfo> => {
+      const r = await git.readObject({ fs: rfs, gitdir, oid, format: "content", cache });
+      if (r.type !== "commit") throw Object.assign(new Error(`object ${oid} is a ${r.type}, not a commit`), { code: "ObjectTypeError" });
+      const raw = r.object as Uint8Array;
+      const header = parseCommitHeader(raw);
+      if (header !== undefined) return { raw, ...header };
+      const { commit } = await git.readCommit({ fs: rfs, gitdir, oid, cache });
+      return { raw, tree: commit.tree, parents: commit.parent, committed: commit.committer.timestamp };
+    })();
+    hit.catch(() => commits.delete(oid));
+    commits.set(oid, hit);
+  }
+  return hit;
+}
+
 async function verifyChainUnchecked(
   tip: string,
   lastApplied: string | undefined,
   options: ChainOptions,
-  trustCache: Map<string, Trust | SourceProblem>,
-  verdicts: Map<string, SourceProblem | { principal: string }>,
+  memo: VerifierMemo,
   revokedReadable: () => Promise<boolean>,
 ): Promise<Verification> {
   const { gitdir, cache } = options;
+  const trustCache = memo.trust;
+  const verdicts = memo.verdicts;
+  const commitInfo = (oid: string): Promise<CommitInfo> => readCommitInfo(oid, gitdir, cache, memo.commits, memo.fs);
   const fail = (problem: SourceProblem): Verification => ({ revision: tip, ok: false, problem: { ...problem, data: { ...problem.data, tip } } });
 
   const bootstrap = async (): Promise<Trust | SourceProblem> => {
@@ -136,17 +182,26 @@ async function verifyChainUnchecked(
     const hit = trustCache.get(commit);
     if (hit !== undefined) return hit;
     let result: Trust | SourceProblem;
-    const found = await readTrustBlob(commit, gitdir, cache);
+    const found = await readTrustBlob(commit, gitdir, cache, commitInfo, memo.trustByTree, memo.fs);
     if (found === "absent") result = await bootstrap();
     else if ("code" in found) result = found;
-    else result = checkTrustBytes(found.blob, commit, TRUST_PATH) ?? { file: await writeTrustFile(options.stateDir, found.oid, found.blob), origin: commit };
+    else {
+      // Trust files change rarely: check and store each blob once, whatever commit holds it.
+      const key = `blob ${found.oid}`;
+      let checked = trustCache.get(key);
+      if (checked === undefined) {
+        checked = checkTrustBytes(found.blob, commit, TRUST_PATH) ?? { file: await writeTrustFile(options.stateDir, found.oid, found.blob), origin: commit };
+        trustCache.set(key, checked);
+      }
+      result = "code" in checked ? checked : { file: checked.file, origin: commit };
+    }
     trustCache.set(commit, result);
     return result;
   };
 
   // An unreadable revocation list would make every signature fail as "untrusted": say why.
   if (!(await revokedReadable())) return fail(trustProblem("the revocation list cannot be read", { file: options.revoked }, "fix the file named by `revoked:` in the agent configuration, or remove that line"));
-  const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory);
+  const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory, commitInfo);
   const tmpDir = sourcePaths(options.stateDir).tmpDir;
   const principals = new Set<string>();
   for (let i = chain.length - 1; i >= 0; i--) {
@@ -155,7 +210,7 @@ async function verifyChainUnchecked(
     const key = `${commit} ${below ?? "bootstrap"}`;
     let verdict = verdicts.get(key);
     if (verdict === undefined) {
-      verdict = await verifyCommit(commit, below, { options, trustAt, tmpDir });
+      verdict = await verifyCommit(commit, below, { options, trustAt, tmpDir, commitInfo });
       verdicts.set(key, verdict);
     }
     if ("code" in verdict) return fail(verdict);
@@ -170,6 +225,7 @@ async function verifyChainUnchecked(
 
 interface CommitContext {
   readonly options: ChainOptions;
+  readonly commitInfo: (oid: string) => Promise<CommitInfo>;
   readonly trustAt: (commit: string | undefined) => Promise<Trust | SourceProblem>;
   readonly tmpDir: string;
 }
@@ -181,36 +237,41 @@ interface CommitContext {
  */
 async function verifyCommit(commit: string, below: string | undefined, ctx: CommitContext): Promise<SourceProblem | { principal: string }> {
   const { options } = ctx;
-  const { gitdir, cache } = options;
   const trust = await ctx.trustAt(below);
   if ("code" in trust) return { ...trust, data: { ...trust.data, commit } };
-  const { commit: parsed } = await git.readCommit({ fs, gitdir, oid: commit, cache });
-  if (parsed.committer.timestamp > options.now / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+  const parsed = await ctx.commitInfo(commit);
+  if (parsed.committed > options.now / 1000 + MAX_CLOCK_SKEW_SECONDS) {
     return {
       code: "SOURCE_FUTURE_COMMIT",
       message: `commit ${commit.slice(0, 12)} is dated in the future`,
-      data: { commit, committed: new Date(parsed.committer.timestamp * 1000).toISOString(), now: new Date(options.now).toISOString() },
+      data: { commit, committed: new Date(parsed.committed * 1000).toISOString(), now: new Date(options.now).toISOString() },
       hint: "check the clocks of the committer's machine and of this node; re-commit with a correct date",
       retry: "stalled",
     };
   }
   // Dates are the signer's to choose, so they prove little; but a commit dated well before its
   // own first parent is a replayed or forged history, not a clock that is a little off.
-  const parent = parsed.parent[0];
+  const parent = parsed.parents[0];
   if (parent !== undefined) {
-    const { commit: before } = await git.readCommit({ fs, gitdir, oid: parent, cache });
-    if (parsed.committer.timestamp + MAX_CLOCK_SKEW_SECONDS < before.committer.timestamp) {
+    const before = await ctx.commitInfo(parent);
+    if (parsed.committed + MAX_CLOCK_SKEW_SECONDS < before.committed) {
       return {
         code: "SOURCE_BACKDATED_COMMIT",
         message: `commit ${commit.slice(0, 12)} is dated before its parent`,
-        data: { commit, parent, committed: new Date(parsed.committer.timestamp * 1000).toISOString(), parentCommitted: new Date(before.committer.timestamp * 1000).toISOString() },
+        data: { commit, parent, committed: new Date(parsed.committed * 1000).toISOString(), parentCommitted: new Date(before.committed * 1000).toISOString() },
         hint: "committer dates go forward along the branch; check the committer's clock and re-commit",
         retry: "stalled",
       };
     }
   }
-  const { object } = await git.readObject({ fs, gitdir, oid: commit, format: "content", cache });
-  const verdict = await verifyCommitSignature(object as Uint8Array, trust.file, { tmpDir: ctx.tmpDir, ...(options.revoked === undefined ? {} : { revoked: options.revoked }), ...(options.executor === undefined ? {} : { executor: options.executor }) });
+  const verdict = await verifyCommitSignature(parsed.raw, trust.file, {
+    tmpDir: ctx.tmpDir,
+    now: options.now,
+    ...(options.sshKeygenOnly === true ? { sshKeygenOnly: true } : {}),
+    ...(options.revoked === undefined ? {} : { revoked: options.revoked }),
+    ...(options.executor === undefined ? {} : { executor: options.executor }),
+    onFallback: (reason) => options.log?.debug({ commit, reason }, "signature checked by ssh-keygen"),
+  });
   if (!verdict.ok) {
     return { code: verdict.code, message: `commit ${commit.slice(0, 12)}: ${verdict.reason}`, data: { commit, trust: trust.origin }, hint: HINTS[verdict.code], retry: "stalled" };
   }
@@ -224,15 +285,21 @@ async function verifyCommit(commit: string, below: string | undefined, ctx: Comm
  * the first commit that is one of its ancestors (or the root). The caller has established that
  * `tip` descends from `lastApplied`. Throws SOURCE_PROTOCOL when a walk exceeds `limit` commits.
  */
-export async function firstParentChain(tip: string, lastApplied: string, gitdir: string, cache: object, limit = MAX_CHAIN): Promise<string[]> {
+export async function firstParentChain(
+  tip: string,
+  lastApplied: string,
+  gitdir: string,
+  cache: object,
+  limit = MAX_CHAIN,
+  read: (oid: string) => Promise<CommitHeader> = (oid) => readCommitInfo(oid, gitdir, cache, new Map()),
+): Promise<string[]> {
   const walk = async (stop: (oid: string) => boolean): Promise<string[] | undefined> => {
     const chain: string[] = [];
     let oid: string | undefined = tip;
     while (oid !== undefined && !stop(oid)) {
       if (chain.length >= limit) throw tooLong(tip, lastApplied, limit);
       chain.push(oid);
-      const { commit } = await git.readCommit({ fs, gitdir, oid, cache });
-      oid = commit.parent[0];
+      oid = (await read(oid)).parents[0];
     }
     return oid === undefined ? undefined : chain;
   };
@@ -251,7 +318,7 @@ async function walkAll(tip: string, lastApplied: string, gitdir: string, cache: 
   for (let oid: string | undefined = tip; oid !== undefined; ) {
     if (chain.length >= limit) throw tooLong(tip, lastApplied, limit);
     chain.push(oid);
-    oid = (await git.readCommit({ fs, gitdir, oid, cache })).commit.parent[0];
+    oid = (await git.readCommit({ fs: gitFs, gitdir, oid, cache })).commit.parent[0];
   }
   return chain;
 }
@@ -263,7 +330,7 @@ async function ancestorSet(oid: string, gitdir: string, cache: object, limit: nu
   while (queue.length > 0) {
     if (seen.size > limit) throw new StewardError("SOURCE_PROTOCOL", "the history of the last applied revision is too long", { data: { lastApplied: oid, limit }, hint: "a cluster repo's history is short; check the remote", retry: "stalled" });
     const next = queue.pop() as string;
-    const { commit } = await git.readCommit({ fs, gitdir, oid: next, cache });
+    const { commit } = await git.readCommit({ fs: gitFs, gitdir, oid: next, cache });
     for (const p of commit.parent) {
       if (!seen.has(p)) {
         seen.add(p);
@@ -279,7 +346,14 @@ async function ancestorSet(oid: string, gitdir: string, cache: object, limit: nu
  * that does not exist ("absent") is told apart from an object missing from the repository
  * (SOURCE_PROTOCOL) and from a path of the wrong kind (SOURCE_TRUST_INVALID).
  */
-async function readTrustBlob(commit: string, gitdir: string, cache: object): Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem> {
+async function readTrustBlob(
+  commit: string,
+  gitdir: string,
+  cache: object,
+  commitInfo: (oid: string) => Promise<CommitHeader>,
+  byTree: Map<string, Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem>>,
+  rfs: GitFs,
+): Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem> {
   const incomplete = (oid: string, what: string, e: unknown): SourceProblem => ({
     code: "SOURCE_PROTOCOL",
     message: `the ${what} ${oid.slice(0, 12)} needed to read the trust of ${commit.slice(0, 12)} is missing from the local repository`,
@@ -287,17 +361,35 @@ async function readTrustBlob(commit: string, gitdir: string, cache: object): Pro
     hint: "a remote sent incomplete history; the next fetch checks completeness again. If it persists, remove <state>/source/repo.git and fetch again",
     retry: "transient",
   });
-  let dir: string;
+  let root: string;
   try {
-    dir = (await git.readCommit({ fs, gitdir, oid: commit, cache })).commit.tree;
+    root = (await commitInfo(commit)).tree;
   } catch (e) {
     return incomplete(commit, "commit", e);
   }
+  let found = byTree.get(root);
+  if (found === undefined) {
+    found = readTrustInTree(root, commit, gitdir, cache, incomplete, rfs);
+    byTree.set(root, found);
+  }
+  return found;
+}
+
+/** readTrustInTree follows TRUST_PATH from a root tree; see readTrustBlob. */
+async function readTrustInTree(
+  root: string,
+  commit: string,
+  gitdir: string,
+  cache: object,
+  incomplete: (oid: string, what: string, e: unknown) => SourceProblem,
+  rfs: GitFs,
+): Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem> {
+  let dir = root;
   const parts = TRUST_PATH.split("/");
   for (let i = 0; i < parts.length; i++) {
     let entries: { path: string; oid: string; type: string }[];
     try {
-      const r = await git.readObject({ fs, gitdir, oid: dir, format: "parsed", cache });
+      const r = await git.readObject({ fs: rfs, gitdir, oid: dir, format: "parsed", cache });
       if (r.type !== "tree") throw new Error(`object ${dir} is a ${r.type}, not a tree`);
       entries = r.object as unknown as { path: string; oid: string; type: string }[];
     } catch (e) {
@@ -312,7 +404,7 @@ async function readTrustBlob(commit: string, gitdir: string, cache: object): Pro
     }
     if (entry.type !== "blob") return trustProblem(`${TRUST_PATH} is not a file`, { commit }, `make ${TRUST_PATH} a regular file`);
     try {
-      const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+      const { blob } = await git.readBlob({ fs: rfs, gitdir, oid: entry.oid, cache });
       return { oid: entry.oid, blob };
     } catch (e) {
       return incomplete(entry.oid, "blob", e);
