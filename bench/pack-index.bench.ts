@@ -4,35 +4,19 @@
  * tiny distinct blobs (the most objects per byte on the wire a server can send), each indexed
  * with `git.indexPack` in a fresh child process, it prints time, the peak heap seen at
  * isomorphic-git's progress callbacks, and the child's max RSS, and what the guard takes to
- * inspect the same pack:
- *   BENCH pack-index-50000 ms=10278 us/object=206 peakHeapMB=92.7 heapB/object=1830 maxRssMB=224.8 guardMs=128
- * Run as `node build/bench/pack-index.bench.js [N…]` (default 10000 50000 100000).
+ * inspect the same pack, as the guard's cost against the indexing it protects:
+ *   # pack-index-15000: 1.4 s, 160 us/object, peak heap 40.2 MB, 1830 B/object, max RSS 150.8 MB
+ *   BENCH pack-guard-15000 steward=80ms baseline=isomorphic-git-indexPack:3100ms ratio=38.75
+ * Run as `node build/bench/pack-index.bench.js [N…]` (default: the object limit, 15,000).
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import fs, { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { deflateSync } from "node:zlib";
 import git from "isomorphic-git";
 import { inspectUploadPackResponse, DEFAULT_PACK_LIMITS } from "../agent/src/source/pack-guard.js";
-import { uploadPackResponse, objectHeader } from "../test/helpers/pack-bytes.js";
-
-/** tinyBlobPack builds a pack of `n` distinct blobs `blob <i>\n`. */
-function tinyBlobPack(n: number): Buffer {
-  const head = Buffer.alloc(12);
-  head.write("PACK", 0, "latin1");
-  head.writeUInt32BE(2, 4);
-  head.writeUInt32BE(n, 8);
-  const parts: Buffer[] = [head];
-  for (let i = 0; i < n; i++) {
-    const data = Buffer.from(`blob ${i}\n`);
-    parts.push(objectHeader(3, data.length), deflateSync(data));
-  }
-  const body = Buffer.concat(parts);
-  return Buffer.concat([body, createHash("sha1").update(body).digest()]);
-}
+import { tinyBlobPack, uploadPackResponse } from "../test/helpers/pack-bytes.js";
 
 /** A child: index one pack in a fresh bare repository and print what it cost as JSON. */
 async function indexChild(packPath: string): Promise<void> {
@@ -85,8 +69,9 @@ function main(sizes: readonly number[]): void {
       const guard = JSON.parse(step("--guard", file)) as { ms: number };
       const MB = 1024 * 1024;
       process.stdout.write(
-        `BENCH pack-index-${n} ms=${r.ms.toFixed(0)} us/object=${((r.ms * 1000) / r.objects).toFixed(0)} peakHeapMB=${(r.peakHeap / MB).toFixed(1)} heapB/object=${((r.peakHeap - r.baseHeap) / r.objects).toFixed(0)} maxRssMB=${(r.maxRssKiB / 1024).toFixed(1)} guardMs=${guard.ms.toFixed(0)}\n`,
+        `# pack-index-${n}: ${(r.ms / 1000).toFixed(1)} s, ${((r.ms * 1000) / r.objects).toFixed(0)} us/object, peak heap ${(r.peakHeap / MB).toFixed(1)} MB, ${((r.peakHeap - r.baseHeap) / r.objects).toFixed(0)} B/object, max RSS ${(r.maxRssKiB / 1024).toFixed(1)} MB\n`,
       );
+      process.stdout.write(`BENCH pack-guard-${n} steward=${guard.ms.toFixed(0)}ms baseline=isomorphic-git-indexPack:${r.ms.toFixed(0)}ms ratio=${(r.ms / guard.ms).toFixed(2)}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -94,7 +79,7 @@ function main(sizes: readonly number[]): void {
 }
 
 const [mode, ...rest] = process.argv.slice(2);
-if (mode === "--write") writeFileSync(rest[1] as string, tinyBlobPack(Number(rest[0])));
+if (mode === "--write") writeFileSync(rest[1] as string, tinyBlobPack(Number(rest[0])).pack);
 else if (mode === "--index") await indexChild(rest[0] as string);
 else if (mode === "--guard") guardChild(rest[0] as string);
-else main(mode === undefined ? [10_000, 50_000, 100_000] : [mode, ...rest].map(Number));
+else main(mode === undefined ? [DEFAULT_PACK_LIMITS.maxObjects - 2] : [mode, ...rest].map(Number));

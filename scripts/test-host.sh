@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # tzdata: the signature differential test runs ssh-keygen with TZ=Asia/Tokyo and Europe/Berlin.
-PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 fuse tzdata)
+PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 fuse tzdata time)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

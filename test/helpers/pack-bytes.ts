@@ -4,7 +4,7 @@
  * objects a hostile one may craft. Pure, except `upload` which runs `git upload-pack`.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
 
 /** pkt encodes one pkt-line: 4 hex digits of length (lower case, or upper), then the payload. */
@@ -210,4 +210,21 @@ export function tinyBlobPack(blobs: number, seconds = Math.floor(Date.now() / 10
   }
   const tip = createHash("sha1").update(`commit ${commit.length}\0`).update(commit).digest("hex");
   return { tip, pack: buildPack(entries).pack };
+}
+
+/** A pack of `n` blobs of `size` bytes (zeros, or random bytes that do not compress) plus `tiny` tiny ones. */
+export function bigBlobPack(n: number, size: number, random: boolean, tiny = 0): { tip: string; pack: Buffer } {
+  const seconds = Math.floor(Date.now() / 1000);
+  const commit = Buffer.from(`tree ${EMPTY_TREE}\nauthor Mallory <m@x> ${seconds} +0000\ncommitter Mallory <m@x> ${seconds} +0000\n\nbig\n`);
+  const entries: PackEntry[] = [{ type: "commit", data: commit }, { type: "tree", data: Buffer.alloc(0) }];
+  for (let i = 0; i < n; i++) {
+    const data = random ? randomBytes(size) : Buffer.alloc(size);
+    data.writeUInt32BE(i, 0);
+    entries.push({ type: "blob", data });
+  }
+  for (let i = 0; i < tiny; i++) {
+    const data = Buffer.from(`tiny ${i}\n`);
+    entries.push({ type: "blob", data, zlib: zlibStored(data) });
+  }
+  return { tip: createHash("sha1").update(`commit ${commit.length}\0`).update(commit).digest("hex"), pack: buildPack(entries).pack };
 }

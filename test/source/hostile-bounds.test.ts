@@ -18,7 +18,7 @@ import { prepareRepo } from "../../agent/src/source/repo.js";
 import { sourcePaths } from "../../agent/src/source/state.js";
 import { runCli } from "../helpers/cli.js";
 import { startFakeUploadPack, type FakeUploadPack } from "../helpers/fake-upload-pack.js";
-import { tinyBlobPack } from "../helpers/pack-bytes.js";
+import { bigBlobPack, tinyBlobPack } from "../helpers/pack-bytes.js";
 import { makeKey, makeTempDir, removeDir, writeAllowedSigners } from "../helpers/keys.js";
 
 const MiB = 1024 * 1024;
@@ -54,23 +54,40 @@ function packs(state: string): string[] {
   }
 }
 
-test("a pack of 300,000 tiny objects is refused within the deadline, peak RSS under 256 MB, nothing left behind", async (t) => {
-  server.set(tinyBlobPack(300_000));
-  const timeout = 20;
-  const { config, state } = configFor(server.url, timeout);
-  const started = performance.now();
-  const r = await runCli(["fetch", "--config", config, "--json"], { measureRss: true, timeoutMs: 120_000 });
-  const elapsed = performance.now() - started;
-  assert.equal(r.code, 1, r.stderr);
-  const out = JSON.parse(r.stdout) as { decision: { kind: string }; remotes: { error?: { code: string } }[] };
-  assert.equal(out.decision.kind, "hold");
-  assert.ok(["SOURCE_PROTOCOL", "SOURCE_TIMEOUT"].includes(out.remotes[0]?.error?.code ?? ""), JSON.stringify(out.remotes));
-  assert.ok(elapsed < timeout * 1000 + 5_000, `took ${Math.round(elapsed)} ms`);
-  assert.ok(r.peakRssKiB !== undefined && r.peakRssKiB < 256 * 1024, `peak RSS ${r.peakRssKiB} KiB`);
-  t.diagnostic(`peak RSS ${Math.round((r.peakRssKiB ?? 0) / 1024)} MiB, ${Math.round(elapsed)} ms`);
-  assert.deepEqual(packs(state), []);
-  assert.equal(await resolveOrUndefined(sourcePaths(state).gitdir, trackingRef("origin", "main")), undefined);
-});
+const MAX_OBJECT = DEFAULT_PACK_LIMITS.maxObjectBytes - 1024;
+const ROOM = DEFAULT_PACK_LIMITS.maxObjects - 100;
+
+// The worst shapes found within the limits, and some past them: every one is refused (past a
+// limit, or unsigned) within the deadline and under 256 MB for the whole process.
+for (const c of [
+  { name: "300,000 tiny objects (past the object limit)", make: () => tinyBlobPack(300_000) },
+  { name: "tiny objects up to the object limit", make: () => tinyBlobPack(ROOM) },
+  { name: "fifteen 4 MiB blobs of zeros and tiny objects up to the limits", make: () => bigBlobPack(15, MAX_OBJECT, false, ROOM) },
+  { name: "three 4 MiB blobs that do not compress and tiny objects up to the limits", make: () => bigBlobPack(3, MAX_OBJECT, true, ROOM) },
+  { name: "5 MiB of zeros in one blob (past the object limit)", make: () => bigBlobPack(1, 5 * MiB, false) },
+  { name: "24 MiB that does not compress (past the response limit)", make: () => bigBlobPack(6, MAX_OBJECT, true) },
+]) {
+  test(`a hostile pack of ${c.name} is refused within the deadline, peak RSS under 256 MB, nothing fetched left behind`, async (t) => {
+    server.set(c.make());
+    const timeout = 20;
+    const { config, state } = configFor(server.url, timeout);
+    const started = performance.now();
+    const r = await runCli(["fetch", "--config", config, "--json"], { measureRss: true, timeoutMs: 120_000 });
+    const elapsed = performance.now() - started;
+    assert.equal(r.code, 1, r.stderr);
+    const out = JSON.parse(r.stdout) as { decision: { kind: string }; remotes: { standing: string; error?: { code: string }; refused?: { code: string } }[] };
+    assert.equal(out.decision.kind, "hold");
+    const remote = out.remotes[0];
+    assert.ok(remote?.error?.code === "SOURCE_PROTOCOL" || remote?.refused?.code === "SOURCE_UNSIGNED", JSON.stringify(remote));
+    assert.ok(elapsed < timeout * 1000 + 5_000, `took ${Math.round(elapsed)} ms`);
+    assert.ok(r.peakRssKiB !== undefined && r.peakRssKiB < 256 * 1024, `peak RSS ${r.peakRssKiB} KiB`);
+    t.diagnostic(`peak RSS ${Math.round((r.peakRssKiB ?? 0) / 1024)} MiB, ${Math.round(elapsed)} ms`);
+    if (remote?.error !== undefined) {
+      assert.deepEqual(packs(state), []);
+      assert.equal(await resolveOrUndefined(sourcePaths(state).gitdir, trackingRef("origin", "main")), undefined);
+    }
+  });
+}
 
 test("indexing counts inside the deadline: a pack that takes long to index is stopped at the timeout and undone", async () => {
   server.set(tinyBlobPack(80_000));

@@ -10,11 +10,13 @@
  * and removes the pack this fetch wrote, so a broken or hostile transfer cannot poison the
  * next fetch's "have", be mistaken for a tip, or make a later trust lookup miss an object.
  */
-import { readFile, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { rm, stat } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
+import { localStateError } from "./git-errors.js";
 import type { Logger } from "../log.js";
 import type { PackLimits } from "./pack-guard.js";
 import { createGitHttp } from "./http-transport.js";
@@ -112,14 +114,24 @@ export async function fetchRemote(remote: RemoteSpec, options: FetchOptions): Pr
 }
 
 /** The pack trailer is the SHA-1 of everything before it; isomorphic-git does not check it. */
+// The pack guard checked the trailer of the bytes received; this checks the bytes stored, as a
+// file read in chunks, so that it costs no second copy of the pack in memory.
 async function checkPack(gitdir: string, packfile: string, remote: string): Promise<number> {
-  const bytes = await readFile(join(gitdir, packfile));
-  const body = bytes.subarray(0, bytes.length - 20);
-  const trailer = bytes.subarray(bytes.length - 20);
-  if (bytes.length < 32 || !createHash("sha1").update(body).digest().equals(trailer)) {
-    throw new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent a corrupt pack`, { data: { remote, bytes: bytes.length }, hint: "the transfer was cut or altered; retried later", retry: "transient" });
+  const path = join(gitdir, packfile);
+  const size = (await stat(path)).size;
+  const hash = createHash("sha1");
+  const trailer = Buffer.alloc(20);
+  let at = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    const bodyPart = Math.max(0, Math.min(chunk.length, size - 20 - at));
+    hash.update(chunk.subarray(0, bodyPart));
+    if (bodyPart < chunk.length) chunk.copy(trailer, Math.max(0, at + bodyPart - (size - 20)), bodyPart);
+    at += chunk.length;
   }
-  return bytes.length;
+  if (size < 32 || !hash.digest().equals(trailer)) {
+    throw new StewardError("SOURCE_PROTOCOL", `remote ${remote} sent a corrupt pack`, { data: { remote, bytes: size }, hint: "the transfer was cut or altered; retried later", retry: "transient" });
+  }
+  return size;
 }
 
 interface CompletenessInput {
@@ -246,28 +258,6 @@ function tooMuch(remote: string, what: string, limit: number): StewardError {
     data: { remote, what, limit },
     hint: "fetch fewer commits at once, or squash the history; a cluster repo is small",
     retry: "stalled",
-  });
-}
-
-/** Errors of the local file system: the node's disk, not the remote, is at fault. */
-const LOCAL_FS_ERRORS = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EIO", "EMFILE", "ENFILE", "ENOTDIR", "EISDIR", "ELOOP", "ENAMETOOLONG", "EFBIG"]);
-
-/**
- * localStateError returns SOURCE_STATE for an error of the local file system (it carries a
- * `syscall`, as node:fs errors do), naming the path and the errno, and undefined otherwise.
- */
-export function localStateError(e: unknown, what: string): StewardError | undefined {
-  if (typeof e !== "object" || e === null) return undefined;
-  const { code, syscall, path } = e as { code?: unknown; syscall?: unknown; path?: unknown };
-  if (typeof code !== "string" || typeof syscall !== "string" || !LOCAL_FS_ERRORS.has(code)) return undefined;
-  const full = code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG";
-  return new StewardError("SOURCE_STATE", `cannot write the local repository while ${what}: ${code}`, {
-    data: { errno: code, syscall, ...(typeof path === "string" ? { path } : {}) },
-    hint: full
-      ? "the state directory's file system is full: free space there (or move state: to a larger one); the fetch is retried"
-      : "check the state directory's permissions, that its file system is mounted read-write, and the disk's health",
-    retry: "transient",
-    cause: e,
   });
 }
 

@@ -40,10 +40,11 @@ export interface GitHttp {
 
 /**
  * The largest upload-pack response accepted. isomorphic-git holds a response about three
- * times over while it parses and indexes it, so this bounds the fetch's memory; a cluster repo
- * of configuration takes a few MiB even after years of history.
+ * times over while it parses and indexes it, so this bounds the fetch's memory (a whole fetch
+ * stays under 256 MB, see pack-guard.ts DEFAULT_PACK_LIMITS); a cluster repo of configuration
+ * takes a few MiB even after years of history.
  */
-export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** The largest ref advertisement accepted, over every transport. */
 export const MAX_ADVERTISEMENT_BYTES = 4 * 1024 * 1024;
 const CLOSE_GRACE_MS = 500;

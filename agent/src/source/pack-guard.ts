@@ -80,14 +80,16 @@ const MiB = 1024 * 1024;
  * maxDeltaOps: applying a delta costs isomorphic-git about 113 bytes of heap per instruction
  * before it checks the result size (4 million one-byte copies, a 7.8 KB pack, took 456 MB).
  * The defaults keep a whole `steward fetch` under 256 MB of peak RSS for any pack a hostile
- * server can make within them (test/source/hostile-bounds.test.ts measures the worst shapes:
- * 25,000 tiny objects alone, with 4 MiB blobs up to the total): the fetch worker's heap is 48 MiB
- * (fetch-isolated.ts), and inflated objects live outside the heap, in isomorphic-git's
- * 32 MiB cache of delta bases and in transient copies, so their size is bounded here. A cluster
- * repo of configuration fits: its first clone after years of history is a few thousand
- * objects, and no configuration file is 4 MiB.
+ * server can make within them and within the 16 MiB response cap (http-transport.ts):
+ * test/source/hostile-bounds.test.ts measures the worst shapes found, about 230 MB for 15,000
+ * tiny objects with fifteen 4 MiB blobs, or with 12 MiB of incompressible ones. The fetch
+ * worker's heap is 48 MiB (fetch-isolated.ts), enough to index 15,000 objects (about 35 MB of
+ * heap); inflated objects live outside the heap, in isomorphic-git's 32 MiB cache of delta
+ * bases and in transient copies, so their size is bounded here. A cluster repo of configuration fits: its
+ * first clone after years of history is a few thousand objects, and no configuration file is
+ * 4 MiB.
  */
-export const DEFAULT_PACK_LIMITS: PackLimits = { maxObjects: 25_000, maxObjectBytes: 4 * MiB, maxTotalBytes: 128 * MiB, maxDeltaOps: 200_000 };
+export const DEFAULT_PACK_LIMITS: PackLimits = { maxObjects: 15_000, maxObjectBytes: 4 * MiB, maxTotalBytes: 128 * MiB, maxDeltaOps: 200_000 };
 
 /**
  * A refusal says why: `limit` (a legitimate but too large pack: needs a smaller history or

@@ -12,7 +12,7 @@ import type { Logger } from "../log.js";
 import { decide, judgeRemotes, tipsToVerify, type ChoiceInput, type Decision, type RemoteFact, type SourceProblem, type Standing, type Verification } from "./choose.js";
 import type { FetchOutcome } from "./fetch.js";
 import { fetchAll, type FetchIsolate } from "./fetch-isolated.js";
-import { typedReadError } from "./git-errors.js";
+import { localStateError, typedReadError } from "./git-errors.js";
 import { describeRemote, type RemoteKind } from "./remotes.js";
 import { frozenGitFs, prepareRepo, withRepoLock, gitFs } from "./repo.js";
 import { readApplied, sourcePaths } from "./state.js";
@@ -149,13 +149,29 @@ export async function runSource(config: AgentConfig, options: SourceOptions): Pr
   }, log);
   try {
     return await locked;
-  } catch (e) {
-    // Only taking the lock throws StewardErrors out of withRepoLock; the body holds instead.
-    if (!isStewardError(e)) throw e;
+  } catch (caught) {
+    // Only taking the lock throws out of withRepoLock (the body holds instead): a lock held by
+    // another process, or a state directory that cannot be created or written.
+    const e = isStewardError(caught) ? caught : stateDirError(caught, config.state);
+    if (e === undefined) throw caught;
     const decision: Decision = { kind: "hold", revision: lastApplied, reason: toProblem(e) };
     logDecision(log, decision, lastApplied);
     return { ...base, decision, lastApplied, remotes: [], verifications: [] };
   }
+}
+
+/** stateDirError is SOURCE_STATE for a file system error on the state directory, else undefined. */
+function stateDirError(e: unknown, state: string): StewardError | undefined {
+  const local = localStateError(e, "preparing the state directory");
+  if (local !== undefined) return local;
+  const { code, syscall } = (typeof e === "object" && e !== null ? e : {}) as { code?: unknown; syscall?: unknown };
+  if (typeof code !== "string" || typeof syscall !== "string") return undefined;
+  return new StewardError("SOURCE_STATE", `cannot create or write the state directory ${state}: ${code}`, {
+    data: { state, errno: code, syscall },
+    hint: "check that the state directory's file system is mounted read-write, its permissions, and free space",
+    retry: "transient",
+    cause: e,
+  });
 }
 
 /** The strict ancestry among distinct tips and between each tip and the last applied revision. */
