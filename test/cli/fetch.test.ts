@@ -98,3 +98,12 @@ test("--help documents --record and exits 0", async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /--record/);
 });
+
+test("plan with nothing ever applied and an unsigned tip fails with the hold's own code and retry (stalled, not transient)", async () => {
+  const fresh = join(dir, "etc", "fresh.yaml");
+  writeFileSync(fresh, ["node: alpha", "state: ../fresh-state", "trust: allowed_signers", "timeout: 2", "remotes:", "  - name: mirror", `    url: ${mirror}`, ""].join("\n"));
+  const r = await cli(["plan", "--config", fresh, "--json"]);
+  assert.equal(r.code, 1, r.stderr);
+  const j = JSON.parse(r.stdout) as { error: { code: string; retry: string } };
+  assert.deepEqual([j.error.code, j.error.retry], ["SOURCE_UNSIGNED", "stalled"]);
+});
