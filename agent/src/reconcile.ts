@@ -18,16 +18,15 @@ import { agentPaths, hostPathConflicts } from "./manifest/paths.js";
 import { readSnapshot } from "./source/snapshot.js";
 import { runSource, type SourceOptions, type SourceResult } from "./source/source.js";
 import { recordApplied } from "./source/state.js";
-import { observeZfs } from "./drivers/zfs/observe.js";
-import { nextAppliedRecord, renderAppliedRecord, type RecordOutcome } from "./drivers/zfs/record.js";
-import { writeAppliedRecord } from "./drivers/zfs/state.js";
+import type { Driver } from "./drivers/driver.js";
+import { DRIVERS } from "./drivers/registry.js";
 import { plan as makePlan } from "./plan/plan.js";
 import type { ObservedState, Plan } from "./plan/types.js";
 import { apply } from "./apply/apply.js";
 import { Journal, type InterruptedApply } from "./apply/journal.js";
 import { acquireApplyLock, type ApplyLock } from "./apply/lock.js";
 import { logObserver } from "./apply/log-observer.js";
-import type { ApplyObserver, ApplyResult } from "./apply/types.js";
+import type { ApplyObserver, ApplyResult, OutcomeStatus } from "./apply/types.js";
 
 /** The state directory of an installed agent (FreeBSD's place for daemon state). */
 export const DEFAULT_STATE_DIR = "/var/db/steward";
@@ -37,15 +36,19 @@ export interface ObserveContext {
   /** Where the drivers' records live; undefined reads none. */
   readonly stateDir: string | undefined;
   readonly log: Logger;
+  /** The drivers (the registry by default; tests pass their own). */
+  readonly drivers?: readonly Driver[];
 }
 
 /**
- * observe reads the host for every driver (one read per kind of resource). Side effects: runs
- * the drivers' read commands and reads their records. Throws OBSERVE_FAILED (transient).
+ * observe reads the host for every driver, in registry order (a constant number of reads per
+ * kind of resource). Side effects: runs the drivers' read commands and reads their records.
+ * Throws OBSERVE_FAILED (transient).
  */
 export async function observe(desired: DesiredState, ctx: ObserveContext): Promise<ObservedState> {
-  const zfs = await observeZfs({ pool: desired.node.pool, datasets: desired.datasets }, ctx);
-  return { zfs };
+  const observed: Record<string, unknown> = {};
+  for (const d of ctx.drivers ?? DRIVERS) observed[d.name] = await d.observe(d.slice(desired), ctx);
+  return observed;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function observe(desired: DesiredState, ctx: ObserveContext): Promi
  */
 export async function planNode(desired: DesiredState, ctx: ObserveContext): Promise<{ observed: ObservedState; plan: Plan }> {
   const observed = await observe(desired, ctx);
-  return { observed, plan: makePlan(desired, observed) };
+  return { observed, plan: makePlan(desired, observed, ctx.drivers ?? DRIVERS) };
 }
 
 export interface ApplyContext extends ObserveContext {
@@ -107,15 +110,22 @@ async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<Ap
   const { journal, interrupted } = opened;
   try {
     if (interrupted !== undefined) log.warn({ run: interrupted.run, plan: interrupted.plan, inFlight: interrupted.inFlight, lastEnded: interrupted.lastEnded, startedAt: interrupted.startedAt }, "previous apply interrupted");
+    const drivers = ctx.drivers ?? DRIVERS;
     const observed = await observe(desired, ctx);
-    const plan = makePlan(desired, observed);
-    const result = await apply(plan, ctx.executor, [journal, logObserver(log), ...(ctx.observers ?? [])]).catch((e: unknown) => {
+    const plan = makePlan(desired, observed, drivers);
+    const contents = new Map<string, Uint8Array>();
+    for (const d of drivers) for (const [hash, bytes] of d.contents?.(d.slice(desired)) ?? []) contents.set(hash, bytes);
+    const result = await apply(plan, ctx.executor, [journal, logObserver(log), ...(ctx.observers ?? [])], { drivers, contents }).catch((e: unknown) => {
       // Only an observer throws out of apply: most likely the journal could not be written.
       throw isStewardError(e) ? e : new StewardError("APPLY_FAILED", "apply stopped: an observer failed", { retry: "transient", data: { error: String(e) }, cause: e });
     });
-    const statuses = new Map<string, RecordOutcome>(result.outcomes.map((o) => [o.action, o.status]));
-    const record = nextAppliedRecord(observed.zfs.applied, desired.datasets, plan, statuses);
-    if (renderAppliedRecord(record) !== renderAppliedRecord(observed.zfs.applied) || plan.actions.length > 0) await writeAppliedRecord(ctx.stateDir, record);
+    const statuses = new Map<string, OutcomeStatus>(result.outcomes.map((o) => [o.action, o.status]));
+    // Each driver records what it converged, under the lock, failures included.
+    for (const d of drivers) {
+      if (d.record === undefined) continue;
+      const part = { actions: plan.actions.filter((a) => a.driver === d.name), findings: plan.findings.filter((f) => f.driver === d.name), resources: [] };
+      await d.record(d.slice(desired), observed[d.name], part, statuses, { ...ctx, stateDir: ctx.stateDir });
+    }
     return { plan, result, interrupted };
   } finally {
     await journal.close();

@@ -27,7 +27,7 @@ test("runs every action's argv in plan order and reports each applied", async ()
   const p = scratchPlan();
   const ex = new RecordingExecutor();
   const r = await apply(p, ex);
-  assert.deepEqual(ex.calls, p.actions.flatMap((a) => a.argv));
+  assert.deepEqual(ex.calls, p.actions.flatMap((a) => a.steps.map((s) => s.argv)));
   assert.ok(r.ok);
   assert.deepEqual(r.summary, { applied: p.actions.length, unchanged: 0, failed: 0, skipped: 0 });
   assert.deepEqual(

@@ -96,7 +96,7 @@ test("with drift: report, a property changed by hand is only reported", async ()
   await zfsOk(["zfs", "set", "org.example:backup=never", mailName()]);
   const run = await applyNode(desired([mail(30, "report"), spool()]), ctx());
   assert.equal(run.plan.actions.length, 0);
-  assert.deepEqual(run.plan.findings.map((f) => [f.kind, f.dataset, "property" in f ? f.property : ""]), [["drift-reported", mailName(), "org.example:backup"]]);
+  assert.deepEqual(run.plan.findings.map((f) => [f.kind, f.subject, "property" in f ? f.property : ""]), [["drift-reported", mailName(), "org.example:backup"]]);
   assert.equal(await pool.get(mailName(), "org.example:backup"), "never");
 });
 
@@ -127,18 +127,18 @@ test("a dataset made by hand under the root is reported and never touched", asyn
   await zfsOk(["zfs", "create", byhand]);
   const run = await applyNode(desired([mail(25), spool(), ds(byhand, { quota: String(G) })]), ctx());
   assert.equal(run.plan.actions.length, 0);
-  assert.deepEqual(run.plan.findings.map((f) => [f.kind, f.dataset]), [["unmanaged-conflict", byhand]]);
+  assert.deepEqual(run.plan.findings.map((f) => [f.kind, f.subject]), [["unmanaged-conflict", byhand]]);
   assert.equal(await pool.get(byhand, "quota"), "0");
   // listed for destroy, it is still refused
   const refused = await applyNode(desired([mail(25), spool()], [byhand]), ctx());
-  assert.deepEqual(refused.plan.findings.map((f) => [f.kind, f.kind === "destroy-refused" ? f.because : ""]), [["destroy-refused", "unmanaged"]]);
+  assert.deepEqual(refused.plan.findings.map((f) => [f.kind, "because" in f ? f.because : ""]), [["destroy-refused", "unmanaged"]]);
   assert.equal((await zfsRun(["zfs", "get", "-Hp", "-o", "value", "guid", byhand])).exitCode, 0);
 });
 
 test("a dataset removed from the manifest is kept and reported as an orphan", async () => {
   const run = await applyNode(desired([mail(25)]), ctx());
   assert.equal(run.plan.actions.length, 0);
-  assert.ok(run.plan.findings.some((f) => f.kind === "orphan" && f.dataset === spoolName()));
+  assert.ok(run.plan.findings.some((f) => f.kind === "orphan" && f.subject === spoolName()));
   assert.equal((await zfsRun(["zfs", "get", "-Hp", "-o", "value", "guid", spoolName()])).exitCode, 0);
 });
 
@@ -158,5 +158,5 @@ test("a dataset listed for destroy is destroyed, after its guid is confirmed", a
   const gone = await zfsRun(["zfs", "get", "-Hp", "-o", "value", "guid", spoolName()]);
   assert.equal(gone.exitCode, 1);
   const next = await planNode(desired([mail(25)], [spoolName()]), ctx());
-  assert.deepEqual(next.plan.findings.map((f) => f.kind).filter((k) => k !== "unmanaged-conflict"), ["destroy-missing"]);
+  assert.deepEqual(next.plan.findings.map((f) => f.kind).filter((k) => k !== "unmanaged-conflict"), ["destroy-done"]);
 });

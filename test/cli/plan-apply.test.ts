@@ -66,7 +66,7 @@ test("plan on an empty pool lists every create and changes nothing", async () =>
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as PlanJson;
   assert.equal(out.ok, true);
-  assert.deepEqual(out.plan.summary, { create: 5, change: 0, destroy: 0, findings: 0 });
+  assert.deepEqual(out.plan.summary, { create: 5, change: 0, restart: 0, remove: 0, destroy: 0, findings: 0 });
 });
 
 test("apply converges, then plan and apply have nothing to do", async () => {

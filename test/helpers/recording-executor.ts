@@ -14,6 +14,10 @@ export interface Rule {
 
 export class RecordingExecutor implements Executor {
   readonly calls: Argv[] = [];
+  /** The stdin of every call that had one, in order. */
+  readonly inputs: (string | Uint8Array)[] = [];
+  /** The timeout of every call that set one, in order. */
+  readonly timeouts: number[] = [];
 
   /** With `inner`, unmatched commands run there; without, they exit 0 with empty output. */
   constructor(
@@ -23,6 +27,8 @@ export class RecordingExecutor implements Executor {
 
   async run(argv: Argv, options?: RunOptions): Promise<RunResult> {
     this.calls.push(argv);
+    if (options?.input !== undefined) this.inputs.push(options.input);
+    if (options?.timeoutMs !== undefined) this.timeouts.push(options.timeoutMs);
     const rule = this.rules.find((r) => r.when(argv));
     if (rule === undefined && this.inner !== undefined) return this.inner.run(argv, options);
     return { argv, exitCode: 0, stdout: "", stderr: "", timedOut: false, durationMs: 0, ...(rule?.reply ?? {}) };

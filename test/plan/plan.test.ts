@@ -39,7 +39,7 @@ test("the summary counts creates, changes, destroys and findings", () => {
     desiredState(P, [...C, ds(MAIL, { quota: "2048" }), ds(`${P}/steward/data/mail/new`)], [`${P}/steward/data/gone`]),
     observed(P, [...haveC, have(MAIL, { quota: "1024", atime: "off" }), have(`${P}/steward/data/gone`), have(`${P}/steward/data/orphan`)]),
   );
-  assert.deepEqual(p.summary, { create: 1, change: 2, destroy: 1, findings: 1 });
+  assert.deepEqual(p.summary, { create: 1, change: 2, restart: 0, remove: 0, destroy: 1, findings: 1 });
   assert.deepEqual(
     p.actions.map((a) => a.kind),
     ["zfs.set", "zfs.inherit", "zfs.create", "zfs.destroy"],

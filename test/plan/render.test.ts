@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { plan } from "../../agent/src/plan/plan.js";
 import { renderAction, renderPlanJson, renderPlanText, renderSummary } from "../../agent/src/plan/render.js";
-import { formatSize, formatValue } from "../../agent/src/plan/format.js";
+import { formatSize, formatValue } from "../../agent/src/drivers/zfs/properties.js";
 import { containers, desiredState, ds, have, observed } from "../drivers/zfs/build.js";
 
 const P = "tank";
@@ -32,8 +32,8 @@ test("the text ends with the summary line", () => {
   const p = sample();
   const lines = renderPlanText(p).trimEnd().split("\n");
   assert.equal(lines.at(-1), renderSummary(p.summary));
-  assert.equal(renderSummary({ create: 2, change: 1, destroy: 0, findings: 1 }), "Plan: 2 to create, 1 to change, 0 to destroy; 1 finding.");
-  assert.equal(renderSummary({ create: 0, change: 0, destroy: 0, findings: 0 }), "Plan: 0 to create, 0 to change, 0 to destroy; 0 findings.");
+  assert.equal(renderSummary({ create: 2, change: 1, restart: 0, remove: 0, destroy: 0, findings: 1 }), "Plan: 2 to create, 1 to change, 0 to destroy; 1 finding.");
+  assert.equal(renderSummary({ create: 0, change: 0, restart: 0, remove: 0, destroy: 0, findings: 0 }), "Plan: 0 to create, 0 to change, 0 to destroy; 0 findings.");
 });
 
 test("the text lists every finding after the actions", () => {

@@ -1,40 +1,50 @@
 /**
- * apply(plan, executor, observers): the plan's interpreter (ARCHITECTURE.md step 5).
+ * apply(plan, executor, observers): the plan's interpreter (docs/architecture.md, "The flow",
+ * step 5). It knows actions only by the resources they act on and need.
  */
+import type { Driver } from "../drivers/driver.js";
+import { driverOf, DRIVERS } from "../drivers/registry.js";
 import type { Executor } from "../exec.js";
 import type { Plan } from "../plan/types.js";
-import { runAction } from "./run-action.js";
+import { runAction, type ContentStore } from "./run-action.js";
 import type { ActionOutcome, ApplyObserver, ApplyResult, ApplySummary } from "./types.js";
+
+export interface ApplyOptions {
+  /** The drivers that check preconditions (the registry by default). */
+  readonly drivers?: readonly Driver[];
+  /** The bytes steps feed on stdin, by SHA-256 (Driver.contents). */
+  readonly contents?: ContentStore;
+}
 
 /**
  * apply runs the plan's actions in order through the executor and returns one outcome per
  * action, in plan order. It never throws for an action: a failed command is a `failed`
- * outcome; after it, later actions on the same resource and every action depending on a
- * failed or skipped one are `skipped`, and the rest still run. Side effects: the commands,
- * and the observers' (awaited, in order). Throws only when an observer throws.
+ * outcome; after it, later actions on the same resource and every action that needs a failed
+ * resource (or one a blocking finding keeps from being ready, `plan.blocked`) are `skipped`,
+ * and the rest still run. Side effects: the commands, and the observers' (awaited, in order).
+ * Throws only when an observer throws.
  */
-export async function apply(plan: Plan, executor: Executor, observers: readonly ApplyObserver[] = []): Promise<ApplyResult> {
+export async function apply(plan: Plan, executor: Executor, observers: readonly ApplyObserver[] = [], options: ApplyOptions = {}): Promise<ApplyResult> {
+  const drivers = options.drivers ?? DRIVERS;
+  const contents = options.contents ?? new Map<string, Uint8Array>();
   const outcomes: ActionOutcome[] = [];
-  const done = new Map<string, ActionOutcome["status"]>();
-  const failedResources = new Map<string, string>();
+  // resource -> what made it fail (an action id, or the finding that blocks it)
+  const failedResources = new Map<string, string>(plan.blocked.map((r) => [r, `finding on ${r}`]));
   for (const o of observers) await o.onApplyStart?.(plan);
 
   for (const action of plan.actions) {
-    const badDep = action.dependsOn.find((id) => {
-      const s = done.get(id);
-      return s !== "applied" && s !== "unchanged";
-    });
+    const badNeed = action.needs.find((r) => failedResources.has(r));
     const resourceFailure = failedResources.get(action.resource);
     let outcome: ActionOutcome;
-    if (badDep !== undefined) {
-      outcome = { action: action.id, status: "skipped", because: "dependency-failed", blockedBy: badDep };
-    } else if (resourceFailure !== undefined) {
+    if (resourceFailure !== undefined) {
       outcome = { action: action.id, status: "skipped", because: "resource-failed", blockedBy: resourceFailure };
+    } else if (badNeed !== undefined) {
+      outcome = { action: action.id, status: "skipped", because: "dependency-failed", blockedBy: failedResources.get(badNeed) as string };
     } else {
       for (const o of observers) await o.onActionStart?.(action);
       const started = performance.now();
       try {
-        outcome = await runAction(action, executor);
+        outcome = await runAction(action, driverOf(action.driver, drivers), executor, contents);
       } catch (e) {
         outcome = {
           action: action.id,
@@ -51,7 +61,6 @@ export async function apply(plan: Plan, executor: Executor, observers: readonly 
     if (outcome.status === "failed" || outcome.status === "skipped") {
       if (!failedResources.has(action.resource)) failedResources.set(action.resource, action.id);
     }
-    done.set(action.id, outcome.status);
     outcomes.push(outcome);
     for (const o of observers) await o.onActionEnd?.(action, outcome);
   }

@@ -6,7 +6,7 @@
 import { mkdir, open, readFile, rename, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import type { Action, Plan } from "../plan/types.js";
+import type { ActionBase as Action, Plan } from "../plan/types.js";
 import type { ActionOutcome, ApplyObserver, ApplyResult, ApplySummary, OutcomeStatus } from "./types.js";
 
 export type JournalEntry =

@@ -2,7 +2,7 @@
  * Apply progress as log lines: constant messages, facts in fields.
  */
 import type { Logger } from "../log.js";
-import type { Action, Plan } from "../plan/types.js";
+import type { ActionBase as Action, Plan } from "../plan/types.js";
 import type { ActionOutcome, ApplyObserver, ApplyResult } from "./types.js";
 
 /** logObserver logs apply's progress on `log` (a child logger for the apply step). Side effects: log lines only. */

@@ -3,7 +3,7 @@
  */
 import type { Plan } from "../plan/types.js";
 import { assertNever } from "../plan/assert-never.js";
-import { renderFinding } from "../plan/render.js";
+import { renderFinding, renderHeadline } from "../plan/render.js";
 import type { ActionOutcome, ApplyResult } from "./types.js";
 import type { InterruptedApply } from "./journal.js";
 
@@ -34,14 +34,15 @@ export function renderApplyText(plan: Plan, result: ApplyResult, interrupted?: I
   if (interrupted !== undefined) {
     lines.push(`note: the previous apply (run ${interrupted.run}, started ${interrupted.startedAt}) was interrupted${interrupted.inFlight === undefined ? "" : ` at action ${interrupted.inFlight}`}; observed again and converging now`, "");
   }
-  lines.push(`Apply on node ${plan.node} (pool ${plan.pool}${plan.revision === null ? "" : `, revision ${plan.revision.slice(0, 12)}`}):`, "");
-  if (result.outcomes.length === 0) lines.push("No changes: the datasets match the manifest.");
+  lines.push(`Apply on node ${plan.node}${plan.revision === null ? "" : ` (revision ${plan.revision.slice(0, 12)})`}:`, "");
+  if (result.outcomes.length === 0) lines.push(renderHeadline(plan) ?? "");
   for (const o of result.outcomes) lines.push(renderOutcome(o));
   if (plan.findings.length > 0) {
     lines.push("", "Findings:");
     for (const f of plan.findings) lines.push(renderFinding(f));
   }
   const s = result.summary;
-  lines.push("", `Apply: ${s.applied} applied, ${s.unchanged} unchanged, ${s.failed} failed, ${s.skipped} skipped; ${plan.findings.length} finding${plan.findings.length === 1 ? "" : "s"}.`);
+  const actions = result.outcomes.length === 0 ? "nothing to do" : `${s.applied} applied, ${s.unchanged} already done, ${s.failed} failed, ${s.skipped} skipped`;
+  lines.push("", `Apply: ${actions}; ${plan.findings.length} finding${plan.findings.length === 1 ? "" : "s"}.`);
   return `${lines.join("\n")}\n`;
 }

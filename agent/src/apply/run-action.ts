@@ -1,20 +1,21 @@
 /**
- * Running one action's commands through the executor. The only branch on `kind` in apply:
- * most actions are "run every argv, stop at the first non-zero exit"; a destroy first confirms
- * the dataset's identity.
+ * Running one action: its driver checks its precondition (when it has one), then its steps run
+ * in order through the executor, each with its stdin (looked up by hash in the content store)
+ * and its timeout, stopping at the first failure. Knows no driver by name.
  */
-import type { Argv, Executor, RunResult } from "../exec.js";
-import { guidArgv } from "../drivers/zfs/commands.js";
-import { parseGuidResult } from "../drivers/zfs/parse.js";
-import { assertNever } from "../plan/assert-never.js";
-import type { Action, ZfsDestroyAction } from "../plan/types.js";
+import type { Driver } from "../drivers/driver.js";
+import type { Executor, RunResult } from "../exec.js";
+import type { ActionBase } from "../plan/types.js";
 import type { ActionOutcome } from "./types.js";
 
 type RunOutcome = Exclude<ActionOutcome, { status: "skipped" }>;
 
+/** The bytes steps feed on stdin, by SHA-256 (Driver.contents). */
+export type ContentStore = ReadonlyMap<string, Uint8Array>;
+
 const STDERR_KEPT = 4000;
 
-function failedFrom(action: Action, r: RunResult, started: number): RunOutcome {
+function failedFrom(action: ActionBase, r: RunResult, started: number): RunOutcome {
   const spawn = r.spawnError === undefined ? "" : r.spawnError;
   return {
     action: action.id,
@@ -28,57 +29,45 @@ function failedFrom(action: Action, r: RunResult, started: number): RunOutcome {
   };
 }
 
-async function runAll(action: Action, argvs: readonly Argv[], executor: Executor, started: number): Promise<RunOutcome> {
-  for (const argv of argvs) {
-    const r = await executor.run(argv);
+/**
+ * runAction runs one action and says how it went. Never throws for a failed command: a
+ * non-zero exit, a timeout, a refused precondition or content missing from the store is a
+ * `failed` outcome; a precondition that finds the work already done is `unchanged`. Side
+ * effects: the commands. An exception from the executor or the driver's check propagates
+ * (apply turns it into `failed`).
+ */
+export async function runAction(action: ActionBase, driver: Driver | undefined, executor: Executor, contents: ContentStore): Promise<RunOutcome> {
+  const started = performance.now();
+  if (action.precondition !== undefined) {
+    if (driver?.check === undefined) {
+      return { action: action.id, status: "failed", code: "INTERNAL", argv: null, exitCode: null, stderr: "", message: `no driver checks ${action.precondition.kind}`, durationMs: performance.now() - started };
+    }
+    const checked = await driver.check(action, executor);
+    if (checked.kind === "done") return { action: action.id, status: "unchanged", why: checked.why, durationMs: performance.now() - started };
+    if (checked.kind === "refused") {
+      const r = checked.result;
+      return {
+        action: action.id,
+        status: "failed",
+        code: r !== undefined && r.exitCode !== 0 ? (r.timedOut ? "EXEC_TIMEOUT" : "EXEC_FAILED") : "APPLY_PRECONDITION",
+        argv: r?.argv ?? null,
+        exitCode: r?.exitCode ?? null,
+        stderr: (r?.stderr ?? "").slice(0, STDERR_KEPT),
+        message: checked.message,
+        durationMs: performance.now() - started,
+      };
+    }
+  }
+  for (const step of action.steps) {
+    let input: Uint8Array | undefined;
+    if (step.input !== undefined) {
+      input = contents.get(step.input.sha256);
+      if (input === undefined) {
+        return { action: action.id, status: "failed", code: "INTERNAL", argv: step.argv, exitCode: null, stderr: "", message: `content ${step.input.sha256} is not in the content store`, durationMs: performance.now() - started };
+      }
+    }
+    const r = await executor.run(step.argv, { ...(input === undefined ? {} : { input }), ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }) });
     if (r.exitCode !== 0 || r.timedOut) return failedFrom(action, r, started);
   }
   return { action: action.id, status: "applied", durationMs: performance.now() - started };
-}
-
-async function runDestroy(action: ZfsDestroyAction, executor: Executor, started: number): Promise<RunOutcome> {
-  const check = await executor.run(guidArgv(action.dataset));
-  const seen = parseGuidResult(action.dataset, check);
-  switch (seen.kind) {
-    case "absent":
-      return { action: action.id, status: "unchanged", why: "already gone", durationMs: performance.now() - started };
-    case "failed":
-      return failedFrom(action, check, started);
-    case "guid":
-      if (seen.guid !== action.guid) {
-        return {
-          action: action.id,
-          status: "failed",
-          code: "APPLY_PRECONDITION",
-          argv: check.argv,
-          exitCode: check.exitCode,
-          stderr: "",
-          message: `guid is ${seen.guid}, the plan saw ${action.guid}: not the same dataset; not destroyed`,
-          durationMs: performance.now() - started,
-        };
-      }
-      return runAll(action, action.argv, executor, started);
-    default:
-      return assertNever(seen, "guid result");
-  }
-}
-
-/**
- * runAction runs one action's commands and says how it went. Never throws for a failed command:
- * a non-zero exit, a timeout or a refused precondition is a `failed` outcome. Side effects:
- * the commands. An exception from the executor itself propagates (apply turns it into `failed`).
- */
-export async function runAction(action: Action, executor: Executor): Promise<RunOutcome> {
-  const started = performance.now();
-  switch (action.kind) {
-    case "zfs.create":
-    case "zfs.set":
-    case "zfs.inherit":
-    case "zfs.mount":
-      return runAll(action, action.argv, executor, started);
-    case "zfs.destroy":
-      return runDestroy(action, executor, started);
-    default:
-      return assertNever(action, "action");
-  }
 }

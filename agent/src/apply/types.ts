@@ -4,7 +4,7 @@
  */
 import type { ErrorCode } from "../errors.js";
 import type { Argv } from "../exec.js";
-import type { Action, Plan } from "../plan/types.js";
+import type { ActionBase as Action, Plan } from "../plan/types.js";
 
 /**
  * One action's outcome:

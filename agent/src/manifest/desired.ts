@@ -9,6 +9,7 @@
 import type { ClusterModel, DatasetSpec, DesiredState, ServiceSpec } from "./types.js";
 import { StewardError } from "../errors.js";
 import { hostMountpoint } from "./paths.js";
+import { isSizeProperty } from "../drivers/zfs/properties.js";
 
 /** datasetName is the full name of a service dataset. */
 export function datasetName(pool: string, service: string, short: string): string {
@@ -31,8 +32,6 @@ export function parseSize(text: string): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-/** The properties whose values are sizes, printed in bytes by `zfs get -p`. */
-const SIZE_PROPERTIES = new Set(["quota", "recordsize", "refquota", "reservation", "refreservation"]);
 
 /**
  * datasetProperties turns a dataset's properties as written into `zfs get -Hp` form: sizes in
@@ -42,7 +41,7 @@ export function datasetProperties(written: Readonly<Record<string, string>>, mou
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(written)) {
     if (k === "mount") continue;
-    out[k] = SIZE_PROPERTIES.has(k) ? String(parseSize(v) ?? v) : v;
+    out[k] = isSizeProperty(k) ? String(parseSize(v) ?? v) : v;
   }
   if (mountpoint !== undefined) out["mountpoint"] = mountpoint;
   return out;

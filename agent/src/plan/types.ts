@@ -1,125 +1,124 @@
 /**
- * The plan model (STYLE.md §2): what Steward observed, and the ordered actions and findings
- * that `plan()` derives from desired and observed state. Plain data, serializable, stable.
+ * The plan model (docs/architecture.md, "Plans"): the ordered actions and findings that
+ * `plan()` derives from desired and observed state. Plain data, serializable, stable. These are
+ * the shapes every driver's actions and findings extend; the generic layers (plan, apply,
+ * renderers, journal) read nothing else, so a new driver touches none of them.
  */
 import type { Argv } from "../exec.js";
-import type { ZfsObserved } from "../drivers/zfs/types.js";
 
-/** Everything the drivers observed on one node; `plan()` reads nothing else. */
-export interface ObservedState {
-  readonly zfs: ZfsObserved;
-}
+/** Everything the drivers observed on one node, by driver name; `plan()` reads nothing else. */
+export type ObservedState = Readonly<Record<string, unknown>>;
 
 /**
  * Why an action is in the plan, as data (the `reason` says the same for people):
- * - missing:            the resource does not exist yet
- * - unrecorded:         differs from the manifest and nothing was converged before (first run)
- * - drift:              changed on the host since the last apply; the manifest did not change
- * - manifest-changed:   the manifest now says something else than at the last apply
- * - listed-for-destroy: named in the node's `destroy` list
+ * - missing:               the resource does not exist yet
+ * - unrecorded:            differs from the manifest and nothing was converged before (first run)
+ * - drift:                 changed on the host since the last apply; the manifest did not change
+ * - manifest-changed:      the manifest now says something else than at the last apply
+ * - listed-for-destroy:    named in the node's `destroy` list
+ * - removed-from-manifest: the manifest no longer names it (stopped; data kept)
+ * - restart-due:           something it depends on changed, or an earlier restart failed
  */
-export type ActionCause = "missing" | "unrecorded" | "drift" | "manifest-changed" | "listed-for-destroy";
+export type ActionCause = "missing" | "unrecorded" | "drift" | "manifest-changed" | "listed-for-destroy" | "removed-from-manifest" | "restart-due";
 
-interface ActionBase {
-  /** Stable across runs: `<kind>:<dataset>[:<property>]`. */
+/**
+ * What an action does to the node, for counts and for people reviewing a change:
+ * create, change (in place), restart (a service or jail; no state lost), remove (stop and
+ * unconfigure; data kept), destroy (data lost).
+ */
+export type ActionEffect = "create" | "change" | "restart" | "remove" | "destroy";
+
+/**
+ * Bytes an action feeds a command on stdin (a file's content), named by their SHA-256: plans
+ * and journals carry the hash, never the content, because a configuration file can hold
+ * secrets. apply looks the bytes up in the content store the drivers give it.
+ */
+export interface ContentRef {
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** One command of an action. */
+export interface Step {
+  readonly argv: Argv;
+  /** Content written to stdin. */
+  readonly input?: ContentRef;
+  /** Hard limit for this command (`pkg install` takes minutes); the executor's default otherwise. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * What a driver checks on the host right before an action's commands run, as data (a destroy
+ * carries the guid it expects). The driver that planned the action checks it.
+ */
+export interface Precondition {
+  readonly kind: string;
+}
+
+/** What every action has. Drivers extend it with their own fields and a closed union of kinds. */
+export interface ActionBase {
+  /** Stable across runs: `<kind>:<subject>[:<detail>]`. */
   readonly id: string;
-  /** What a failure stops: later actions on the same resource are skipped. `zfs:<dataset>`. */
+  /** `<driver>.<verb>`, from the driver's closed union. */
+  readonly kind: string;
+  /** The driver that planned it (and checks and renders it). */
+  readonly driver: string;
+  /**
+   * The resource it acts on, `<driver>:<name>` (`zfs:tank/steward/data/mail`, `jail:mail`,
+   * `pf:steward`). A failed action marks it failed: later actions on it, and actions that need
+   * it, are skipped.
+   */
   readonly resource: string;
-  readonly dataset: string;
-  /** Ids of earlier actions that must have succeeded. */
-  readonly dependsOn: readonly string[];
-  /** The exact commands, run in order. */
-  readonly argv: readonly Argv[];
+  /** Resources that must be ready first: converged already, or made so by earlier actions. */
+  readonly needs: readonly string[];
+  /**
+   * Part of tearing something down: teardown actions run after every other action, drivers
+   * in reverse registry order (pf, then jails, then datasets), each driver's in its own order.
+   */
+  readonly teardown: boolean;
+  readonly effect: ActionEffect;
+  /** The exact commands, run in order; the first that fails fails the action. */
+  readonly steps: readonly Step[];
+  readonly precondition?: Precondition;
   readonly cause: ActionCause;
   /** For people only; apply never reads it. */
   readonly reason: string;
 }
 
-/** Create a dataset with the marker and every declared property. */
-export interface ZfsCreateAction extends ActionBase {
-  readonly kind: "zfs.create";
-  readonly before: null;
-  readonly after: Readonly<Record<string, string>>;
-}
-
-/** Set one property. */
-export interface ZfsSetAction extends ActionBase {
-  readonly kind: "zfs.set";
-  readonly property: string;
-  readonly before: string;
-  readonly after: string;
-}
-
-/** Revert a local value the manifest does not declare (`zfs inherit`, or `set quota=none`). */
-export interface ZfsInheritAction extends ActionBase {
-  readonly kind: "zfs.inherit";
-  readonly property: string;
-  readonly before: string;
-  readonly after: null;
-}
-
-/** Mount a dataset that has a mountpoint but is not mounted (a mount that failed, or `zfs unmount` by hand). */
-export interface ZfsMountAction extends ActionBase {
-  readonly kind: "zfs.mount";
-  readonly before: "no";
-  readonly after: "yes";
-}
-
-/** Destroy one dataset, after confirming it still has the guid the plan saw. */
-export interface ZfsDestroyAction extends ActionBase {
-  readonly kind: "zfs.destroy";
-  readonly guid: string;
-  /** Its locally set properties, for the record of what was lost. */
-  readonly before: Readonly<Record<string, string>>;
-  readonly after: null;
-}
-
-export type Action = ZfsCreateAction | ZfsSetAction | ZfsInheritAction | ZfsMountAction | ZfsDestroyAction;
-export type ActionKind = Action["kind"];
-
-export type DestroyRefusal = "unmanaged" | "has-children" | "has-snapshots" | "still-wanted" | "no-guid";
-
-interface FindingBase {
+/** What every finding has: something the plan found but will not act on. */
+export interface FindingBase {
+  readonly driver: string;
+  /** From the driver's closed union. */
+  readonly kind: string;
   readonly resource: string;
-  readonly dataset: string;
+  /** What it is about, for people (a dataset, a jail). */
+  readonly subject: string;
   /** For people only. */
   readonly message: string;
+  /** The resource cannot be made ready: actions that need it are skipped. */
+  readonly blocking: boolean;
 }
-
-/**
- * What the plan found but will not act on:
- * - unmanaged-conflict:  a dataset under `<pool>/steward` without Steward's marker (`wanted`: the manifest names it)
- * - blocked-by-conflict: a dataset that cannot be created because an ancestor is an unmanaged conflict
- * - orphan:              a managed dataset the manifest no longer names: kept
- * - drift-reported:      changed by hand, and the resource says `drift: report`
- * - destroy-missing:     listed for destroy, not there
- * - destroy-refused:     listed for destroy, but not safe to destroy (`because`)
- */
-export type Finding =
-  | (FindingBase & { readonly kind: "unmanaged-conflict"; readonly wanted: boolean })
-  | (FindingBase & { readonly kind: "blocked-by-conflict"; readonly conflict: string })
-  | (FindingBase & { readonly kind: "orphan" })
-  | (FindingBase & { readonly kind: "drift-reported"; readonly property: string; readonly expected: string; readonly actual: string })
-  | (FindingBase & { readonly kind: "destroy-missing" })
-  | (FindingBase & { readonly kind: "destroy-refused"; readonly because: DestroyRefusal });
-export type FindingKind = Finding["kind"];
 
 export interface PlanSummary {
   readonly create: number;
   readonly change: number;
+  readonly restart: number;
+  readonly remove: number;
   readonly destroy: number;
   readonly findings: number;
 }
 
 /** A plan: ordered actions and the findings, for one node. `JSON.stringify` of it is canonical. */
-export interface Plan {
-  readonly version: 1;
+export interface Plan<A extends ActionBase = ActionBase, F extends FindingBase = FindingBase> {
+  readonly version: 2;
   /** Hash of the content: equal plans have equal ids. */
   readonly id: string;
   readonly node: string;
-  readonly pool: string;
   readonly revision: string | null;
-  readonly actions: readonly Action[];
-  readonly findings: readonly Finding[];
+  /** In the order apply runs them. */
+  readonly actions: readonly A[];
+  readonly findings: readonly F[];
+  /** Resources a blocking finding keeps from being ready, sorted. */
+  readonly blocked: readonly string[];
   readonly summary: PlanSummary;
 }

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { planDatasets } from "../../../agent/src/drivers/zfs/plan.js";
-import type { AppliedRecord, ObservedDataset } from "../../../agent/src/drivers/zfs/types.js";
+import type { AppliedRecord, ObservedDataset, ZfsObserved } from "../../../agent/src/drivers/zfs/types.js";
 import type { DatasetSpec } from "../../../agent/src/manifest/types.js";
-import type { Action } from "../../../agent/src/plan/types.js";
+import type { ZfsAction as Action } from "../../../agent/src/drivers/zfs/types.js";
 import { isStewardError } from "../../../agent/src/errors.js";
 import { byDefault, containers, ds, have, inherited, observed } from "./build.js";
 
@@ -188,7 +188,7 @@ const cases: Case[] = [
     have: [...haveC],
     destroy: [OLD, "otherpool/data"],
     actions: [],
-    findings: [`destroy-missing ${OLD}`, "destroy-missing otherpool/data"],
+    findings: [`destroy-done ${OLD}`, "destroy-done otherpool/data"],
   },
   {
     name: "corrects a property changed by hand (the record equals the manifest)",
@@ -258,7 +258,7 @@ const cases: Case[] = [
 for (const c of cases) {
   test(c.name, () => {
     const o = observed(P, c.have, c.applied ?? {});
-    const part = planDatasets({ datasets: c.want, destroy: c.destroy ?? [] }, o.zfs);
+    const part = planDatasets({ pool: P, datasets: c.want, destroy: c.destroy ?? [] }, o["zfs"] as ZfsObserved);
     assert.deepEqual(
       part.actions.map((a) => a.id),
       c.actions,
@@ -273,62 +273,63 @@ function only<K extends Action["kind"]>(actions: readonly Action[], kind: K): Ex
 }
 
 test("a create passes the marker and every property as -o, in one command", () => {
-  const part = planDatasets({ datasets: [...C, mail()], destroy: [] }, observed(P, haveC).zfs);
+  const part = planDatasets({ pool: P, datasets: [...C, mail()], destroy: [] }, observed(P, haveC)["zfs"] as ZfsObserved);
   const [create] = only(part.actions, "zfs.create");
-  assert.deepEqual(create?.argv, [
+  assert.deepEqual(create?.steps.map((s) => s.argv), [
     ["zfs", "create", "-p", "-o", "org.steward:managed=yes", "-o", "compression=gzip", "-o", "mountpoint=/jails/mail/var/mail", "-o", "org.example:backup=daily", "-o", "quota=21474836480", MAIL],
   ]);
   assert.deepEqual(create?.after, mailProps);
   assert.equal(create?.before, null);
 });
 
-test("each create depends on its parent's create when the parent is created too", () => {
-  const part = planDatasets({ datasets: [...C, mail()], destroy: [] }, observed(P, []).zfs);
+test("each create needs its parent dataset when the parent is a desired dataset", () => {
+  const part = planDatasets({ pool: P, datasets: [...C, mail()], destroy: [] }, observed(P, [])["zfs"] as ZfsObserved);
   assert.deepEqual(
-    part.actions.map((a) => a.dependsOn),
-    [[], [`zfs.create:${P}/steward`], [`zfs.create:${P}/steward/data`], [`zfs.create:${P}/steward/data/mail`]],
+    part.actions.map((a) => a.needs),
+    [[], [`zfs:${P}/steward`], [`zfs:${P}/steward/data`], [`zfs:${P}/steward/data/mail`]],
   );
+  assert.deepEqual(part.resources, [`zfs:${P}/steward`, `zfs:${P}/steward/data`, `zfs:${P}/steward/data/mail`, `zfs:${MAIL}`]);
 });
 
 test("a set carries before, after and one pair in one zfs set", () => {
-  const part = planDatasets({ datasets: [...C, mail()], destroy: [] }, observed(P, [...haveC, haveMail({ ...mailProps, quota: "10737418240" })]).zfs);
+  const part = planDatasets({ pool: P, datasets: [...C, mail()], destroy: [] }, observed(P, [...haveC, haveMail({ ...mailProps, quota: "10737418240" })])["zfs"] as ZfsObserved);
   const [set] = only(part.actions, "zfs.set");
   assert.deepEqual(
-    { before: set?.before, after: set?.after, argv: set?.argv, resource: set?.resource },
+    { before: set?.before, after: set?.after, argv: set?.steps.map((s) => s.argv), resource: set?.resource },
     { before: "10737418240", after: "21474836480", argv: [["zfs", "set", "quota=21474836480", MAIL]], resource: `zfs:${MAIL}` },
   );
 });
 
 test("reverting quota uses zfs set quota=none, other properties zfs inherit", () => {
-  const part = planDatasets({ datasets: [...C, mail({ compression: "gzip" })], destroy: [] }, observed(P, [...haveC, haveMail({ compression: "gzip", quota: "1073741824", atime: "off" })]).zfs);
+  const part = planDatasets({ pool: P, datasets: [...C, mail({ compression: "gzip" })], destroy: [] }, observed(P, [...haveC, haveMail({ compression: "gzip", quota: "1073741824", atime: "off" })])["zfs"] as ZfsObserved);
   assert.deepEqual(
-    only(part.actions, "zfs.inherit").map((a) => a.argv),
+    only(part.actions, "zfs.inherit").map((a) => a.steps.map((s) => s.argv)),
     [[["zfs", "inherit", "atime", MAIL]], [["zfs", "set", "quota=none", MAIL]]],
   );
 });
 
-test("a destroy carries the observed guid and destroys without -r, -R or -f", () => {
-  const part = planDatasets({ datasets: [...C], destroy: [OLD, `${OLD}/www`] }, observed(P, [...haveC, have(OLD, {}, { guid: "42" }), have(`${OLD}/www`, {}, { guid: "43" })]).zfs);
+test("a destroy carries the observed guid as its precondition, is teardown, children first, and destroys without -r, -R or -f", () => {
+  const part = planDatasets({ pool: P, datasets: [...C], destroy: [OLD, `${OLD}/www`] }, observed(P, [...haveC, have(OLD, {}, { guid: "42" }), have(`${OLD}/www`, {}, { guid: "43" })])["zfs"] as ZfsObserved);
   const destroys = only(part.actions, "zfs.destroy");
   assert.deepEqual(
-    destroys.map((d) => [d.guid, d.argv, d.dependsOn]),
+    destroys.map((d) => [d.precondition, d.steps.map((s) => s.argv), d.teardown, d.effect]),
     [
-      ["43", [["zfs", "destroy", `${OLD}/www`]], []],
-      ["42", [["zfs", "destroy", OLD]], [`zfs.destroy:${OLD}/www`]],
+      [{ kind: "zfs.guid", dataset: `${OLD}/www`, guid: "43" }, [["zfs", "destroy", `${OLD}/www`]], true, "destroy"],
+      [{ kind: "zfs.guid", dataset: OLD, guid: "42" }, [["zfs", "destroy", OLD]], true, "destroy"],
     ],
   );
 });
 
 test("the plan does not depend on the order of the desired datasets", () => {
   const want = [...C, mail(), ds(SPOOL, { quota: "1073741824" })];
-  const a = planDatasets({ datasets: want, destroy: [] }, observed(P, []).zfs);
-  const b = planDatasets({ datasets: [...want].reverse(), destroy: [] }, observed(P, []).zfs);
+  const a = planDatasets({ pool: P, datasets: want, destroy: [] }, observed(P, [])["zfs"] as ZfsObserved);
+  const b = planDatasets({ pool: P, datasets: [...want].reverse(), destroy: [] }, observed(P, [])["zfs"] as ZfsObserved);
   assert.deepEqual(a, b);
 });
 
 test("a desired dataset outside <pool>/steward is a bug: INTERNAL", () => {
   assert.throws(
-    () => planDatasets({ datasets: [ds("tank/elsewhere")], destroy: [] }, observed(P, []).zfs),
+    () => planDatasets({ pool: P, datasets: [ds("tank/elsewhere")], destroy: [] }, observed(P, [])["zfs"] as ZfsObserved),
     (e: unknown) => isStewardError(e) && e.code === "INTERNAL",
   );
 });

@@ -1,13 +1,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { nextAppliedRecord, parseAppliedRecord, renderAppliedRecord, type RecordOutcome } from "../../../agent/src/drivers/zfs/record.js";
-import { plan } from "../../../agent/src/plan/plan.js";
+import { planDatasets } from "../../../agent/src/drivers/zfs/plan.js";
+import { zfsDriver } from "../../../agent/src/drivers/zfs/driver.js";
+import type { ZfsObserved } from "../../../agent/src/drivers/zfs/types.js";
+import type { DesiredState } from "../../../agent/src/manifest/types.js";
+import type { ObservedState } from "../../../agent/src/plan/types.js";
 import { containers, desiredState, ds, have, observed } from "./build.js";
 
 const P = "tank";
 const MAIL = `${P}/steward/data/mail/mail`;
 const C = containers(P);
 const props = { quota: "21474836480", compression: "gzip" };
+
+/** The ZFS part of the plan, as the driver plans it. */
+function plan(desired: DesiredState, o: ObservedState): ReturnType<typeof planDatasets> {
+  return planDatasets(zfsDriver.slice(desired), o["zfs"] as ZfsObserved);
+}
 
 function outcomes(p: ReturnType<typeof plan>, status: (id: string) => RecordOutcome): Map<string, RecordOutcome> {
   return new Map(p.actions.map((a) => [a.id, status(a.id)]));

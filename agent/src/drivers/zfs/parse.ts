@@ -5,6 +5,7 @@
  */
 import type { RunResult } from "../../exec.js";
 import { MANAGED_PROPERTY, MANAGED_VALUE } from "./commands.js";
+import { noneIsZero } from "./properties.js";
 import type { ObservedDataset, ObservedProperty, PropertySource, ZfsGetRow } from "./types.js";
 
 /** The part of a process result the parsers read. */
@@ -172,7 +173,7 @@ export function parseGuidResult(name: string, result: CommandResult): GuidParse 
  */
 export function normalizeValue(property: string, value: string): string {
   if (property === "compression" && value === "gzip-6") return "gzip";
-  if ((property === "quota" || property === "refquota" || property === "reservation" || property === "refreservation") && value === "none") return "0";
+  if (noneIsZero(property) && value === "none") return "0";
   return value;
 }
 

@@ -3,23 +3,17 @@
  */
 import { StewardError } from "../../errors.js";
 import type { DatasetSpec } from "../../manifest/types.js";
-import { formatValue } from "../../plan/format.js";
-import type { Action, ActionCause, Finding, ZfsCreateAction, ZfsDestroyAction, ZfsInheritAction, ZfsMountAction, ZfsSetAction } from "../../plan/types.js";
+import type { ActionCause } from "../../plan/types.js";
 import { MANAGED_PROPERTY, NATIVE_PROPERTIES, NON_INHERITABLE, createArgv, destroyArgv, mountArgv, revertArgv, setArgv } from "./commands.js";
 import { compareDatasetNames, isSameValue, parentOf } from "./parse.js";
-import type { ObservedDataset, ZfsObserved } from "./types.js";
-
-/** The slice of DesiredState the ZFS planner reads. */
-export interface ZfsDesired {
-  /** Ordered parents first (re-sorted here anyway, so the plan does not depend on input order). */
-  readonly datasets: readonly DatasetSpec[];
-  /** Full names the admin asked to destroy. */
-  readonly destroy: readonly string[];
-}
+import { formatValue } from "./properties.js";
+import type { ObservedDataset, ZfsAction, ZfsCreateAction, ZfsDesired, ZfsDestroyAction, ZfsFinding, ZfsInheritAction, ZfsMountAction, ZfsObserved, ZfsSetAction } from "./types.js";
 
 export interface ZfsPlanPart {
-  readonly actions: Action[];
-  readonly findings: Finding[];
+  readonly actions: ZfsAction[];
+  readonly findings: ZfsFinding[];
+  /** Every desired dataset's resource. */
+  readonly resources: string[];
 }
 
 /** The resource key of a dataset: a failed action stops the later ones on the same key. */
@@ -28,7 +22,7 @@ export function datasetResource(name: string): string {
 }
 
 /** The stable id of an action. */
-export function actionId(kind: Action["kind"], dataset: string, property?: string): string {
+export function actionId(kind: ZfsAction["kind"], dataset: string, property?: string): string {
   return property === undefined ? `${kind}:${dataset}` : `${kind}:${dataset}:${property}`;
 }
 
@@ -48,7 +42,8 @@ function isUnder(name: string, root: string): boolean {
  *   record; drift on a `drift: report` dataset becomes a `drift-reported` finding instead.
  * - Datasets the manifest does not name are kept: `orphan` (managed) or `unmanaged-conflict`.
  * - Datasets listed in `destroy` are destroyed only when they exist, are managed, have no
- *   snapshots and no children that stay; children first, after every other action.
+ *   snapshots and no children that stay; children first, as teardown (after every other action).
+ * - A create needs its parent's resource when the parent is a desired dataset too.
  * Throws INTERNAL if a desired dataset lies outside `observed.root` (the manifest step
  * guarantees it never does).
  */
@@ -58,9 +53,8 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
   const wanted = [...desired.datasets].sort((a, b) => compareDatasetNames(a.name, b.name));
   const wantedNames = new Set(wanted.map((d) => d.name));
   const destroyNames = new Set(desired.destroy);
-  const actions: Action[] = [];
-  const findings: Finding[] = [];
-  const creating = new Set<string>();
+  const actions: ZfsAction[] = [];
+  const findings: ZfsFinding[] = [];
   // dataset -> the unmanaged dataset that stops it (itself, for a conflict)
   const stopped = new Map<string, string>();
 
@@ -75,20 +69,22 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
     if (obs === undefined) {
       if (stoppedBy !== undefined) {
         stopped.set(spec.name, stoppedBy);
-        findings.push({ kind: "blocked-by-conflict", resource, dataset: spec.name, conflict: stoppedBy, message: `not created: ${stoppedBy} exists without Steward's marker` });
+        findings.push({ driver: "zfs", kind: "blocked-by-conflict", resource, subject: spec.name, dataset: spec.name, conflict: stoppedBy, blocking: true, message: `not created: ${stoppedBy} exists without Steward's marker` });
         continue;
       }
-      actions.push(planCreate(spec, parent !== undefined && creating.has(parent) ? [actionId("zfs.create", parent)] : []));
-      creating.add(spec.name);
+      actions.push(planCreate(spec, parent !== undefined && wantedNames.has(parent) ? [datasetResource(parent)] : []));
       continue;
     }
     if (!obs.managed) {
       stopped.set(spec.name, spec.name);
       findings.push({
+        driver: "zfs",
         kind: "unmanaged-conflict",
         resource,
+        subject: spec.name,
         dataset: spec.name,
         wanted: true,
+        blocking: true,
         message: `exists without ${MANAGED_PROPERTY}=yes set locally; Steward will not change it`,
       });
       continue;
@@ -102,28 +98,31 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
     if (wantedNames.has(obs.name) || destroyNames.has(obs.name)) continue;
     const resource = datasetResource(obs.name);
     if (!obs.managed) {
-      findings.push({ kind: "unmanaged-conflict", resource, dataset: obs.name, wanted: false, message: `under ${root} without ${MANAGED_PROPERTY}=yes set locally; left alone` });
+      findings.push({ driver: "zfs", kind: "unmanaged-conflict", resource, subject: obs.name, dataset: obs.name, wanted: false, blocking: false, message: `under ${root} without ${MANAGED_PROPERTY}=yes set locally; left alone` });
     } else {
-      findings.push({ kind: "orphan", resource, dataset: obs.name, message: "managed by Steward but no longer in the manifest; kept (list it in destroy to remove it)" });
+      findings.push({ driver: "zfs", kind: "orphan", resource, subject: obs.name, dataset: obs.name, blocking: false, message: "managed by Steward but no longer in the manifest; kept (list it in destroy to remove it)" });
     }
   }
 
   const destroy = planDestroys([...destroyNames], wantedNames, observed);
   actions.push(...destroy.actions);
   findings.push(...destroy.findings);
-  return { actions, findings };
+  return { actions, findings, resources: wanted.map((d) => datasetResource(d.name)) };
 }
 
-function planCreate(spec: DatasetSpec, dependsOn: string[]): ZfsCreateAction {
+function planCreate(spec: DatasetSpec, needs: string[]): ZfsCreateAction {
   const after: Record<string, string> = {};
   for (const key of Object.keys(spec.properties).sort()) if (key !== MANAGED_PROPERTY) after[key] = spec.properties[key] as string;
   return {
     kind: "zfs.create",
     id: actionId("zfs.create", spec.name),
+    driver: "zfs",
     resource: datasetResource(spec.name),
     dataset: spec.name,
-    dependsOn,
-    argv: [createArgv(spec.name, after)],
+    needs,
+    teardown: false,
+    effect: "create",
+    steps: [{ argv: createArgv(spec.name, after) }],
     cause: "missing",
     reason: "does not exist",
     before: null,
@@ -140,9 +139,9 @@ function causeOf(recorded: Readonly<Record<string, string>> | undefined, propert
   return isSameValue(property, was, desired) ? "drift" : "manifest-changed";
 }
 
-function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Readonly<Record<string, string>> | undefined): ZfsPlanPart {
-  const actions: Action[] = [];
-  const findings: Finding[] = [];
+function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Readonly<Record<string, string>> | undefined): { actions: ZfsAction[]; findings: ZfsFinding[] } {
+  const actions: ZfsAction[] = [];
+  const findings: ZfsFinding[] = [];
   const resource = datasetResource(spec.name);
   const show = formatValue;
 
@@ -166,11 +165,14 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
     const action: ZfsSetAction = {
       kind: "zfs.set",
       id: actionId("zfs.set", spec.name, property),
+      driver: "zfs",
       resource,
       dataset: spec.name,
       property,
-      dependsOn: [],
-      argv: [setArgv(spec.name, property, want)],
+      needs: [],
+      teardown: false,
+      effect: "change",
+      steps: [{ argv: setArgv(spec.name, property, want) }],
       cause,
       reason,
       before: now,
@@ -201,11 +203,14 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
     const action: ZfsInheritAction = {
       kind: "zfs.inherit",
       id: actionId("zfs.inherit", spec.name, property),
+      driver: "zfs",
       resource,
       dataset: spec.name,
       property,
-      dependsOn: [],
-      argv: [revertArgv(spec.name, property)],
+      needs: [],
+      teardown: false,
+      effect: "change",
+      steps: [{ argv: revertArgv(spec.name, property) }],
       cause,
       reason,
       before: o.value,
@@ -224,10 +229,13 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
       const mount: ZfsMountAction = {
         kind: "zfs.mount",
         id: actionId("zfs.mount", spec.name),
+        driver: "zfs",
         resource,
         dataset: spec.name,
-        dependsOn: [],
-        argv: [mountArgv(spec.name)],
+        needs: [],
+        teardown: false,
+        effect: "change",
+        steps: [{ argv: mountArgv(spec.name) }],
         cause: "drift",
         reason: `not mounted at ${spec.properties["mountpoint"] ?? ""}`,
         before: "no",
@@ -240,13 +248,13 @@ function planProperties(spec: DatasetSpec, obs: ObservedDataset, recorded: Reado
 }
 
 /** driftReported is the finding for a hand change left alone because the resource says `drift: report`. */
-function driftReported(dataset: string, property: string, expected: string, actual: string, what: string): Finding {
-  return { kind: "drift-reported", resource: datasetResource(dataset), dataset, property, expected, actual, message: `${what}; drift: report, left as is` };
+function driftReported(dataset: string, property: string, expected: string, actual: string, what: string): ZfsFinding {
+  return { driver: "zfs", kind: "drift-reported", resource: datasetResource(dataset), subject: dataset, dataset, property, expected, actual, blocking: false, message: `${what}; drift: report, left as is` };
 }
 
-function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observed: ZfsObserved): ZfsPlanPart {
+function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observed: ZfsObserved): { actions: ZfsAction[]; findings: ZfsFinding[] } {
   const actions: ZfsDestroyAction[] = [];
-  const findings: Finding[] = [];
+  const findings: ZfsFinding[] = [];
   const have = new Map(observed.datasets.map((d) => [d.name, d]));
   const children = new Map<string, string[]>();
   for (const d of observed.datasets) {
@@ -257,8 +265,8 @@ function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observe
   // Children before parents: the reverse of a tree walk.
   for (const name of [...names].sort((a, b) => compareDatasetNames(b, a))) {
     const resource = datasetResource(name);
-    const refuse = (because: Extract<Finding, { kind: "destroy-refused" }>["because"], message: string): void => {
-      findings.push({ kind: "destroy-refused", resource, dataset: name, because, message });
+    const refuse = (because: Extract<ZfsFinding, { kind: "destroy-refused" }>["because"], message: string): void => {
+      findings.push({ driver: "zfs", kind: "destroy-refused", resource, subject: name, dataset: name, because, blocking: false, message });
     };
     const obs = have.get(name);
     if (wantedNames.has(name)) {
@@ -266,7 +274,7 @@ function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observe
       continue;
     }
     if (obs === undefined) {
-      findings.push({ kind: "destroy-missing", resource, dataset: name, message: `listed in destroy but not found under ${observed.root}` });
+      findings.push({ driver: "zfs", kind: "destroy-done", resource, subject: name, dataset: name, blocking: false, message: `listed in destroy and not under ${observed.root} (destroyed, or never there): done; the entry can be removed from destroy` });
       continue;
     }
     if (!obs.managed) {
@@ -296,10 +304,14 @@ function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observe
     actions.push({
       kind: "zfs.destroy",
       id: actionId("zfs.destroy", name),
+      driver: "zfs",
       resource,
       dataset: name,
-      dependsOn: kids.map((k) => actionId("zfs.destroy", k)),
-      argv: [destroyArgv(name)],
+      needs: [],
+      teardown: true,
+      effect: "destroy",
+      steps: [{ argv: destroyArgv(name) }],
+      precondition: { kind: "zfs.guid", dataset: name, guid: obs.guid },
       cause: "listed-for-destroy",
       reason: "listed in the node's destroy list",
       guid: obs.guid,

@@ -4,13 +4,16 @@
  */
 import type { DatasetSpec } from "../../manifest/types.js";
 import { canonicalize } from "../../plan/canonical.js";
-import type { Plan } from "../../plan/types.js";
+import type { DriverPlan } from "../driver.js";
 import { MANAGED_PROPERTY } from "./commands.js";
 import { datasetResource } from "./plan.js";
-import { EMPTY_APPLIED_RECORD, type AppliedRecord } from "./types.js";
+import { EMPTY_APPLIED_RECORD, type AppliedRecord, type ZfsAction, type ZfsFinding } from "./types.js";
 
 /** The status of one action after apply, as far as the record cares. */
 export type RecordOutcome = "applied" | "unchanged" | "failed" | "skipped";
+
+/** The ZFS part of a plan, as the record reads it. */
+type ZfsPart = Pick<DriverPlan<ZfsAction, ZfsFinding>, "actions" | "findings">;
 
 /**
  * parseAppliedRecord reads the record file's text. Returns `valid: false` and the empty record
@@ -55,12 +58,12 @@ export function renderAppliedRecord(record: AppliedRecord): string {
 export function nextAppliedRecord(
   previous: AppliedRecord,
   datasets: readonly DatasetSpec[],
-  plan: Plan,
+  plan: ZfsPart,
   outcomes: ReadonlyMap<string, RecordOutcome>,
 ): AppliedRecord {
   const excluded = new Set<string>();
   for (const f of plan.findings) if (f.kind === "unmanaged-conflict" || f.kind === "blocked-by-conflict") excluded.add(f.resource);
-  const byResource = new Map<string, Plan["actions"][number][]>();
+  const byResource = new Map<string, ZfsAction[]>();
   for (const a of plan.actions) byResource.set(a.resource, [...(byResource.get(a.resource) ?? []), a]);
   const ok = (id: string): boolean => {
     const o = outcomes.get(id);

@@ -1,7 +1,10 @@
 /**
- * The ZFS driver's data: one row of `zfs get -Hp`, a dataset as observed, and the record of
- * what apply last converged each dataset to. Plain, serializable data; no I/O.
+ * The ZFS driver's data: its slice of the desired state, one row of `zfs get -Hp`, a dataset as
+ * observed, the record of what apply last converged each dataset to, and its actions and
+ * findings. Plain, serializable data; no I/O.
  */
+import type { DatasetSpec } from "../../manifest/types.js";
+import type { ActionBase, FindingBase, Precondition } from "../../plan/types.js";
 
 /** The source column of `zfs get`, without the dataset name of `inherited from <dataset>`. */
 export type PropertySource = "local" | "default" | "inherited" | "received" | "temporary" | "none";
@@ -56,3 +59,94 @@ export interface ZfsObserved {
 }
 
 export const EMPTY_APPLIED_RECORD: AppliedRecord = { version: 1, datasets: {} };
+
+/** The slice of a node's desired state the ZFS driver converges. */
+export interface ZfsDesired {
+  readonly pool: string;
+  /** Ordered parents first (re-sorted by the planner anyway). */
+  readonly datasets: readonly DatasetSpec[];
+  /** Full names the admin asked to destroy. */
+  readonly destroy: readonly string[];
+}
+
+interface ZfsActionBase extends ActionBase {
+  readonly driver: "zfs";
+  readonly dataset: string;
+}
+
+/** Create a dataset with the marker and every declared property. */
+export interface ZfsCreateAction extends ZfsActionBase {
+  readonly kind: "zfs.create";
+  readonly before: null;
+  readonly after: Readonly<Record<string, string>>;
+}
+
+/** Set one property. */
+export interface ZfsSetAction extends ZfsActionBase {
+  readonly kind: "zfs.set";
+  readonly property: string;
+  readonly before: string;
+  readonly after: string;
+}
+
+/** Revert a local value the manifest does not declare (`zfs inherit`, or `set quota=none`). */
+export interface ZfsInheritAction extends ZfsActionBase {
+  readonly kind: "zfs.inherit";
+  readonly property: string;
+  readonly before: string;
+  readonly after: null;
+}
+
+/** Mount a dataset that has a mountpoint but is not mounted (a mount that failed, or `zfs unmount` by hand). */
+export interface ZfsMountAction extends ZfsActionBase {
+  readonly kind: "zfs.mount";
+  readonly before: "no";
+  readonly after: "yes";
+}
+
+/** The precondition of a destroy: the dataset still has the guid the plan saw. */
+export interface GuidPrecondition extends Precondition {
+  readonly kind: "zfs.guid";
+  readonly dataset: string;
+  readonly guid: string;
+}
+
+/** Destroy one dataset, after confirming it still has the guid the plan saw. */
+export interface ZfsDestroyAction extends ZfsActionBase {
+  readonly kind: "zfs.destroy";
+  readonly guid: string;
+  readonly precondition: GuidPrecondition;
+  /** Its locally set properties, for the record of what was lost. */
+  readonly before: Readonly<Record<string, string>>;
+  readonly after: null;
+}
+
+export type ZfsAction = ZfsCreateAction | ZfsSetAction | ZfsInheritAction | ZfsMountAction | ZfsDestroyAction;
+export type ZfsActionKind = ZfsAction["kind"];
+
+export type DestroyRefusal = "unmanaged" | "has-children" | "has-snapshots" | "still-wanted" | "no-guid";
+
+interface ZfsFindingBase extends FindingBase {
+  readonly driver: "zfs";
+  readonly dataset: string;
+}
+
+/**
+ * What the ZFS plan found but will not act on (blocking ones keep the dataset from being ready,
+ * so nothing that needs it runs):
+ * - unmanaged-conflict:  a dataset under `<pool>/steward` without Steward's marker (`wanted`:
+ *                        the manifest names it; then blocking)
+ * - blocked-by-conflict: a dataset that cannot be created because an ancestor is an unmanaged conflict (blocking)
+ * - orphan:              a managed dataset the manifest no longer names: kept
+ * - drift-reported:      changed by hand, and the resource says `drift: report`
+ * - destroy-done:        listed for destroy and gone (destroyed by an earlier apply): the entry can go
+ * - destroy-refused:     listed for destroy, but not safe to destroy (`because`)
+ */
+export type ZfsFinding =
+  | (ZfsFindingBase & { readonly kind: "unmanaged-conflict"; readonly wanted: boolean })
+  | (ZfsFindingBase & { readonly kind: "blocked-by-conflict"; readonly conflict: string })
+  | (ZfsFindingBase & { readonly kind: "orphan" })
+  | (ZfsFindingBase & { readonly kind: "drift-reported"; readonly property: string; readonly expected: string; readonly actual: string })
+  | (ZfsFindingBase & { readonly kind: "destroy-done" })
+  | (ZfsFindingBase & { readonly kind: "destroy-refused"; readonly because: DestroyRefusal });
+export type ZfsFindingKind = ZfsFinding["kind"];

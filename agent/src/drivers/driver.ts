@@ -1,0 +1,72 @@
+/**
+ * The driver seam (docs/architecture.md, "Drivers"). Each kind of resource — ZFS datasets,
+ * jails, pf — is one Driver, listed in registry.ts; the generic layers (reconcile, plan, apply,
+ * the renderers, the journal) call these methods and never name a driver. A driver gives:
+ * - its slice of the desired state (pure);
+ * - `observe`: the host as it is, in a constant number of reads per node;
+ * - `plan`: a pure function of slice and observation to actions, findings and the resources it
+ *   knows (so a need that names anything else is a bug the planner reports);
+ * - how its actions read for people;
+ * - optionally: a check of an action's precondition right before its commands run, the
+ *   contents its actions feed on stdin, and a record of what apply converged.
+ */
+import type { OutcomeStatus } from "../apply/types.js";
+import type { Executor, RunResult } from "../exec.js";
+import type { Logger } from "../log.js";
+import type { DesiredState } from "../manifest/types.js";
+import type { ActionBase, FindingBase } from "../plan/types.js";
+
+/** What observe and record may use. */
+export interface DriverContext {
+  readonly executor: Executor;
+  /** The agent's state directory; undefined when there is none (a plan from a checkout). */
+  readonly stateDir: string | undefined;
+  readonly log: Logger;
+}
+
+/** What a driver's plan gives the generic planner. */
+export interface DriverPlan<A extends ActionBase = ActionBase, F extends FindingBase = FindingBase> {
+  readonly actions: readonly A[];
+  readonly findings: readonly F[];
+  /**
+   * Every resource the driver manages on this node, whether or not an action touches it:
+   * another driver's action may need any of them.
+   */
+  readonly resources: readonly string[];
+}
+
+/**
+ * The answer to a precondition: go ahead, nothing to do after all (the action is `unchanged`,
+ * e.g. a dataset to destroy is already gone), or refused (the action fails with
+ * APPLY_PRECONDITION, or the check's own command failed).
+ */
+export type CheckResult =
+  | { readonly kind: "ok" }
+  | { readonly kind: "done"; readonly why: string }
+  | { readonly kind: "refused"; readonly message: string; readonly result?: RunResult };
+
+/**
+ * One kind of resource. Methods (not function properties) so that a driver of specific types
+ * is a Driver of the base types in the registry.
+ */
+export interface Driver<S = unknown, O = unknown, A extends ActionBase = ActionBase, F extends FindingBase = FindingBase> {
+  /** The prefix of its resources and action kinds: `zfs`, `jail`, `pf`. */
+  readonly name: string;
+  /** slice picks what this driver converges out of a node's desired state. Pure. */
+  slice(desired: DesiredState): S;
+  /** observe reads the host. Throws OBSERVE_FAILED (transient) when it cannot. */
+  observe(slice: S, ctx: DriverContext): Promise<O>;
+  /** plan decides. Pure. */
+  plan(slice: S, observed: O): DriverPlan<A, F>;
+  /** renderAction writes one of its actions as one line for people. Pure. */
+  renderAction(action: A): string;
+  /** check tests an action's precondition on the host, right before its commands run. */
+  check?(action: A, executor: Executor): Promise<CheckResult>;
+  /** contents are the bytes its actions' steps reference by hash, by SHA-256. */
+  contents?(slice: S): ReadonlyMap<string, Uint8Array>;
+  /**
+   * record persists what this apply converged, under the apply lock, after every action ran
+   * (failed and skipped ones included, so the next plan knows what is still due).
+   */
+  record?(slice: S, observed: O, part: DriverPlan<A, F>, outcomes: ReadonlyMap<string, OutcomeStatus>, ctx: DriverContext & { readonly stateDir: string }): Promise<void>;
+}
