@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { CLI_MAIN, REPO_ROOT } from "../test/helpers/cli.js";
 import { startGitHttpServer } from "../test/helpers/git-http-server.js";
 import { WorkRepo, makeBare, makeKey, makeTempDir, removeDir, writeAllowedSigners } from "../test/helpers/keys.js";
-import { createTestPool } from "../test/helpers/zfs-pool.js";
+import { createTestPool, installBase } from "../test/helpers/zfs-pool.js";
 
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s: string): void => void process.stdout.write(`\n${bold(`== ${s}`)}\n`);
@@ -32,6 +32,8 @@ async function run(display: string, argv: readonly string[]): Promise<number> {
 
 const root = makeTempDir("steward-demo-");
 const pool = await createTestPool("stdemo", 256);
+// The base release jails are cloned from, installed once per release (docs/jails.md).
+await installBase(pool);
 const http = await startGitHttpServer(join(root, "srv"));
 let failed = false;
 try {

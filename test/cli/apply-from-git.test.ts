@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 import { runCli } from "../helpers/cli.js";
 import { startGitHttpServer, type GitHttpServer } from "../helpers/git-http-server.js";
 import { WorkRepo, makeBare, makeKey, makeTempDir, removeDir, writeAllowedSigners, type SshKey } from "../helpers/keys.js";
-import { createTestPool, type TestPool } from "../helpers/zfs-pool.js";
+import { TEST_RELEASE, createTestPool, installBase, type TestPool } from "../helpers/zfs-pool.js";
 
 let root: string;
 let http: GitHttpServer;
@@ -28,7 +28,7 @@ interface ApplyJson {
 }
 
 const cluster = (quota: string): Record<string, string> => ({
-  "cluster.yaml": "network:\n  jails: 10.17.0.0/24\n  protect: [192.168.1.0/24]\ndefaults:\n  datasets: { compression: gzip }\n",
+  "cluster.yaml": `network:\n  jails: 10.17.0.0/24\n  protect: [192.168.1.0/24]\ndefaults:\n  release: ${TEST_RELEASE}\n  datasets: { compression: gzip }\n`,
   "nodes/n1.yaml": `arch: amd64\npool: ${pool.name}\ninterface: em0\njails: ${pool.dir}/jails\n`,
   "services/blog.yaml": `node: n1\njail:\n  ip: 10.17.0.40\ndatasets:\n  www: { mount: /usr/local/www, quota: ${quota} }\n`,
 });
@@ -43,6 +43,7 @@ function commit(files: Record<string, string>, signed: boolean): string {
 before(async () => {
   root = makeTempDir();
   pool = await createTestPool("sta");
+  await installBase(pool);
   admin = makeKey(join(root, "keys"), "admin");
   const trust = writeAllowedSigners(join(root, "etc", "allowed_signers"), [{ principal: "admin@cluster", key: admin }]);
   mkdirSync(join(root, "srv"));
@@ -71,7 +72,7 @@ test("plan shows the creates of a new signed revision and changes nothing", asyn
   const out = JSON.parse(r.stdout) as ApplyJson;
   assert.equal(out.source.revision, first);
   assert.equal(out.source.decision.kind, "apply");
-  assert.ok(out.plan.actions.length > 0 && out.plan.actions.every((a) => a.kind === "zfs.create"));
+  assert.ok(out.plan.actions.length > 0 && out.plan.actions.every((a) => a.kind === "zfs.create" || a.kind === "zfs.clone"));
   const fetched = JSON.parse((await runCli(["fetch", "--config", config, "--json"])).stdout) as { lastApplied: string | null };
   assert.equal(fetched.lastApplied, null, "plan records nothing");
 });

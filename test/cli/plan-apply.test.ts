@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { acquireApplyLock } from "../../agent/src/apply/lock.js";
 import { silentLogger } from "../../agent/src/log.js";
 import { runCli } from "../helpers/cli.js";
-import { createTestPool, type TestPool } from "../helpers/zfs-pool.js";
+import { TEST_RELEASE, createTestPool, installBase, type TestPool } from "../helpers/zfs-pool.js";
 
 let pool: TestPool;
 let repo: string;
@@ -23,7 +23,7 @@ async function writeRepo(opts: { quota?: string; compression?: string; ip?: stri
   await mkdir(join(repo, "services"), { recursive: true });
   await writeFile(
     join(repo, "cluster.yaml"),
-    ["network:", "  jails: 10.17.0.0/24", "  protect: [192.168.1.0/24]", "defaults:", `  datasets: { compression: ${opts.compression ?? "gzip"}, atime: "off" }`, ""].join("\n"),
+    ["network:", "  jails: 10.17.0.0/24", "  protect: [192.168.1.0/24]", "defaults:", `  release: ${TEST_RELEASE}`, `  datasets: { compression: ${opts.compression ?? "gzip"}, atime: "off" }`, ""].join("\n"),
   );
   await writeFile(join(repo, "nodes", "alpha.yaml"), ["arch: amd64", `pool: ${pool.name}`, "interface: em0", `jails: ${pool.dir}/jails`, ""].join("\n"));
   await writeFile(
@@ -42,6 +42,7 @@ async function writeRepo(opts: { quota?: string; compression?: string; ip?: stri
 
 before(async () => {
   pool = await createTestPool();
+  await installBase(pool);
   repo = await mkdtemp(join(tmpdir(), "steward-cli-repo-"));
   state = await mkdtemp(join(tmpdir(), "steward-cli-state-"));
   await writeRepo();
@@ -61,12 +62,15 @@ interface ApplyJson extends PlanJson {
   result: { ok: boolean; outcomes: { status: string }[] };
 }
 
-test("plan on an empty pool lists every create and changes nothing", async () => {
+test("plan on a pool with only the base release lists every create and changes nothing", async () => {
   const r = await runCli(["plan", ...target(), "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as PlanJson;
   assert.equal(out.ok, true);
-  assert.deepEqual(out.plan.summary, { create: 5, change: 0, restart: 0, remove: 0, destroy: 0, findings: 0 });
+  assert.deepEqual(out.plan.summary, { create: 6, change: 0, restart: 0, remove: 0, destroy: 0, findings: 0 });
+  // The jail's root is cloned before the datasets mounted inside it.
+  const ids = out.plan.actions.map((a) => a.id);
+  assert.ok(ids.indexOf(`zfs.clone:${pool.name}/steward/jails/mail`) < ids.indexOf(`zfs.create:${pool.name}/steward/data/mail/mail`), ids.join(" "));
 });
 
 test("apply converges, then plan and apply have nothing to do", async () => {
@@ -75,7 +79,7 @@ test("apply converges, then plan and apply have nothing to do", async () => {
   const out = JSON.parse(r.stdout) as ApplyJson;
   assert.deepEqual(
     out.result.outcomes.map((o) => o.status),
-    Array(5).fill("applied"),
+    Array(6).fill("applied"),
   );
   const plan = JSON.parse((await runCli(["plan", ...target(), "--json"])).stdout) as PlanJson;
   assert.equal(plan.plan.actions.length, 0);

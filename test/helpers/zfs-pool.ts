@@ -4,7 +4,7 @@
  * files running in parallel never meet. Tests FAIL (never skip) when ZFS cannot run here.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -81,4 +81,29 @@ async function destroyPool(name: string, vdev: string, dir: string): Promise<voi
   }
   await rm(vdev, { force: true });
   await rm(dir, { recursive: true, force: true }).catch(() => {});
+}
+
+/** The release the tests' jails are cloned from. */
+export const TEST_RELEASE = "14.2-RELEASE";
+
+/**
+ * installBase does what an admin does once per release on a node (docs/jails.md): Steward's
+ * two top containers (marked, as Steward makes them), then `<pool>/steward/base/<release>`
+ * holding a tiny FreeBSD-shaped root (etc/rc.conf, etc/passwd, etc/group, usr/local/etc,
+ * var/db/pkg) and its `@steward` snapshot. Returns the base dataset's name.
+ */
+export async function installBase(pool: TestPool, release = TEST_RELEASE): Promise<string> {
+  for (const name of [`${pool.name}/steward`, `${pool.name}/steward/base`]) {
+    const exists = (await zfsRun(["zfs", "get", "-Hp", "-o", "value", "guid", name])).exitCode === 0;
+    if (!exists) await zfsOk(["zfs", "create", "-o", "org.steward:managed=yes", "-o", "mountpoint=none", name]);
+  }
+  const base = `${pool.name}/steward/base/${release}`;
+  const mountpoint = join(pool.dir, "base", release);
+  await zfsOk(["zfs", "create", "-o", `mountpoint=${mountpoint}`, base]);
+  for (const dir of ["etc", "usr/local/etc", "var/db/pkg", "var/run", "tmp"]) await mkdir(join(mountpoint, dir), { recursive: true });
+  await writeFile(join(mountpoint, "etc", "rc.conf"), 'sendmail_enable="NONE"\n');
+  await writeFile(join(mountpoint, "etc", "passwd"), "root:*:0:0:Charlie &:/root:/bin/sh\n");
+  await writeFile(join(mountpoint, "etc", "group"), "wheel:*:0:root\n");
+  await zfsOk(["zfs", "snapshot", `${base}@steward`]);
+  return base;
 }

@@ -23,20 +23,27 @@ for (const c of [
   test(`parseSize reads ${c.text} as ${String(c.bytes)}`, () => assert.equal(parseSize(c.text), c.bytes));
 }
 
-test("alpha gets Steward's containers and the datasets of its services, parents first", async () => {
+test("alpha gets Steward's containers, its release's base, a jail root per service and their datasets, parents first", async () => {
   const desired = desiredStateFor(await templateModel(), "alpha");
   assert.deepEqual(
-    desired.datasets.map((d) => d.name),
+    desired.datasets.map((d) => [d.name, d.role ?? "managed"]),
     [
-      "zroot/steward",
-      "zroot/steward/data",
-      "zroot/steward/data/git",
-      "zroot/steward/data/git/repos",
-      "zroot/steward/data/mail",
-      "zroot/steward/data/mail/mail",
-      "zroot/steward/data/mail/spool",
+      ["zroot/steward", "managed"],
+      ["zroot/steward/base", "managed"],
+      ["zroot/steward/base/14.2-RELEASE", "base"],
+      ["zroot/steward/data", "managed"],
+      ["zroot/steward/data/git", "managed"],
+      ["zroot/steward/data/git/repos", "managed"],
+      ["zroot/steward/data/mail", "managed"],
+      ["zroot/steward/data/mail/mail", "managed"],
+      ["zroot/steward/data/mail/spool", "managed"],
+      ["zroot/steward/jails", "managed"],
+      ["zroot/steward/jails/git", "clone"],
+      ["zroot/steward/jails/mail", "clone"],
     ],
   );
+  const root = desired.datasets.find((d) => d.name === "zroot/steward/jails/mail");
+  assert.deepEqual([root?.origin, root?.properties], ["zroot/steward/base/14.2-RELEASE@steward", { mountpoint: "/jails/mail" }]);
   assert.deepEqual(desired.services.map((s) => s.name), ["git", "mail"]);
 });
 
@@ -57,10 +64,10 @@ test("dataset properties are in zfs get -Hp form: sizes in bytes, mountpoint und
   assert.deepEqual(desired.datasets.find((d) => d.name === "zroot/steward")?.properties, { mountpoint: "none" });
 });
 
-test("a node with no services gets only the two top containers", async () => {
+test("a node with no services gets only the top containers", async () => {
   const { model } = loadModel(await templateWith({ "nodes/gamma.yaml": "arch: amd64\npool: tank\ninterface: em1\n" }));
   assert.ok(model);
-  assert.deepEqual(desiredStateFor(model, "gamma").datasets.map((d) => d.name), ["tank/steward", "tank/steward/data"]);
+  assert.deepEqual(desiredStateFor(model, "gamma").datasets.map((d) => d.name), ["tank/steward", "tank/steward/base", "tank/steward/data", "tank/steward/jails"]);
 });
 
 test("a service's drift policy reaches its datasets", async () => {

@@ -92,6 +92,12 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
       error("MANIFEST_REFERENCE", locate(file, ["node"]), `node '${raw.node}' does not exist`, close !== undefined ? `did you mean '${close}'?` : `add nodes/${raw.node}.yaml or name an existing node${nodeNames.size > 0 ? `: ${[...nodeNames].sort().join(", ")}` : ""}`);
     }
 
+    // A jail is a clone of a base release: one must be named somewhere.
+    const node = nodesByName.get(raw.node);
+    if (input.cluster !== undefined && node !== undefined && raw.jail.release === undefined && node.raw.release === undefined && input.cluster.raw.defaults?.release === undefined) {
+      error("MANIFEST_MISSING", locate(file, ["jail"]), `jail: no FreeBSD release for service '${name}'`, "its jail is cloned from a base release: set defaults.release in cluster.yaml (e.g. 14.2-RELEASE), release: in the node's file, or jail.release here");
+    }
+
     // Address.
     const ip = parseIpv4(raw.jail.ip);
     if (ip !== undefined) {

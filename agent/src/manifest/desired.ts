@@ -1,14 +1,17 @@
 /**
  * From the validated model to what one node must look like. Pure.
  *
- * Dataset layout (schema/README.md): `<pool>/steward` and `<pool>/steward/data` are containers,
- * each service gets `<pool>/steward/data/<service>`, and each of its datasets lives below that.
+ * Dataset layout (schema/README.md): `<pool>/steward`, `<pool>/steward/data`,
+ * `<pool>/steward/base` and `<pool>/steward/jails` are containers; each service gets
+ * `<pool>/steward/data/<service>` with each of its datasets below, and its jail's root
+ * `<pool>/steward/jails/<service>`, a clone of its release's base
+ * `<pool>/steward/base/<release>@steward` mounted at `<jails>/<service>`.
  * Property values are written the way `zfs get -Hp` prints them, so that desired and observed
  * compare as plain strings.
  */
 import type { ClusterModel, DatasetSpec, DesiredState, ServiceSpec } from "./types.js";
 import { StewardError } from "../errors.js";
-import { hostMountpoint } from "./paths.js";
+import { hostMountpoint, jailRoot } from "./paths.js";
 import { isSizeProperty } from "../drivers/zfs/properties.js";
 
 /** datasetName is the full name of a service dataset. */
@@ -18,7 +21,20 @@ export function datasetName(pool: string, service: string, short: string): strin
 
 /** containerNames lists Steward's container datasets on a pool, parents first. */
 export function containerNames(pool: string, services: readonly string[]): string[] {
-  return [`${pool}/steward`, `${pool}/steward/data`, ...services.map((s) => `${pool}/steward/data/${s}`)];
+  return [`${pool}/steward`, `${pool}/steward/base`, `${pool}/steward/data`, ...services.map((s) => `${pool}/steward/data/${s}`), `${pool}/steward/jails`];
+}
+
+/** The snapshot of a base release jails are cloned from. */
+export const BASE_SNAPSHOT = "steward";
+
+/** baseName is the dataset of a FreeBSD base release on a pool. */
+export function baseName(pool: string, release: string): string {
+  return `${pool}/steward/base/${release}`;
+}
+
+/** jailRootName is the dataset of a service's jail root. */
+export function jailRootName(pool: string, service: string): string {
+  return `${pool}/steward/jails/${service}`;
 }
 
 const UNITS: Readonly<Record<string, number>> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5 };
@@ -64,12 +80,20 @@ export function desiredStateFor(model: ClusterModel, name: string): DesiredState
     (n): DatasetSpec => ({ name: n, properties: { mountpoint: "none" }, drift: model.cluster.drift, owner: "steward" }),
   );
   const data = services.flatMap((s) => serviceDatasetSpecs(node.pool, node.jails, s));
+  // A release every service of the node names (the manifest step makes sure each has one).
+  const releases = [...new Set(services.flatMap((s) => (s.release === undefined ? [] : [s.release])))].sort();
+  const bases = releases.map((r): DatasetSpec => ({ name: baseName(node.pool, r), properties: {}, drift: "report", owner: "steward", role: "base", snapshot: BASE_SNAPSHOT }));
+  const roots = services.flatMap((s): DatasetSpec[] =>
+    s.release === undefined
+      ? []
+      : [{ name: jailRootName(node.pool, s.name), properties: { mountpoint: jailRoot(node.jails, s.name) }, drift: s.drift, owner: s.name, role: "clone", origin: `${baseName(node.pool, s.release)}@${BASE_SNAPSHOT}` }],
+  );
   return {
     revision: model.revision,
     node,
     cluster: model.cluster,
     services,
-    datasets: [...containers, ...data].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    datasets: [...containers, ...bases, ...roots, ...data].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     destroy: [...node.destroy].sort(),
   };
 }

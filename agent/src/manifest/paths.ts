@@ -153,6 +153,8 @@ export function hostPathConflicts(desired: DesiredState, protectedPaths: readonl
   }
   // The mountpoints the plan would set, so that a hand-made desired state is checked too.
   for (const d of desired.datasets) {
+    // A jail root's dataset is mounted at the jail root, reported above.
+    if (d.role === "clone") continue;
     const mountpoint = d.properties["mountpoint"];
     if (mountpoint === undefined || !mountpoint.startsWith("/")) continue;
     const overlaps = findOverlaps(mountpoint, protectedPaths);

@@ -118,6 +118,17 @@ export interface DatasetSpec {
   readonly drift: Drift;
   /** The service that declared it, or "steward" for the containers Steward makes itself. */
   readonly owner: string;
+  /**
+   * How it is made, when not the default (created with its properties and kept so):
+   * - base:  a FreeBSD base release jails are cloned from; Steward only reads it: it must exist,
+   *          with the snapshot `snapshot`, and is never created or changed;
+   * - clone: a jail's root, cloned from `origin` (a base release's snapshot).
+   */
+  readonly role?: "base" | "clone";
+  /** For a clone: the snapshot it is cloned from (`<pool>/steward/base/<release>@steward`). */
+  readonly origin?: string;
+  /** For a base: the snapshot clones are made from (the part after `@`). */
+  readonly snapshot?: string;
 }
 
 /** Everything one node must converge to, fully resolved. */

@@ -45,7 +45,7 @@ test("managed and hand-made datasets, user properties and the applied record are
   const ex = new RecordingExecutor([], systemExecutor);
   const o = await observeZfs({ pool: pool.name, datasets: [ds(`${root}/a`, { "org.example:backup": "weekly" })] }, { executor: ex, stateDir: state, log: silentLogger });
   assert.equal(ex.calls.length, 1);
-  assert.ok(ex.calls[0]?.includes("org.steward:managed,guid,mounted,atime,compression,mountpoint,quota,recordsize,org.example:backup"));
+  assert.ok(ex.calls[0]?.includes("org.steward:managed,guid,mounted,origin,atime,compression,mountpoint,quota,recordsize,org.example:backup"));
   assert.deepEqual(
     o.datasets.map((d) => [d.name, d.managed, d.snapshots]),
     [

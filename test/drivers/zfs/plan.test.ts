@@ -333,3 +333,43 @@ test("a desired dataset outside <pool>/steward is a bug: INTERNAL", () => {
     (e: unknown) => isStewardError(e) && e.code === "INTERNAL",
   );
 });
+
+const BASE = `${P}/steward/base/14.2-RELEASE`;
+const ROOT = `${P}/steward/jails/mail`;
+const baseSpec = (): DatasetSpec => ({ ...ds(BASE, {}, "report", "steward"), role: "base", snapshot: "steward" });
+const rootSpec = (): DatasetSpec => ({ ...ds(ROOT, { mountpoint: "/jails/mail" }), role: "clone", origin: `${BASE}@steward` });
+const dataSpec = (): DatasetSpec => ds(MAIL, { mountpoint: "/jails/mail/var/mail" });
+const jailContainers = [ds(`${P}/steward/base`, { mountpoint: "none" }, "correct", "steward"), ds(`${P}/steward/jails`, { mountpoint: "none" }, "correct", "steward")];
+
+test("a missing base release is a blocking finding that says how to install it; nothing cloned from it", () => {
+  const part = planDatasets({ pool: P, datasets: [...C, ...jailContainers, baseSpec(), rootSpec(), dataSpec()], destroy: [] }, observed(P, [])["zfs"] as ZfsObserved);
+  const base = part.findings.find((f) => f.kind === "base-missing");
+  assert.equal(base?.blocking, true);
+  assert.match(base?.message ?? "", /zfs snapshot tank\/steward\/base\/14.2-RELEASE@steward/);
+  const clone = part.actions.find((a) => a.kind === "zfs.clone");
+  assert.deepEqual(clone?.needs.includes(`zfs:${BASE}`), true, "the clone needs the base, so it is skipped while the base is missing");
+});
+
+test("a base release without its snapshot is base-missing too; with it, nothing is planned for the base", () => {
+  const noSnap = planDatasets({ pool: P, datasets: [baseSpec()], destroy: [] }, observed(P, [have(BASE, {}, { managed: false })])["zfs"] as ZfsObserved);
+  assert.deepEqual(noSnap.findings.map((f) => f.kind), ["base-missing"]);
+  const ok = planDatasets({ pool: P, datasets: [baseSpec()], destroy: [] }, observed(P, [{ ...have(BASE, {}, { managed: false }), snapshotNames: ["steward"] }])["zfs"] as ZfsObserved);
+  assert.deepEqual([ok.actions, ok.findings], [[], []], "an admin-made base is neither a conflict nor changed");
+});
+
+test("a jail root is cloned from its release's snapshot with the marker, and the data mounted inside it waits for it", () => {
+  const part = planDatasets(
+    { pool: P, datasets: [...C, ...jailContainers, baseSpec(), rootSpec(), dataSpec()], destroy: [] },
+    observed(P, [...haveC, have(`${P}/steward/base`, { mountpoint: "none" }), { ...have(BASE, {}, { managed: false }), snapshotNames: ["steward"] }])["zfs"] as ZfsObserved,
+  );
+  const clone = only(part.actions, "zfs.clone")[0];
+  assert.deepEqual(clone?.steps.map((s) => s.argv), [["zfs", "clone", "-p", "-o", "org.steward:managed=yes", "-o", "mountpoint=/jails/mail", `${BASE}@steward`, ROOT]]);
+  const data = part.actions.find((a) => a.id === `zfs.create:${MAIL}`);
+  assert.ok(data?.needs.includes(`zfs:${ROOT}`), JSON.stringify(data?.needs));
+});
+
+test("a jail root cloned from another snapshot is reported, not recloned", () => {
+  const part = planDatasets({ pool: P, datasets: [rootSpec()], destroy: [] }, observed(P, [have(ROOT, { mountpoint: "/jails/mail", origin: { value: `${P}/steward/base/13.2-RELEASE@steward`, source: "none" } })])["zfs"] as ZfsObserved);
+  assert.deepEqual(part.actions, []);
+  assert.deepEqual(part.findings.map((f) => [f.kind, f.blocking]), [["origin-differs", false]]);
+});

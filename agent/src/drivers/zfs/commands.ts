@@ -33,8 +33,8 @@ export function rootOf(pool: string): string {
  */
 export function observePropertyList(declared: Iterable<string>): string[] {
   const extra = new Set<string>();
-  for (const p of declared) if (p !== MANAGED_PROPERTY && p !== "guid" && p !== "mounted" && !NATIVE_PROPERTIES.includes(p)) extra.add(p);
-  return [MANAGED_PROPERTY, "guid", "mounted", ...NATIVE_PROPERTIES, ...[...extra].sort()];
+  for (const p of declared) if (p !== MANAGED_PROPERTY && p !== "guid" && p !== "mounted" && p !== "origin" && !NATIVE_PROPERTIES.includes(p)) extra.add(p);
+  return [MANAGED_PROPERTY, "guid", "mounted", "origin", ...NATIVE_PROPERTIES, ...[...extra].sort()];
 }
 
 /**
@@ -43,6 +43,19 @@ export function observePropertyList(declared: Iterable<string>): string[] {
  */
 export function observeArgv(root: string, properties: readonly string[]): Argv {
   return ["zfs", "get", "-rHp", "-o", "name,property,value,source", properties.join(","), root];
+}
+
+/**
+ * cloneArgv clones a jail's root from `origin` with the marker and every property, creating
+ * missing parents (`-p`); clone honours `-o` (tested on zfs-fuse 0.7.0 and in zfs(8)).
+ */
+export function cloneArgv(origin: string, name: string, properties: Readonly<Record<string, string>>): Argv {
+  const opts: string[] = ["-o", `${MANAGED_PROPERTY}=${MANAGED_VALUE}`];
+  for (const key of Object.keys(properties).sort()) {
+    if (key === MANAGED_PROPERTY) continue;
+    opts.push("-o", `${key}=${properties[key]}`);
+  }
+  return ["zfs", "clone", "-p", ...opts, origin, name];
 }
 
 /**

@@ -100,6 +100,7 @@ export function toObservedDatasets(rows: readonly ZfsGetRow[]): ObservedDataset[
       managed: isManaged(e.marker),
       guid: e.guid,
       snapshots: snapshots.get(name)?.size ?? 0,
+      snapshotNames: [...(snapshots.get(name) ?? [])].map((full) => full.slice(full.indexOf("@") + 1)).sort(),
       properties: e.props,
     }));
 }

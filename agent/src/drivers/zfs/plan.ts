@@ -4,10 +4,10 @@
 import { StewardError } from "../../errors.js";
 import type { DatasetSpec } from "../../manifest/types.js";
 import type { ActionCause } from "../../plan/types.js";
-import { MANAGED_PROPERTY, NATIVE_PROPERTIES, NON_INHERITABLE, createArgv, destroyArgv, mountArgv, revertArgv, setArgv } from "./commands.js";
+import { MANAGED_PROPERTY, NATIVE_PROPERTIES, NON_INHERITABLE, cloneArgv, createArgv, destroyArgv, mountArgv, revertArgv, setArgv } from "./commands.js";
 import { compareDatasetNames, isSameValue, parentOf } from "./parse.js";
 import { formatValue } from "./properties.js";
-import type { ObservedDataset, ZfsAction, ZfsCreateAction, ZfsDesired, ZfsDestroyAction, ZfsFinding, ZfsInheritAction, ZfsMountAction, ZfsObserved, ZfsSetAction } from "./types.js";
+import type { ObservedDataset, ZfsAction, ZfsCloneAction, ZfsCreateAction, ZfsDesired, ZfsDestroyAction, ZfsFinding, ZfsInheritAction, ZfsMountAction, ZfsObserved, ZfsSetAction } from "./types.js";
 
 export interface ZfsPlanPart {
   readonly actions: ZfsAction[];
@@ -43,7 +43,12 @@ function isUnder(name: string, root: string): boolean {
  * - Datasets the manifest does not name are kept: `orphan` (managed) or `unmanaged-conflict`.
  * - Datasets listed in `destroy` are destroyed only when they exist, are managed, have no
  *   snapshots and no children that stay; children first, as teardown (after every other action).
- * - A create needs its parent's resource when the parent is a desired dataset too.
+ * - A create needs its parent's resource when the parent is a desired dataset too, and the
+ *   resource of every desired dataset mounted above it (a jail's root before the data mounted
+ *   inside it: mounted the other way round, the root would hide the data).
+ * - A base release (role base) is only read: missing, or without its snapshot, it is a blocking
+ *   `base-missing` finding saying how to install it. A jail root (role clone) is cloned from its
+ *   origin when missing; an existing one cloned from elsewhere is `origin-differs`.
  * Throws INTERNAL if a desired dataset lies outside `observed.root` (the manifest step
  * guarantees it never does).
  */
@@ -66,13 +71,22 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
     const obs = have.get(spec.name);
     const parent = parentOf(spec.name);
     const stoppedBy = parent === undefined ? undefined : stopped.get(parent);
+    if (spec.role === "base") {
+      const snapshot = spec.snapshot ?? "steward";
+      if (obs === undefined || !(obs.snapshotNames ?? []).includes(snapshot)) findings.push(baseMissing(spec.name, snapshot, obs === undefined));
+      continue;
+    }
     if (obs === undefined) {
       if (stoppedBy !== undefined) {
         stopped.set(spec.name, stoppedBy);
         findings.push({ driver: "zfs", kind: "blocked-by-conflict", resource, subject: spec.name, dataset: spec.name, conflict: stoppedBy, blocking: true, message: `not created: ${stoppedBy} exists without Steward's marker` });
         continue;
       }
-      actions.push(planCreate(spec, parent !== undefined && wantedNames.has(parent) ? [datasetResource(parent)] : []));
+      const needs = [...(parent !== undefined && wantedNames.has(parent) ? [datasetResource(parent)] : []), ...mountedAbove(spec, wanted)];
+      if (spec.role === "clone" && spec.origin !== undefined) {
+        const origin = spec.origin.slice(0, spec.origin.indexOf("@"));
+        actions.push(planClone(spec, spec.origin, wantedNames.has(origin) ? [...needs, datasetResource(origin)] : needs));
+      } else actions.push(planCreate(spec, needs));
       continue;
     }
     if (!obs.managed) {
@@ -88,6 +102,12 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
         message: `exists without ${MANAGED_PROPERTY}=yes set locally; Steward will not change it`,
       });
       continue;
+    }
+    if (spec.role === "clone" && spec.origin !== undefined) {
+      const actual = obs.properties["origin"]?.value ?? "-";
+      if (actual !== spec.origin) {
+        findings.push({ driver: "zfs", kind: "origin-differs", resource, subject: spec.name, dataset: spec.name, expected: spec.origin, actual, blocking: false, message: `is a clone of ${actual}, its release's base is ${spec.origin}; left as is (moving a jail to another release is not done yet)` });
+      }
     }
     const part = planProperties(spec, obs, observed.applied.datasets[spec.name]);
     actions.push(...part.actions);
@@ -108,6 +128,54 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
   actions.push(...destroy.actions);
   findings.push(...destroy.findings);
   return { actions, findings, resources: wanted.map((d) => datasetResource(d.name)) };
+}
+
+/** mountedAbove lists the resources of the desired datasets mounted on a proper ancestor of the dataset's mountpoint. */
+function mountedAbove(spec: DatasetSpec, wanted: readonly DatasetSpec[]): string[] {
+  const mountpoint = spec.properties["mountpoint"];
+  if (mountpoint === undefined || !mountpoint.startsWith("/")) return [];
+  return wanted.filter((o) => o.name !== spec.name && isMountedAbove(o.properties["mountpoint"], mountpoint)).map((o) => datasetResource(o.name));
+}
+
+function isMountedAbove(above: string | undefined, below: string): boolean {
+  if (above === undefined || !above.startsWith("/")) return false;
+  const a = above.replace(/\/+$/, "");
+  return a === "" || below.startsWith(`${a}/`);
+}
+
+function baseMissing(name: string, snapshot: string, absent: boolean): ZfsFinding {
+  const release = name.split("/").pop() ?? name;
+  return {
+    driver: "zfs",
+    kind: "base-missing",
+    resource: datasetResource(name),
+    subject: name,
+    dataset: name,
+    snapshot,
+    blocking: true,
+    message: `${absent ? "the base release is not installed" : `the base release has no snapshot @${snapshot}`}: jails of ${release} cannot be created. Install it once (docs/jails.md): zfs create -p ${name}; tar -xf ${release}-base.txz -C <its mountpoint>; zfs snapshot ${name}@${snapshot}`,
+  };
+}
+
+function planClone(spec: DatasetSpec, origin: string, needs: string[]): ZfsCloneAction {
+  const after: Record<string, string> = {};
+  for (const key of Object.keys(spec.properties).sort()) if (key !== MANAGED_PROPERTY) after[key] = spec.properties[key] as string;
+  return {
+    kind: "zfs.clone",
+    id: actionId("zfs.clone", spec.name),
+    driver: "zfs",
+    resource: datasetResource(spec.name),
+    dataset: spec.name,
+    origin,
+    needs,
+    teardown: false,
+    effect: "create",
+    steps: [{ argv: cloneArgv(origin, spec.name, after) }],
+    cause: "missing",
+    reason: `does not exist: cloned from ${origin}`,
+    before: null,
+    after,
+  };
 }
 
 function planCreate(spec: DatasetSpec, needs: string[]): ZfsCreateAction {

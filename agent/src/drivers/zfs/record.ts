@@ -75,7 +75,8 @@ export function nextAppliedRecord(
     const resource = datasetResource(spec.name);
     if (excluded.has(resource)) continue;
     const actions = byResource.get(resource) ?? [];
-    const create = actions.find((a) => a.kind === "zfs.create");
+    if (spec.role === "base") continue;
+    const create = actions.find((a) => a.kind === "zfs.create" || a.kind === "zfs.clone");
     if (create !== undefined && !ok(create.id)) continue;
     const was = previous.datasets[spec.name] ?? {};
     const props: Record<string, string> = {};

@@ -34,6 +34,8 @@ export interface ObservedDataset {
   readonly guid: string | undefined;
   /** Snapshots of this dataset (their rows are dropped; a destroy would fail on them). */
   readonly snapshots: number;
+  /** Their names, the part after `@`, sorted (a base release's `steward` snapshot is looked up here). */
+  readonly snapshotNames?: readonly string[];
   /** Every observed property except the marker and guid, by name. */
   readonly properties: Readonly<Record<string, ObservedProperty>>;
 }
@@ -81,6 +83,14 @@ export interface ZfsCreateAction extends ZfsActionBase {
   readonly after: Readonly<Record<string, string>>;
 }
 
+/** Clone a jail's root from its base release's snapshot, with the marker and its properties. */
+export interface ZfsCloneAction extends ZfsActionBase {
+  readonly kind: "zfs.clone";
+  readonly origin: string;
+  readonly before: null;
+  readonly after: Readonly<Record<string, string>>;
+}
+
 /** Set one property. */
 export interface ZfsSetAction extends ZfsActionBase {
   readonly kind: "zfs.set";
@@ -121,7 +131,7 @@ export interface ZfsDestroyAction extends ZfsActionBase {
   readonly after: null;
 }
 
-export type ZfsAction = ZfsCreateAction | ZfsSetAction | ZfsInheritAction | ZfsMountAction | ZfsDestroyAction;
+export type ZfsAction = ZfsCreateAction | ZfsCloneAction | ZfsSetAction | ZfsInheritAction | ZfsMountAction | ZfsDestroyAction;
 export type ZfsActionKind = ZfsAction["kind"];
 
 export type DestroyRefusal = "unmanaged" | "has-children" | "has-snapshots" | "still-wanted" | "no-guid";
@@ -141,6 +151,9 @@ interface ZfsFindingBase extends FindingBase {
  * - drift-reported:      changed by hand, and the resource says `drift: report`
  * - destroy-done:        listed for destroy and gone (destroyed by an earlier apply): the entry can go
  * - destroy-refused:     listed for destroy, but not safe to destroy (`because`)
+ * - base-missing:        a base release jails are cloned from is not there, or lacks its snapshot
+ *                        (blocking: the admin installs it, see the message)
+ * - origin-differs:      a jail root is a clone of another snapshot than its release's (left alone)
  */
 export type ZfsFinding =
   | (ZfsFindingBase & { readonly kind: "unmanaged-conflict"; readonly wanted: boolean })
@@ -148,5 +161,7 @@ export type ZfsFinding =
   | (ZfsFindingBase & { readonly kind: "orphan" })
   | (ZfsFindingBase & { readonly kind: "drift-reported"; readonly property: string; readonly expected: string; readonly actual: string })
   | (ZfsFindingBase & { readonly kind: "destroy-done" })
-  | (ZfsFindingBase & { readonly kind: "destroy-refused"; readonly because: DestroyRefusal });
+  | (ZfsFindingBase & { readonly kind: "destroy-refused"; readonly because: DestroyRefusal })
+  | (ZfsFindingBase & { readonly kind: "base-missing"; readonly snapshot: string })
+  | (ZfsFindingBase & { readonly kind: "origin-differs"; readonly expected: string; readonly actual: string });
 export type ZfsFindingKind = ZfsFinding["kind"];
