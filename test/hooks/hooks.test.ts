@@ -221,6 +221,31 @@ describe("pre-commit", () => {
     assertHookTmpClean();
   });
 
+  test("a commit git will not sign with SSH is warned about, with the settings that fix it, and still made", () => {
+    const dir = clientRepo();
+    git(dir, "add", "-A");
+    const r = commit(dir, "-m", "unsigned");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^steward-pre-commit: warning: .*commit\.gpgsign/m);
+    assert.match(r.stderr, /^steward-pre-commit: warning: +git config commit\.gpgsign true$/m);
+    assert.match(r.stderr, /^steward-pre-commit: warning: +git config gpg\.format ssh$/m);
+    git(dir, "config", "commit.gpgsign", "true");
+    const openpgp = commit(dir, "--allow-empty", "--no-gpg-sign", "-m", "gpg.format still openpgp");
+    assert.equal(openpgp.code, 0, openpgp.stderr);
+    assert.match(openpgp.stderr, /^steward-pre-commit: warning: gpg\.format is not set/m);
+    assert.equal(git(dir, "rev-list", "--count", "HEAD"), "2");
+  });
+
+  test("no warning when every commit is signed with SSH", () => {
+    const dir = clientRepo();
+    signWith(dir, admin);
+    git(dir, "add", "-A");
+    const r = commit(dir, "-m", "signed");
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /warning/);
+    assert.match(git(dir, "cat-file", "commit", "HEAD"), /^gpgsig -----BEGIN SSH SIGNATURE-----$/m);
+  });
+
   test("STEWARD_BIN names the executable and wins over PATH; an unusable one refuses the commit", () => {
     const dir = clientRepo();
     const marker = join(root, `called-${counter}`);
