@@ -2,8 +2,10 @@
  * The git hooks in hooks/, run by real git: `git commit` in a client repo with the pre-commit
  * hook, and `git push` into a real bare repo holding pre-receive and post-receive. The hooks
  * find the built CLI through a `steward` wrapper script (on PATH for the client, through
- * `git config steward.bin` for the server). Assertions are on exit codes, refs and the
- * diagnostic codes and positions in the output, never on prose.
+ * `git config steward.bin` for the server). Commits pushed to the server are signed by native
+ * git with ssh-keygen keys (gpg.format=ssh), as an admin's are. Assertions are on exit codes,
+ * refs and the codes, commits and positions in the output; prose only where the defect was
+ * prose (a rejected push that said "valid").
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -13,6 +15,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { MAX_MANIFEST_BYTES } from "../../agent/src/manifest/yaml.js";
 import { CLI_MAIN, REPO_ROOT } from "../helpers/cli.js";
+import { allowedSigners, makeKey, type SshKey } from "../helpers/keys.js";
 
 const HOOKS = join(REPO_ROOT, "hooks");
 const TEMPLATE = join(REPO_ROOT, "cluster-repo-template");
@@ -30,6 +33,16 @@ mkdirSync(join(root, "home"));
 writeFileSync(wrapper, `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(CLI_MAIN)} "$@"\n`);
 chmodSync(wrapper, 0o755);
 writeFileSync(join(root, "gitconfig"), "[user]\n\tname = Test Admin\n\temail = admin@example.invalid\n[init]\n\tdefaultBranch = main\n");
+
+/** The admin whose key the nodes (and the server's steward.trust) bootstrap with; a second admin; a stranger. */
+const admin = makeKey(join(root, "keys"), "admin");
+const admin2 = makeKey(join(root, "keys"), "admin2");
+const intruder = makeKey(join(root, "keys"), "intruder");
+const trustOf = (...keys: SshKey[]): string => allowedSigners(keys.map((key) => ({ principal: `${key.name}@cluster`, key })));
+/** The server's bootstrap trust file (git config steward.trust). */
+const bootstrapTrust = join(root, "bootstrap_allowed_signers");
+writeFileSync(bootstrapTrust, trustOf(admin));
+const TRUST = "trust/allowed_signers";
 
 /** An environment free of the caller's git settings; `steward` on PATH only when asked. */
 function environment(withStewardOnPath: boolean): NodeJS.ProcessEnv {
@@ -208,6 +221,31 @@ describe("pre-commit", () => {
     assertHookTmpClean();
   });
 
+  test("a commit git will not sign with SSH is warned about, with the settings that fix it, and still made", () => {
+    const dir = clientRepo();
+    git(dir, "add", "-A");
+    const r = commit(dir, "-m", "unsigned");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^steward-pre-commit: warning: .*commit\.gpgsign/m);
+    assert.match(r.stderr, /^steward-pre-commit: warning: +git config commit\.gpgsign true$/m);
+    assert.match(r.stderr, /^steward-pre-commit: warning: +git config gpg\.format ssh$/m);
+    git(dir, "config", "commit.gpgsign", "true");
+    const openpgp = commit(dir, "--allow-empty", "--no-gpg-sign", "-m", "gpg.format still openpgp");
+    assert.equal(openpgp.code, 0, openpgp.stderr);
+    assert.match(openpgp.stderr, /^steward-pre-commit: warning: gpg\.format is not set/m);
+    assert.equal(git(dir, "rev-list", "--count", "HEAD"), "2");
+  });
+
+  test("no warning when every commit is signed with SSH", () => {
+    const dir = clientRepo();
+    signWith(dir, admin);
+    git(dir, "add", "-A");
+    const r = commit(dir, "-m", "signed");
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /warning/);
+    assert.match(git(dir, "cat-file", "commit", "HEAD"), /^gpgsig -----BEGIN SSH SIGNATURE-----$/m);
+  });
+
   test("STEWARD_BIN names the executable and wins over PATH; an unusable one refuses the commit", () => {
     const dir = clientRepo();
     const marker = join(root, `called-${counter}`);
@@ -232,36 +270,67 @@ interface Server {
   readonly first: string;
 }
 
+/** Signing settings for a client: every commit signed with `key` (gpg.format=ssh), as hooks/README.md tells admins. */
+function signWith(client: string, key: SshKey): void {
+  git(client, "config", "gpg.format", "ssh");
+  git(client, "config", "user.signingkey", key.private);
+  git(client, "config", "commit.gpgsign", "true");
+}
+
+/** installHooks copies pre-receive and post-receive into a bare repo and configures them as hooks/README.md says. */
+function installHooks(bare: string): void {
+  for (const hook of ["pre-receive", "post-receive"]) {
+    copyFileSync(join(HOOKS, hook), join(bare, "hooks", hook));
+    chmodSync(join(bare, "hooks", hook), 0o755);
+  }
+  git(bare, "config", "steward.bin", wrapper);
+  git(bare, "config", "steward.trust", bootstrapTrust);
+}
+
+/** removeHooks takes the server hooks out again: a server as it was before, which took anything. */
+function removeHooks(bare: string): void {
+  for (const hook of ["pre-receive", "post-receive"]) rmSync(join(bare, "hooks", hook), { force: true });
+}
+
+/** A client holding the template, trust/allowed_signers listing the admin, signing with the admin's key, nothing committed. */
+function pusherRepo(): string {
+  const client = freshDir("pusher");
+  git(client, "init", "-q", "-b", "main");
+  cpSync(TEMPLATE, client, { recursive: true });
+  writeFileSync(join(client, TRUST), trustOf(admin));
+  signWith(client, admin);
+  return client;
+}
+
 /**
  * A bare repo with pre-receive and post-receive installed as hooks/README.md says, and a client
- * that pushed the template to main. The hooks are installed after that first push unless
- * `hookedFirstPush`, to keep the suite fast (each validation starts a node process).
+ * that pushed the template, signed by the admin, to main. The hooks are installed after that
+ * first push unless `hookedFirstPush`, to keep the suite fast (each check starts node processes).
  */
 function server(hookedFirstPush = false): Server {
   const bare = freshDir("server");
   git(bare, "init", "-q", "--bare", "-b", "main");
-  const install = (): void => {
-    for (const hook of ["pre-receive", "post-receive"]) {
-      copyFileSync(join(HOOKS, hook), join(bare, "hooks", hook));
-      chmodSync(join(bare, "hooks", hook), 0o755);
-    }
-    git(bare, "config", "steward.bin", wrapper);
-  };
-  if (hookedFirstPush) install();
-  const client = freshDir("pusher");
-  git(client, "init", "-q", "-b", "main");
-  cpSync(TEMPLATE, client, { recursive: true });
+  if (hookedFirstPush) installHooks(bare);
+  const client = pusherRepo();
   git(client, "add", "-A");
   git(client, "commit", "-q", "-m", "start from the template");
   git(client, "remote", "add", "origin", bare);
   const r = push(client, "origin", "main");
   assert.equal(r.code, 0, r.stderr);
-  if (!hookedFirstPush) install();
+  if (!hookedFirstPush) installHooks(bare);
   return { bare, client, first: git(client, "rev-parse", "HEAD") };
 }
 
 function push(client: string, ...args: string[]): Run {
   return run(client, ["push", "-q", ...args], serverEnv);
+}
+
+/** pushUnchecked pushes with the server's hooks taken out for the push: how a bad commit reached servers before this check. */
+function pushUnchecked(s: Server, ...args: string[]): void {
+  removeHooks(s.bare);
+  const r = push(s.client, ...args);
+  installHooks(s.bare);
+  assert.equal(r.code, 0, r.stderr);
 }
 
 /** The commit a ref points at in the bare repo, or undefined when it does not exist. */
@@ -270,16 +339,45 @@ function serverRef(bare: string, ref: string): string | undefined {
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
-function commitFile(client: string, path: string, text: string, message: string): string {
+/** commitFile writes and commits one file, signed as the client is configured unless `sign` says otherwise. */
+function commitFile(client: string, path: string, text: string, message: string, sign: "configured" | "unsigned" | SshKey = "configured"): string {
   writeFileSync(join(client, path), text);
   git(client, "add", "-A");
-  git(client, "commit", "-q", "-m", message);
+  const how = sign === "configured" ? [] : sign === "unsigned" ? ["-c", "commit.gpgsign=false"] : ["-c", `user.signingkey=${sign.private}`];
+  git(client, ...how, "commit", "-q", "-m", message);
   return git(client, "rev-parse", "HEAD");
 }
 
+/** A valid edit of the mail service, different each time. */
+let quota = 20;
+function mailEdit(): string {
+  return mailText.replace("quota: 20G", `quota: ${++quota}G`);
+}
+
+/**
+ * assertDeclined checks that the push was refused, and that nothing the hook said claims
+ * otherwise: no "valid" (the validator's summary), no account of a verification, no
+ * "push accepted"; the hook's last word is "push rejected".
+ */
 function assertDeclined(r: Run): void {
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /pre-receive hook declined/);
+  assert.doesNotMatch(r.stderr, /\bvalid\b/, "a rejected push was called valid");
+  assert.doesNotMatch(r.stderr, /verified the signature|push accepted/, "a rejected push was reported as checked and accepted");
+  assert.match(r.stderr, /^remote: steward-pre-receive: push rejected/m);
+}
+
+/** assertAccepted checks that the push went through and that the hook said what it checked. */
+function assertAccepted(r: Run, commits: number): void {
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^remote: steward-pre-receive: refs/heads/main: (?:.*; )?verified the signatures? and dates? of ${commits === 1 ? "(1 commit|[0-9a-f]{12})" : `${commits} commits`}`, "m"));
+  assert.match(r.stderr, /^remote: steward-pre-receive: refs\/heads\/main: the tree of [0-9a-f]{40} validates/m);
+  assert.match(r.stderr, /^remote: steward-pre-receive: refs\/heads\/main: push accepted/m);
+}
+
+/** hasProblem tells whether the pusher was shown verify-push's refusal with `code` naming `commit`. */
+function hasProblem(output: string, code: string, commit: string): boolean {
+  return new RegExp(`^remote: steward verify-push: ${code}: `, "m").test(output) && new RegExp(`^remote:\\s+commit: ${commit}\\b`, "m").test(output);
 }
 
 describe("pre-receive and post-receive", () => {
@@ -291,7 +389,7 @@ describe("pre-receive and post-receive", () => {
     rmSync(notify);
     const next = commitFile(s.client, MAIL, mailText.replace("quota: 20G", "quota: 30G"), "more mail");
     const r = push(s.client, "origin", "main");
-    assert.equal(r.code, 0, r.stderr);
+    assertAccepted(r, 1);
     assert.equal(serverRef(s.bare, "refs/heads/main"), next);
     assert.ok(existsSync(notify), "the fast-forward notified");
     assertHookTmpClean();
@@ -319,13 +417,14 @@ describe("pre-receive and post-receive", () => {
     assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
   });
 
-  test("a force-push that rewrites main is rejected", () => {
+  test("a force-push that rewrites main's first commit is rejected", () => {
     const s = server();
     git(s.client, "commit", "-q", "--amend", "-m", "rewritten history");
     const rewritten = git(s.client, "rev-parse", "HEAD");
     assert.notEqual(rewritten, s.first);
     const r = push(s.client, "--force", "origin", "main");
     assertDeclined(r);
+    assert.match(r.stderr, /SOURCE_ROLLBACK/);
     assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
   });
 
@@ -378,6 +477,7 @@ describe("pre-receive and post-receive", () => {
     commitFile(s.client, MAIL, mailText.replace("quota: 20G", "quota: 21G"), "valid");
     const r = push(s.client, "origin", "main");
     assertDeclined(r);
+    assert.match(r.stderr, /no-such-steward is not an executable file/);
     assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
     assertHookTmpClean();
   });
@@ -391,6 +491,204 @@ describe("pre-receive and post-receive", () => {
     assertDeclined(r);
     assert.ok(hasDiagnostic(r.stderr, badMailWhere, "MANIFEST_SCHEMA"), r.stderr);
     assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+  });
+});
+
+describe("pre-receive: signatures, trust and rewrites, as the nodes judge them", () => {
+  test("an unsigned commit pushed to main is refused with SOURCE_UNSIGNED naming it, before any node sees it", () => {
+    const s = server();
+    const unsigned = commitFile(s.client, MAIL, mailEdit(), "forgot to sign", "unsigned");
+    const r = push(s.client, "origin", "main");
+    assertDeclined(r);
+    assert.ok(hasProblem(r.stderr, "SOURCE_UNSIGNED", unsigned), r.stderr);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+    assert.notEqual(run(s.bare, ["cat-file", "-e", unsigned], clientEnv).code, 0, "the quarantined commit was dropped");
+    assertHookTmpClean();
+  });
+
+  test("an unsigned commit hidden below a signed tip is refused all the same", () => {
+    const s = server();
+    const unsigned = commitFile(s.client, MAIL, mailEdit(), "unsigned", "unsigned");
+    commitFile(s.client, MAIL, mailEdit(), "signed on top");
+    const r = push(s.client, "origin", "main");
+    assertDeclined(r);
+    assert.ok(hasProblem(r.stderr, "SOURCE_UNSIGNED", unsigned), r.stderr);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+  });
+
+  test("a commit signed by a key the trust file does not list is refused with SOURCE_UNTRUSTED", () => {
+    const s = server();
+    const stranger = commitFile(s.client, MAIL, mailEdit(), "not an admin", intruder);
+    const r = push(s.client, "origin", "main");
+    assertDeclined(r);
+    assert.ok(hasProblem(r.stderr, "SOURCE_UNTRUSTED", stranger), r.stderr);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+  });
+
+  test("signed commits are accepted, each counted; the account says what was checked", () => {
+    const s = server();
+    commitFile(s.client, MAIL, mailEdit(), "one");
+    const tip = commitFile(s.client, MAIL, mailEdit(), "two");
+    const r = push(s.client, "origin", "main");
+    assertAccepted(r, 2);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), tip);
+  });
+
+  for (const c of [
+    { name: "loose objects (git unpacks a small push)", unpackLimit: undefined, kept: /^[0-9a-f]{2}$/m },
+    { name: "a pack (receive.unpackLimit=1 keeps every push packed)", unpackLimit: "1", kept: /^pack-[0-9a-f]{40}\.pack$/m },
+  ]) {
+    test(`a push still in quarantine is read in full when git keeps it as ${c.name}`, () => {
+      const s = server();
+      if (c.unpackLimit !== undefined) git(s.bare, "config", "receive.unpackLimit", c.unpackLimit);
+      // A steward that lists what the quarantine directory holds when verify-push runs.
+      const listing = join(root, `quarantine-${counter}`);
+      const listingSteward = join(root, `listing-steward-${counter}`);
+      writeFileSync(listingSteward, `#!/bin/sh\nif [ "$1" = verify-push ]; then ls "$GIT_QUARANTINE_PATH" "$GIT_QUARANTINE_PATH/pack" > ${shQuote(listing)} 2>&1; fi\nexec ${shQuote(wrapper)} "$@"\n`);
+      chmodSync(listingSteward, 0o755);
+      git(s.bare, "config", "steward.bin", listingSteward);
+      commitFile(s.client, TRUST, trustOf(admin, admin2), "trust admin2");
+      const tip = commitFile(s.client, MAIL, mailEdit(), "by admin2", admin2);
+      assertAccepted(push(s.client, "origin", "main"), 2);
+      assert.match(readFileSync(listing, "utf8"), c.kept);
+      assert.equal(serverRef(s.bare, "refs/heads/main"), tip);
+      const unsigned = commitFile(s.client, MAIL, mailEdit(), "unsigned", "unsigned");
+      const r = push(s.client, "origin", "main");
+      assertDeclined(r);
+      assert.ok(hasProblem(r.stderr, "SOURCE_UNSIGNED", unsigned), r.stderr);
+    });
+  }
+
+  test("a trust change signed by a trusted key is accepted, and the new key may sign after it", () => {
+    const s = server();
+    commitFile(s.client, TRUST, trustOf(admin, admin2), "trust admin2");
+    assertAccepted(push(s.client, "origin", "main"), 1);
+    const byAdmin2 = commitFile(s.client, MAIL, mailEdit(), "first commit by admin2", admin2);
+    assertAccepted(push(s.client, "origin", "main"), 1);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), byAdmin2);
+  });
+
+  test("a trust change that adds its own signer is refused: it is judged by the trust before it", () => {
+    const s = server();
+    const selfAuthorised = commitFile(s.client, TRUST, trustOf(admin, intruder), "trust me", intruder);
+    const r = push(s.client, "origin", "main");
+    assertDeclined(r);
+    assert.ok(hasProblem(r.stderr, "SOURCE_UNTRUSTED", selfAuthorised), r.stderr);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+  });
+
+  test("the documented recovery works: reset to the last good commit, commit signed, push --force", () => {
+    // How the dead end arose: a server without this check took an unsigned commit, then a
+    // signed one on top; nodes hold both (they verify every first-parent commit).
+    const s = server();
+    const good = s.first;
+    commitFile(s.client, MAIL, mailEdit(), "unsigned, on the server", "unsigned");
+    commitFile(s.client, MAIL, mailEdit(), "signed on top, still held");
+    pushUnchecked(s, "origin", "main");
+
+    git(s.client, "reset", "-q", "--hard", good);
+    const fixed = commitFile(s.client, MAIL, mailEdit(), "the change again, signed");
+    const r = push(s.client, "--force", "origin", "main");
+    assertAccepted(r, 1);
+    assert.match(r.stderr, /SOURCE_UNSIGNED/, "the account says why the dropped commits were never applied");
+    assert.equal(serverRef(s.bare, "refs/heads/main"), fixed);
+  });
+
+  test("a force-push that drops a good signed commit is refused with the rollback message", () => {
+    const s = server();
+    const good = commitFile(s.client, MAIL, mailEdit(), "good and pushed");
+    assertAccepted(push(s.client, "origin", "main"), 1);
+    git(s.client, "reset", "-q", "--hard", s.first);
+    commitFile(s.client, MAIL, mailEdit(), "rewrite");
+    const r = push(s.client, "--force", "origin", "main");
+    assertDeclined(r);
+    assert.match(r.stderr, /^remote: steward verify-push: SOURCE_ROLLBACK: /m);
+    assert.match(r.stderr, /is not a fast-forward of [0-9a-f]{40}; nodes never roll back, so neither does the server/);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), good);
+  });
+
+  test("a force-push that drops a good commit along with an unsigned one after it is refused", () => {
+    const s = server();
+    const good = commitFile(s.client, MAIL, mailEdit(), "good");
+    commitFile(s.client, MAIL, mailEdit(), "unsigned after it", "unsigned");
+    pushUnchecked(s, "origin", "main");
+    const bad = git(s.client, "rev-parse", "HEAD");
+    git(s.client, "reset", "-q", "--hard", s.first);
+    commitFile(s.client, MAIL, mailEdit(), "drops the good commit too");
+    const r = push(s.client, "--force", "origin", "main");
+    assertDeclined(r);
+    assert.match(r.stderr, /SOURCE_ROLLBACK/);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), bad);
+    // Dropping only what the nodes refuse is the way out.
+    git(s.client, "reset", "-q", "--hard", good);
+    const fixed = commitFile(s.client, MAIL, mailEdit(), "keeps the good commit");
+    assertAccepted(push(s.client, "--force", "origin", "main"), 1);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), fixed);
+  });
+
+  test("a rewrite that drops only what nodes refuse must still bring signed commits", () => {
+    const s = server();
+    commitFile(s.client, MAIL, mailEdit(), "unsigned", "unsigned");
+    pushUnchecked(s, "origin", "main");
+    const bad = git(s.client, "rev-parse", "HEAD");
+    git(s.client, "reset", "-q", "--hard", s.first);
+    const unsigned = commitFile(s.client, MAIL, mailEdit(), "unsigned again", "unsigned");
+    const r = push(s.client, "--force", "origin", "main");
+    assertDeclined(r);
+    assert.ok(hasProblem(r.stderr, "SOURCE_UNSIGNED", unsigned), r.stderr);
+    assert.doesNotMatch(r.stderr, /SOURCE_ROLLBACK/);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), bad);
+  });
+
+  test("receive.denyNonFastForwards would refuse the recovery: the hook says so instead of claiming success", () => {
+    const s = server();
+    git(s.bare, "config", "receive.denyNonFastForwards", "true");
+    commitFile(s.client, MAIL, mailEdit(), "unsigned", "unsigned");
+    pushUnchecked(s, "origin", "main");
+    const bad = git(s.client, "rev-parse", "HEAD");
+    git(s.client, "reset", "-q", "--hard", s.first);
+    commitFile(s.client, MAIL, mailEdit(), "fixed");
+    const r = push(s.client, "--force", "origin", "main");
+    assertDeclined(r);
+    assert.match(r.stderr, /git config --unset receive\.denyNonFastForwards/);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), bad);
+  });
+
+  test("the first push to an empty repo is judged by steward.trust, and refused while it is unset", () => {
+    const bare = freshDir("server");
+    git(bare, "init", "-q", "--bare", "-b", "main");
+    installHooks(bare);
+    git(bare, "config", "--unset", "steward.trust");
+    const client = pusherRepo();
+    const tip = commitFile(client, MAIL, mailText, "first");
+    git(client, "remote", "add", "origin", bare);
+
+    const unset = push(client, "origin", "main");
+    assertDeclined(unset);
+    assert.match(unset.stderr, /config steward\.trust \//);
+    assert.equal(serverRef(bare, "refs/heads/main"), undefined);
+
+    git(bare, "config", "steward.trust", bootstrapTrust);
+    const stranger = commitFile(client, MAIL, mailEdit(), "signed by a key the bootstrap file does not list", intruder);
+    const untrusted = push(client, "origin", "main");
+    assertDeclined(untrusted);
+    assert.ok(hasProblem(untrusted.stderr, "SOURCE_UNTRUSTED", stranger), untrusted.stderr);
+    assert.equal(serverRef(bare, "refs/heads/main"), undefined);
+
+    git(client, "reset", "-q", "--hard", tip);
+    const r = push(client, "origin", "main");
+    assertAccepted(r, 1);
+    assert.equal(serverRef(bare, "refs/heads/main"), tip);
+  });
+
+  test("a push rejected for its signatures or as a rewrite is never called valid", () => {
+    // Before: the validator's `pushed: valid (…)` reached the pusher of a push then refused.
+    const s = server();
+    commitFile(s.client, MAIL, mailEdit(), "valid tree, unsigned", "unsigned");
+    assertDeclined(push(s.client, "origin", "main"));
+    git(s.client, "reset", "-q", "--hard", s.first);
+    git(s.client, "commit", "-q", "--amend", "-m", "valid tree, rewritten root");
+    assertDeclined(push(s.client, "--force", "origin", "main"));
   });
 });
 

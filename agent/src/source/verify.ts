@@ -17,13 +17,13 @@
  * the trust before it, never by its own.
  */
 import { readFile } from "node:fs/promises";
-import git from "isomorphic-git";
-import { frozenGitFs, gitFs, type GitFs } from "./repo.js";
+import { frozenGitFs, gitFs } from "./repo.js";
 import { StewardError, isStewardError } from "../errors.js";
 import type { Executor } from "../exec.js";
 import type { Logger } from "../log.js";
 import type { SourceProblem, Verification } from "./choose.js";
 import { typedReadError } from "./git-errors.js";
+import { isomorphicObjects, parseTree, type ObjectSource } from "./objects.js";
 import { verifyCommitSignature } from "./signature.js";
 import { parseCommitHeader, type CommitHeader } from "./payload.js";
 import { sourcePaths, writeTrustFile } from "./state.js";
@@ -40,9 +40,16 @@ const MAX_ANCESTORS = 200_000;
 export interface ChainOptions {
   readonly gitdir: string;
   readonly cache: object;
+  /**
+   * Where objects are read from: by default `gitdir` through isomorphic-git and `cache`. The
+   * pre-receive check passes native git's view, which includes the quarantined push (objects.ts).
+   */
+  readonly objects?: ObjectSource;
   readonly stateDir: string;
   /** The node's bootstrap allowed_signers file (config `trust`). */
   readonly bootstrapTrust: string;
+  /** The hint when the bootstrap file cannot be read; by default, about the agent configuration. */
+  readonly bootstrapHint?: string;
   /** Keys that never verify, whatever a trust file says (config `revoked`). */
   readonly revoked?: string;
   /** Unix milliseconds, read once per cycle. */
@@ -89,7 +96,7 @@ export interface ChainVerifier {
  * commit whose trust judges it, so that pair is the key. Side effects as verifyChain.
  */
 export function createChainVerifier(options: ChainOptions): ChainVerifier {
-  const memo: VerifierMemo = { trust: new Map(), trustByTree: new Map(), verdicts: new Map(), commits: new Map(), fs: frozenGitFs() };
+  const memo: VerifierMemo = { trust: new Map(), trustByTree: new Map(), verdicts: new Map(), commits: new Map(), objects: options.objects ?? isomorphicObjects(options.gitdir, options.cache, frozenGitFs()) };
   let revokedReadable: Promise<boolean> | undefined;
   const verify = async (tip: string, lastApplied: string | undefined): Promise<Verification> => {
     try {
@@ -119,7 +126,7 @@ interface VerifierMemo {
   readonly verdicts: Map<string, SourceProblem | { principal: string }>;
   readonly commits: Map<string, Promise<CommitInfo>>;
   /** Reads the repository, which nothing writes while a verifier is in use (call under the repo lock). */
-  readonly fs: GitFs;
+  readonly objects: ObjectSource;
 }
 
 /** A commit read once: its raw bytes (the signature's payload) and its header. */
@@ -128,21 +135,21 @@ interface CommitInfo extends CommitHeader {
 }
 
 /**
- * readCommitInfo reads a commit's raw object once and its header from it, falling back to
- * isomorphic-git's parse for a header parseCommitHeader does not read. Memoized in `commits`.
- * Throws isomorphic-git's NotFoundError/ObjectTypeError (typed by the caller).
+ * readCommitInfo reads a commit's raw object once and its header from it, falling back to the
+ * source's lenient parse (isomorphic-git's) for a header parseCommitHeader does not read.
+ * Memoized in `commits`. Throws NotFoundError/ObjectTypeError (typed by the caller).
  */
-function readCommitInfo(oid: string, gitdir: string, cache: object, commits: Map<string, Promise<CommitInfo>>, rfs: GitFs = gitFs): Promise<CommitInfo> {
+function readCommitInfo(oid: string, objects: ObjectSource, commits: Map<string, Promise<CommitInfo>>): Promise<CommitInfo> {
   let hit = commits.get(oid);
   if (hit === undefined) {
     hit = (async (): Promise<CommitInfo> => {
-      const r = await git.readObject({ fs: rfs, gitdir, oid, format: "content", cache });
+      const r = await objects.read(oid);
       if (r.type !== "commit") throw Object.assign(new Error(`object ${oid} is a ${r.type}, not a commit`), { code: "ObjectTypeError" });
-      const raw = r.object as Uint8Array;
+      const raw = r.content;
       const header = parseCommitHeader(raw);
       if (header !== undefined) return { raw, ...header };
-      const { commit } = await git.readCommit({ fs: rfs, gitdir, oid, cache });
-      return { raw, tree: commit.tree, parents: commit.parent, committed: commit.committer.timestamp };
+      if (objects.readCommitLeniently === undefined) throw Object.assign(new Error(`commit ${oid} has a header that cannot be read`), { code: "ObjectTypeError" });
+      return { raw, ...(await objects.readCommitLeniently(oid)) };
     })();
     hit.catch(() => commits.delete(oid));
     commits.set(oid, hit);
@@ -160,7 +167,7 @@ async function verifyChainUnchecked(
   const { gitdir, cache } = options;
   const trustCache = memo.trust;
   const verdicts = memo.verdicts;
-  const commitInfo = (oid: string): Promise<CommitInfo> => readCommitInfo(oid, gitdir, cache, memo.commits, memo.fs);
+  const commitInfo = (oid: string): Promise<CommitInfo> => readCommitInfo(oid, memo.objects, memo.commits);
   const fail = (problem: SourceProblem): Verification => ({ revision: tip, ok: false, problem: { ...problem, data: { ...problem.data, tip } } });
 
   const bootstrap = async (): Promise<Trust | SourceProblem> => {
@@ -171,7 +178,7 @@ async function verifyChainUnchecked(
       const bytes = await readFile(options.bootstrapTrust);
       result = checkTrustBytes(bytes, "bootstrap", options.bootstrapTrust) ?? { file: options.bootstrapTrust, origin: "bootstrap" };
     } catch (e) {
-      result = trustProblem("the bootstrap trust file cannot be read", { file: options.bootstrapTrust, error: String(e) }, "install the admins' allowed_signers file named by `trust:` in the agent configuration");
+      result = trustProblem("the bootstrap trust file cannot be read", { file: options.bootstrapTrust, error: String(e) }, options.bootstrapHint ?? "install the admins' allowed_signers file named by `trust:` in the agent configuration");
     }
     trustCache.set("bootstrap", result);
     return result;
@@ -182,7 +189,7 @@ async function verifyChainUnchecked(
     const hit = trustCache.get(commit);
     if (hit !== undefined) return hit;
     let result: Trust | SourceProblem;
-    const found = await readTrustBlob(commit, gitdir, cache, commitInfo, memo.trustByTree, memo.fs);
+    const found = await readTrustBlob(commit, commitInfo, memo.trustByTree, memo.objects);
     if (found === "absent") result = await bootstrap();
     else if ("code" in found) result = found;
     else {
@@ -201,7 +208,7 @@ async function verifyChainUnchecked(
 
   // An unreadable revocation list would make every signature fail as "untrusted": say why.
   if (!(await revokedReadable())) return fail(trustProblem("the revocation list cannot be read", { file: options.revoked }, "fix the file named by `revoked:` in the agent configuration, or remove that line"));
-  const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory, commitInfo);
+  const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory, commitInfo, (oid) => readCommitInfo(oid, memo.objects, new Map()));
   const tmpDir = sourcePaths(options.stateDir).tmpDir;
   const principals = new Set<string>();
   for (let i = chain.length - 1; i >= 0; i--) {
@@ -291,7 +298,9 @@ export async function firstParentChain(
   gitdir: string,
   cache: object,
   limit = MAX_CHAIN,
-  read: (oid: string) => Promise<CommitHeader> = (oid) => readCommitInfo(oid, gitdir, cache, new Map()),
+  read: (oid: string) => Promise<CommitHeader> = (oid) => readCommitInfo(oid, isomorphicObjects(gitdir, cache, gitFs), new Map()),
+  /** Reads the commits of the ancestor set, which are walked only for their parents (and need not be remembered). */
+  readAncestor: (oid: string) => Promise<CommitHeader> = read,
 ): Promise<string[]> {
   const walk = async (stop: (oid: string) => boolean): Promise<string[] | undefined> => {
     const chain: string[] = [];
@@ -305,33 +314,32 @@ export async function firstParentChain(
   };
   const direct = await walk((oid) => oid === lastApplied);
   if (direct !== undefined) return direct;
-  const ancestors = await ancestorSet(lastApplied, gitdir, cache, limit === MAX_CHAIN ? MAX_ANCESTORS : limit);
-  return (await walk((oid) => ancestors.has(oid))) ?? (await walkAll(tip, lastApplied, gitdir, cache, limit));
+  const ancestors = await ancestorSet(lastApplied, limit === MAX_CHAIN ? MAX_ANCESTORS : limit, readAncestor);
+  return (await walk((oid) => ancestors.has(oid))) ?? (await walkAll(tip, lastApplied, limit, read));
 }
 
 function tooLong(tip: string, lastApplied: string, limit: number): StewardError {
   return new StewardError("SOURCE_PROTOCOL", "the history to verify is too long", { data: { tip, lastApplied, limit }, hint: "a cluster repo's history between two applied revisions is short; check the remote", retry: "stalled" });
 }
 
-async function walkAll(tip: string, lastApplied: string, gitdir: string, cache: object, limit: number): Promise<string[]> {
+async function walkAll(tip: string, lastApplied: string, limit: number, read: (oid: string) => Promise<CommitHeader>): Promise<string[]> {
   const chain: string[] = [];
   for (let oid: string | undefined = tip; oid !== undefined; ) {
     if (chain.length >= limit) throw tooLong(tip, lastApplied, limit);
     chain.push(oid);
-    oid = (await git.readCommit({ fs: gitFs, gitdir, oid, cache })).commit.parent[0];
+    oid = (await read(oid)).parents[0];
   }
   return chain;
 }
 
 /** ancestorSet returns `oid` and every commit reachable from it; SOURCE_PROTOCOL beyond `limit` commits. */
-async function ancestorSet(oid: string, gitdir: string, cache: object, limit: number): Promise<Set<string>> {
+async function ancestorSet(oid: string, limit: number, read: (oid: string) => Promise<CommitHeader>): Promise<Set<string>> {
   const seen = new Set<string>([oid]);
   const queue = [oid];
   while (queue.length > 0) {
     if (seen.size > limit) throw new StewardError("SOURCE_PROTOCOL", "the history of the last applied revision is too long", { data: { lastApplied: oid, limit }, hint: "a cluster repo's history is short; check the remote", retry: "stalled" });
     const next = queue.pop() as string;
-    const { commit } = await git.readCommit({ fs: gitFs, gitdir, oid: next, cache });
-    for (const p of commit.parent) {
+    for (const p of (await read(next)).parents) {
       if (!seen.has(p)) {
         seen.add(p);
         queue.push(p);
@@ -348,11 +356,9 @@ async function ancestorSet(oid: string, gitdir: string, cache: object, limit: nu
  */
 async function readTrustBlob(
   commit: string,
-  gitdir: string,
-  cache: object,
   commitInfo: (oid: string) => Promise<CommitHeader>,
   byTree: Map<string, Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem>>,
-  rfs: GitFs,
+  objects: ObjectSource,
 ): Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem> {
   const incomplete = (oid: string, what: string, e: unknown): SourceProblem => ({
     code: "SOURCE_PROTOCOL",
@@ -369,7 +375,7 @@ async function readTrustBlob(
   }
   let found = byTree.get(root);
   if (found === undefined) {
-    found = readTrustInTree(root, commit, gitdir, cache, incomplete, rfs);
+    found = readTrustInTree(root, commit, incomplete, objects);
     byTree.set(root, found);
   }
   return found;
@@ -379,19 +385,17 @@ async function readTrustBlob(
 async function readTrustInTree(
   root: string,
   commit: string,
-  gitdir: string,
-  cache: object,
   incomplete: (oid: string, what: string, e: unknown) => SourceProblem,
-  rfs: GitFs,
+  objects: ObjectSource,
 ): Promise<{ oid: string; blob: Uint8Array } | "absent" | SourceProblem> {
   let dir = root;
   const parts = TRUST_PATH.split("/");
   for (let i = 0; i < parts.length; i++) {
     let entries: { path: string; oid: string; type: string }[];
     try {
-      const r = await git.readObject({ fs: rfs, gitdir, oid: dir, format: "parsed", cache });
+      const r = await objects.read(dir);
       if (r.type !== "tree") throw new Error(`object ${dir} is a ${r.type}, not a tree`);
-      entries = r.object as unknown as { path: string; oid: string; type: string }[];
+      entries = parseTree(r.content);
     } catch (e) {
       return incomplete(dir, "tree", e);
     }
@@ -404,8 +408,9 @@ async function readTrustInTree(
     }
     if (entry.type !== "blob") return trustProblem(`${TRUST_PATH} is not a file`, { commit }, `make ${TRUST_PATH} a regular file`);
     try {
-      const { blob } = await git.readBlob({ fs: rfs, gitdir, oid: entry.oid, cache });
-      return { oid: entry.oid, blob };
+      const r = await objects.read(entry.oid);
+      if (r.type !== "blob") throw Object.assign(new Error(`object ${entry.oid} is a ${r.type}, not a blob`), { code: "ObjectTypeError" });
+      return { oid: entry.oid, blob: r.content };
     } catch (e) {
       return incomplete(entry.oid, "blob", e);
     }
