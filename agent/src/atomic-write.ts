@@ -9,18 +9,20 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 /**
- * writeFileAtomic replaces `path` with `data` (file mode `mode`), creating the directory (0700)
- * if needed. Side effects: a `.<random>.tmp` file that exists only during the call. Throws the
- * fs error (ENOSPC, EACCES) after removing the temp file.
+ * writeFileAtomic replaces `path` with `data` (file mode `mode`), creating the directory
+ * (`dirMode`, 0700 by default) if needed; `mode` is set explicitly, whatever the umask. Side
+ * effects: a `.<random>.tmp` file that exists only during the call. Throws the fs error
+ * (ENOSPC, EACCES) after removing the temp file.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, dirMode = 0o700): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: dirMode });
   const tmp = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
     try {
       await fh.writeFile(data);
+      await fh.chmod(mode);
       await fh.sync();
     } finally {
       await fh.close();

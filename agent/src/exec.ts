@@ -5,6 +5,7 @@
  * The executor never logs: callers and observers decide what a result means.
  */
 import { execa } from "execa";
+import { writeFileAtomic } from "./atomic-write.js";
 import type { Readable, Writable } from "node:stream";
 
 /** A command and its arguments. The first element is the program. */
@@ -36,12 +37,28 @@ export interface RunResult {
 
 export interface Executor {
   run(argv: Argv, options?: RunOptions): Promise<RunResult>;
+  /**
+   * writeFile replaces `path` with `data` atomically (temp file, fsync, rename), creating its
+   * directory (0755) if needed, with permission bits `mode`. Never throws: a failure is a result
+   * with `exitCode` 1 and the error in `stderr`, as a command's would be.
+   */
+  writeFile(path: string, data: Uint8Array, mode: number): Promise<RunResult>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** systemExecutor runs commands on this host. */
+/** systemExecutor runs commands and writes files on this host. */
 export const systemExecutor: Executor = {
+  async writeFile(path, data, mode) {
+    const started = performance.now();
+    const argv: Argv = ["(write)", path];
+    try {
+      await writeFileAtomic(path, data, mode, 0o755);
+      return { argv, exitCode: 0, stdout: "", stderr: "", timedOut: false, durationMs: performance.now() - started };
+    } catch (e) {
+      return { argv, exitCode: 1, stdout: "", stderr: e instanceof Error ? e.message : String(e), timedOut: false, durationMs: performance.now() - started };
+    }
+  },
   async run(argv, options = {}) {
     const started = performance.now();
     const [file, ...args] = argv;

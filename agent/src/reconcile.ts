@@ -5,6 +5,7 @@
  * and validate it, apply it and record it, all under one apply lock. The CLI and the agent
  * loop call these; tests call them with their own executor.
  */
+import { createHash } from "node:crypto";
 import type { Diagnostic } from "./errors.js";
 import { StewardError, isStewardError } from "./errors.js";
 import type { Executor } from "./exec.js";
@@ -64,6 +65,8 @@ export interface ApplyContext extends ObserveContext {
   readonly stateDir: string;
   /** Extra observers (tests, the status step), after the journal and the logger. */
   readonly observers?: readonly ApplyObserver[];
+  /** The bytes of the files the desired state installs (desiredFromSnapshot); none by default. */
+  readonly contents?: ContentStore;
 }
 
 export interface ApplyNodeResult {
@@ -113,7 +116,7 @@ async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<Ap
     const drivers = ctx.drivers ?? DRIVERS;
     const observed = await observe(desired, ctx);
     const plan = makePlan(desired, observed, drivers);
-    const contents = new Map<string, Uint8Array>();
+    const contents = new Map<string, Uint8Array>(ctx.contents ?? []);
     for (const d of drivers) for (const [hash, bytes] of d.contents?.(d.slice(desired)) ?? []) contents.set(hash, bytes);
     const result = await apply(plan, ctx.executor, [journal, logObserver(log), ...(ctx.observers ?? [])], { drivers, contents }).catch((e: unknown) => {
       // Only an observer throws out of apply: most likely the journal could not be written.
@@ -140,6 +143,8 @@ export interface SourceTarget {
   readonly desired: DesiredState | undefined;
   /** Problems (and warnings) of `revision`'s manifest for this node. */
   readonly diagnostics: readonly Diagnostic[];
+  /** The bytes of the files its services install, by SHA-256. */
+  readonly contents: ContentStore;
   /**
    * A new verified revision whose manifest is invalid for this node: the node keeps converging
    * the last applied revision (`revision`) and reports this one.
@@ -167,11 +172,11 @@ export async function desiredFromSource(result: SourceResult, node: string, prot
       retry: reason?.retry ?? "transient",
     });
   }
-  const read = async (oid: string): Promise<{ desired: DesiredState | undefined; diagnostics: readonly Diagnostic[] }> => {
+  const read = async (oid: string): Promise<NodeDesired> => {
     const loaded = await desiredFromSnapshot(await readSnapshot(result.gitdir, oid, result.cache), node);
     if (loaded.desired === undefined) return loaded;
     const conflicts = hostPathConflicts(loaded.desired, protectedPaths);
-    return conflicts.length === 0 ? loaded : { desired: undefined, diagnostics: [...loaded.diagnostics, ...conflicts] };
+    return conflicts.length === 0 ? loaded : { desired: undefined, diagnostics: [...loaded.diagnostics, ...conflicts], contents: new Map() };
   };
   const chosen = await read(revision);
   if (chosen.desired !== undefined || rev !== undefined || decision.kind !== "apply" || result.lastApplied === undefined) return { revision, ...chosen };
@@ -221,7 +226,7 @@ export async function reconcileFromSource(ctx: ReconcileContext): Promise<Reconc
     const target = await desiredFromSource(source, node, agentPaths(config));
     if (target.rejected !== undefined) log.warn({ revision: target.rejected.revision, problems: target.rejected.diagnostics.length, kept: target.revision }, "new revision's manifest is invalid; keeping the last applied revision");
     if (target.desired === undefined) return { source, target };
-    const run = await applyLocked(target.desired, { executor: ctx.executor, stateDir: config.state, log: log.child({ step: "apply", revision: target.revision }), ...(ctx.observers === undefined ? {} : { observers: ctx.observers }) });
+    const run = await applyLocked(target.desired, { executor: ctx.executor, stateDir: config.state, log: log.child({ step: "apply", revision: target.revision }), contents: target.contents, ...(ctx.observers === undefined ? {} : { observers: ctx.observers }) });
     const decision = source.decision;
     if (run.result.ok && decision.kind === "apply" && target.revision === decision.revision) {
       await recordApplied(config.state, decision.revision, new Date(), source.cache);
@@ -234,22 +239,56 @@ export async function reconcileFromSource(ctx: ReconcileContext): Promise<Reconc
   }
 }
 
+/** The bytes of the files a node's services install, by SHA-256 (the plan carries only hashes). */
+export type ContentStore = ReadonlyMap<string, Uint8Array>;
+
+/** A node's desired state, or why there is none, and the contents its files need. */
+export interface NodeDesired {
+  readonly desired: DesiredState | undefined;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly contents: ContentStore;
+}
+
 /**
- * desiredFromSnapshot validates a manifest snapshot and resolves it for one node. Returns the
- * diagnostics (and no desired state) when the manifest has any error. Throws
- * MANIFEST_REFERENCE (from desiredStateFor) when the node is not in the manifest.
- * The seam for `--rev`: the source step's `readSnapshot(gitdir, oid, cache)` yields the same
- * RepoSnapshot as `readSnapshotFromDir`; pass it here.
+ * desiredFromSnapshot validates a manifest snapshot, resolves it for one node and reads the
+ * files its services install (their hashes go into the desired state, their bytes into
+ * `contents`). Returns the diagnostics (and no desired state) when the manifest has any error,
+ * or a file cannot be read (too large, not a regular file). Throws MANIFEST_REFERENCE (from
+ * desiredStateFor) when the node is not in the manifest. The seam for `--rev`: the source
+ * step's `readSnapshot(gitdir, oid, cache)` yields the same RepoSnapshot as `readSnapshotFromDir`.
  */
-export async function desiredFromSnapshot(snapshot: RepoSnapshot, node: string): Promise<{ desired: DesiredState | undefined; diagnostics: readonly Diagnostic[] }> {
+export async function desiredFromSnapshot(snapshot: RepoSnapshot, node: string): Promise<NodeDesired> {
   const loaded = loadModel(snapshot);
   const diagnostics = loaded.diagnostics;
-  if (loaded.model === undefined || diagnostics.some((d) => d.severity === "error")) return { desired: undefined, diagnostics };
+  const contents = new Map<string, Uint8Array>();
+  if (loaded.model === undefined || diagnostics.some((d) => d.severity === "error")) return { desired: undefined, diagnostics, contents };
   const desired = desiredStateFor(loaded.model, node);
-  return { desired, diagnostics };
+  const problems: Diagnostic[] = [];
+  const services = [];
+  for (const s of desired.services) {
+    const files = [];
+    for (const f of s.files) {
+      if (snapshot.readFile === undefined) {
+        files.push(f);
+        continue;
+      }
+      try {
+        const bytes = await snapshot.readFile(f.from);
+        const sha256 = createHash("sha256").update(bytes).digest("hex");
+        contents.set(sha256, bytes);
+        files.push({ ...f, content: { sha256, bytes: bytes.length } });
+      } catch (e) {
+        if (!isStewardError(e) || (e.code !== "MANIFEST_INVALID" && e.code !== "MANIFEST_MISSING")) throw e;
+        problems.push({ code: e.code, severity: "error", message: e.message, where: e.where ?? s.where, ...(e.hint === undefined ? {} : { hint: e.hint }) });
+      }
+    }
+    services.push({ ...s, files });
+  }
+  if (problems.length > 0) return { desired: undefined, diagnostics: [...diagnostics, ...problems], contents: new Map() };
+  return { desired: { ...desired, services }, diagnostics, contents };
 }
 
 /** desiredFromDir reads a cluster repo checkout (no git involved) and resolves it for one node; see desiredFromSnapshot. */
-export async function desiredFromDir(dir: string, node: string): Promise<{ desired: DesiredState | undefined; diagnostics: readonly Diagnostic[] }> {
+export async function desiredFromDir(dir: string, node: string): Promise<NodeDesired> {
   return desiredFromSnapshot(await readSnapshotFromDir(dir), node);
 }

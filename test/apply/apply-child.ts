@@ -15,6 +15,11 @@ import { applyNode } from "../../agent/src/reconcile.js";
 const input = JSON.parse(readFileSync(process.argv[2] as string, "utf8")) as { desired: DesiredState; stateDir: string; killAfter?: number };
 let changes = 0;
 const executor: Executor = {
+  writeFile(path, data, mode) {
+    if (input.killAfter !== undefined && changes === input.killAfter) process.kill(process.pid, "SIGKILL");
+    changes++;
+    return systemExecutor.writeFile(path, data, mode);
+  },
   run(argv, options) {
     if (argv[1] !== "get") {
       if (input.killAfter !== undefined && changes === input.killAfter) process.kill(process.pid, "SIGKILL");

@@ -27,7 +27,7 @@ test("runs every action's argv in plan order and reports each applied", async ()
   const p = scratchPlan();
   const ex = new RecordingExecutor();
   const r = await apply(p, ex);
-  assert.deepEqual(ex.calls, p.actions.flatMap((a) => a.steps.map((s) => s.argv)));
+  assert.deepEqual(ex.calls, p.actions.flatMap((a) => a.steps.flatMap((s) => ("argv" in s ? [s.argv] : []))));
   assert.ok(r.ok);
   assert.deepEqual(r.summary, { applied: p.actions.length, unchanged: 0, failed: 0, skipped: 0 });
   assert.deepEqual(
@@ -69,6 +69,9 @@ test("after a failure on a resource, its later actions are skipped", async () =>
 test("a timeout is EXEC_TIMEOUT and an executor that throws is EXEC_FAILED; apply does not throw", async () => {
   const p = plan(desiredState(P, [...C, ds(MAIL, { quota: "1" }), ds(WEB)]), observed(P, [...haveC, have(MAIL, { quota: "2" })]));
   const throwing: Executor = {
+    async writeFile() {
+      throw new Error("not expected");
+    },
     async run(argv: Argv) {
       if (argv[1] === "create") throw new Error("spawn exploded");
       return { argv, exitCode: null, stdout: "", stderr: "", timedOut: true, durationMs: 60_000 };

@@ -18,12 +18,21 @@ export class RecordingExecutor implements Executor {
   readonly inputs: (string | Uint8Array)[] = [];
   /** The timeout of every call that set one, in order. */
   readonly timeouts: number[] = [];
+  /** Every file write, in order. */
+  readonly writes: { path: string; data: Uint8Array; mode: number }[] = [];
 
   /** With `inner`, unmatched commands run there; without, they exit 0 with empty output. */
   constructor(
     private readonly rules: readonly Rule[] = [],
     private readonly inner?: Executor,
   ) {}
+
+  /** writeFile records the write; with `inner`, it also happens there. */
+  async writeFile(path: string, data: Uint8Array, mode: number): Promise<RunResult> {
+    this.writes.push({ path, data, mode });
+    if (this.inner !== undefined) return this.inner.writeFile(path, data, mode);
+    return { argv: ["(write)", path], exitCode: 0, stdout: "", stderr: "", timedOut: false, durationMs: 0 };
+  }
 
   async run(argv: Argv, options?: RunOptions): Promise<RunResult> {
     this.calls.push(argv);
@@ -49,6 +58,7 @@ export function failingNth(inner: Executor, n: number, reply: Reply, counts: (ar
   const calls: Argv[] = [];
   return {
     calls,
+    writeFile: (path, data, mode) => inner.writeFile(path, data, mode),
     async run(argv, options) {
       calls.push(argv);
       if (counts(argv)) {

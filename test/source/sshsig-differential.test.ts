@@ -299,6 +299,9 @@ const noSpawn: Executor = {
   run(argv: Argv): Promise<RunResult> {
     throw new Spawned(argv.join(" "));
   },
+  writeFile(path: string): Promise<RunResult> {
+    throw new Spawned(path);
+  },
 };
 
 /** Whether the case explains why the in-process check handed it to ssh-keygen. */

@@ -63,10 +63,13 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
     if (step.input !== undefined) {
       input = contents.get(step.input.sha256);
       if (input === undefined) {
-        return { action: action.id, status: "failed", code: "INTERNAL", argv: step.argv, exitCode: null, stderr: "", message: `content ${step.input.sha256} is not in the content store`, durationMs: performance.now() - started };
+        return { action: action.id, status: "failed", code: "INTERNAL", argv: "argv" in step ? step.argv : ["(write)", step.write], exitCode: null, stderr: "", message: `content ${step.input.sha256} is not in the content store`, durationMs: performance.now() - started };
       }
     }
-    const r = await executor.run(step.argv, { ...(input === undefined ? {} : { input }), ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }) });
+    const r =
+      "write" in step
+        ? await executor.writeFile(step.write, input as Uint8Array, step.mode)
+        : await executor.run(step.argv, { ...(input === undefined ? {} : { input }), ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }) });
     if (r.exitCode !== 0 || r.timedOut) return failedFrom(action, r, started);
   }
   return { action: action.id, status: "applied", durationMs: performance.now() - started };

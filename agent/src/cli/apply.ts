@@ -61,7 +61,7 @@ export const applyCommand: Command = {
 
 async function applyDir(values: Record<string, unknown>, json: boolean, io: Io): Promise<number> {
   const target = await resolveTarget(values, io, false);
-  const run = target.desired === undefined ? undefined : await applyNode(target.desired, { executor: systemExecutor, stateDir: target.stateDir, log: io.log });
+  const run = target.desired === undefined ? undefined : await applyNode(target.desired, { executor: systemExecutor, stateDir: target.stateDir, log: io.log, ...(target.contents === undefined ? {} : { contents: target.contents }) });
   const ok = run !== undefined && run.result.ok;
   report(io, json, ok, target, run, target.diagnostics, undefined);
   return ok ? EXIT_OK : EXIT_PROBLEM;

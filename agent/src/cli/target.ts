@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { StewardError, renderDiagnostic, type Diagnostic } from "../errors.js";
 import { agentPaths } from "../manifest/paths.js";
 import type { DesiredState } from "../manifest/types.js";
-import { DEFAULT_STATE_DIR, desiredFromDir, desiredFromSource, type SourceTarget } from "../reconcile.js";
+import { DEFAULT_STATE_DIR, desiredFromDir, desiredFromSource, type ContentStore, type SourceTarget } from "../reconcile.js";
 import type { Decision } from "../source/choose.js";
 import { runSource, type SourceResult } from "../source/source.js";
 import { EXIT_PROBLEM, usageError, type Io, type Options } from "./command.js";
@@ -39,6 +39,8 @@ export interface Target {
   /** Absent when the manifest has errors (they are in `diagnostics`) or nothing can be read. */
   readonly desired: DesiredState | undefined;
   readonly diagnostics: readonly Diagnostic[];
+  /** The bytes of the files the desired state installs, by SHA-256. */
+  readonly contents?: ContentStore;
   /** Present when the manifest came from git. */
   readonly source?: {
     readonly result: SourceResult;
@@ -75,8 +77,8 @@ export async function resolveTarget(values: Record<string, unknown>, io: Io, all
     const node = str("node") ?? config?.node;
     if (node === undefined) throw usageError(`--node is required with --dir (there is no ${DEFAULT_CONFIG_PATH} to name it)`);
     const stateDir = str("state") ?? config?.state ?? DEFAULT_STATE_DIR;
-    const { desired, diagnostics } = await desiredFromDir(dir, node);
-    return { node, stateDir, desired, diagnostics };
+    const { desired, diagnostics, contents } = await desiredFromDir(dir, node);
+    return { node, stateDir, desired, diagnostics, contents };
   }
 
   const loaded = await loadConfig(str("config") ?? DEFAULT_CONFIG_PATH);
@@ -90,6 +92,7 @@ export async function resolveTarget(values: Record<string, unknown>, io: Io, all
     stateDir,
     desired: target.desired,
     diagnostics: target.diagnostics,
+    contents: target.contents,
     source: { result, revision: target.revision, decision: result.decision, requested: rev !== undefined, ...(target.rejected === undefined ? {} : { rejected: target.rejected }) },
   };
 }

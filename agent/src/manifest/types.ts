@@ -20,6 +20,21 @@ export interface RepoSnapshot {
   readonly paths: ReadonlySet<string>;
   /** The commit it was read from, when it came from git. */
   readonly revision?: string;
+  /**
+   * readFile reads one file of the revision (a `files: {from: …}` source), at most
+   * MAX_FILE_BYTES. Throws MANIFEST_INVALID for a larger file, MANIFEST_MISSING for a path that
+   * is not a regular file of the revision. Absent on snapshots built in memory.
+   */
+  readonly readFile?: (path: string) => Promise<Uint8Array>;
+}
+
+/** The largest file a service installs from the repo (a configuration file is far smaller). */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** File content named by its SHA-256; the bytes travel separately (a file can hold secrets). */
+export interface ContentRef {
+  readonly sha256: string;
+  readonly bytes: number;
 }
 
 export interface ClusterSpec {
@@ -67,6 +82,8 @@ export interface FileSpec {
   readonly path: string;
   /** Repo path of the content. */
   readonly from: string;
+  /** The content's hash and size, once read (desiredFromSnapshot); the bytes are not here. */
+  readonly content?: ContentRef;
   readonly mode: string | undefined;
   readonly owner: string | undefined;
   readonly restart: readonly string[];

@@ -5,6 +5,7 @@
  * renderers, journal) read nothing else, so a new driver touches none of them.
  */
 import type { Argv } from "../exec.js";
+import type { ContentRef } from "../manifest/types.js";
 
 /** Everything the drivers observed on one node, by driver name; `plan()` reads nothing else. */
 export type ObservedState = Readonly<Record<string, unknown>>;
@@ -29,23 +30,32 @@ export type ActionCause = "missing" | "unrecorded" | "drift" | "manifest-changed
 export type ActionEffect = "create" | "change" | "restart" | "remove" | "destroy";
 
 /**
- * Bytes an action feeds a command on stdin (a file's content), named by their SHA-256: plans
- * and journals carry the hash, never the content, because a configuration file can hold
- * secrets. apply looks the bytes up in the content store the drivers give it.
+ * Bytes an action writes (a file's content), named by their SHA-256: plans and journals carry
+ * the hash, never the content, because a configuration file can hold secrets. apply looks the
+ * bytes up in the content store it is given.
  */
-export interface ContentRef {
-  readonly sha256: string;
-  readonly bytes: number;
-}
+export type { ContentRef };
 
 /** One command of an action. */
-export interface Step {
+export interface CommandStep {
   readonly argv: Argv;
   /** Content written to stdin. */
   readonly input?: ContentRef;
   /** Hard limit for this command (`pkg install` takes minutes); the executor's default otherwise. */
   readonly timeoutMs?: number;
 }
+
+/** Write a file on the host atomically (temp file, fsync, rename), creating its directory. */
+export interface WriteStep {
+  /** Absolute host path. */
+  readonly write: string;
+  readonly input: ContentRef;
+  /** Permission bits, e.g. 0o644. */
+  readonly mode: number;
+}
+
+/** One step of an action: a command, or a file write. */
+export type Step = CommandStep | WriteStep;
 
 /**
  * What a driver checks on the host right before an action's commands run, as data (a destroy

@@ -7,7 +7,7 @@ import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { StewardError } from "../errors.js";
 import { isManifestPath } from "../manifest/load.js";
-import type { RepoSnapshot } from "../manifest/types.js";
+import { MAX_FILE_BYTES, type RepoSnapshot } from "../manifest/types.js";
 import { MAX_MANIFEST_BYTES } from "../manifest/yaml.js";
 
 /** Folders never part of the cluster's content. */
@@ -48,7 +48,50 @@ export async function readSnapshotFromDir(dir: string): Promise<RepoSnapshot> {
     }
   };
   await walk("");
-  return { manifests, paths, oversized };
+  const readFile = async (path: string): Promise<Uint8Array> => {
+    if (!paths.has(path)) throw new StewardError("MANIFEST_MISSING", `${path} is not a regular file of the repo`, { data: { path }, where: { file: path, line: 1, column: 1 }, hint: "add the file, or correct files.<path>.from" });
+    return readBounded(join(dir, path), path);
+  };
+  return { manifests, paths, oversized, readFile };
+}
+
+/**
+ * readBounded reads a file the repo lists, at most MAX_FILE_BYTES (checked on the open file
+ * before reading, as readManifest does). Throws MANIFEST_INVALID beyond that or when it cannot
+ * be read.
+ */
+async function readBounded(file: string, path: string): Promise<Uint8Array> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    throw unreadable(path, e);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw unreadable(path, "it is no longer a regular file");
+    if (st.size > MAX_FILE_BYTES) throw tooLarge(path, st.size);
+    const buf = Buffer.alloc(st.size + 1);
+    let total = 0;
+    while (total < buf.length) {
+      const { bytesRead } = await handle.read(buf, total, buf.length - total, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    if (total > MAX_FILE_BYTES) throw tooLarge(path, total);
+    return buf.subarray(0, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(path: string, size: number): StewardError {
+  return new StewardError("MANIFEST_INVALID", `${path}: ${size} bytes, larger than the limit of ${MAX_FILE_BYTES} bytes for a file a service installs`, {
+    data: { file: path, size, limit: MAX_FILE_BYTES },
+    where: { file: path, line: 1, column: 1 },
+    hint: "a configuration file is a few KiB; keep large data out of the cluster repo",
+    retry: "stalled",
+  });
 }
 
 /**

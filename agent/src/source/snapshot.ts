@@ -5,7 +5,7 @@
 import git from "isomorphic-git";
 import { StewardError } from "../errors.js";
 import { isManifestPath } from "../manifest/load.js";
-import type { RepoSnapshot } from "../manifest/types.js";
+import { MAX_FILE_BYTES, type RepoSnapshot } from "../manifest/types.js";
 import { MAX_MANIFEST_BYTES } from "../manifest/yaml.js";
 import { typedReadError } from "./git-errors.js";
 import { frozenGitFs, withRepoLock, type GitFs } from "./repo.js";
@@ -42,6 +42,7 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object, 
     const manifests = new Map<string, string>();
     const paths = new Set<string>();
     const blobs: { path: string; oid: string }[] = [];
+    const regular = new Map<string, string>();
     const walk = async (treeOid: string, prefix: string, depth: number): Promise<void> => {
       if (depth > MAX_DEPTH) throw invalid(prefix, "the tree is nested too deeply", "flatten the repository layout");
       const { tree } = await git.readTree({ fs: gitFs, gitdir, oid: treeOid, cache });
@@ -52,6 +53,7 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object, 
         } else if (entry.type === "blob") {
           paths.add(path);
           if (paths.size > MAX_SNAPSHOT_PATHS) throw invalid(path, `more than ${MAX_SNAPSHOT_PATHS} files`, "keep the cluster repo to configuration");
+          if (entry.mode !== "120000") regular.set(path, entry.oid);
           if (entry.mode !== "120000" && isManifestPath(path)) blobs.push({ path, oid: entry.oid });
         }
       }
@@ -77,7 +79,21 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object, 
         throw invalid(b.path, "not UTF-8 text", "save the file as UTF-8");
       }
     }
-    return { manifests, paths, revision: oid };
+    const readFile = (path: string): Promise<Uint8Array> => {
+      const blobOid = regular.get(path);
+      if (blobOid === undefined) {
+        return Promise.reject(new StewardError("MANIFEST_MISSING", `${path} is not a regular file of revision ${oid.slice(0, 12)}`, { data: { path }, where: { file: path, line: 1, column: 1 }, hint: "add the file (symlinks are not followed), or correct files.<path>.from" }));
+      }
+      return withRepoLock(gitdir, async () => {
+        // Bounded by the fetch step: no object over 4 MiB enters this repository (pack-guard.ts).
+        const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: blobOid, cache });
+        if (blob.length > MAX_FILE_BYTES) {
+          throw invalid(path, `${blob.length} bytes, larger than the limit of ${MAX_FILE_BYTES} bytes for a file a service installs`, "a configuration file is a few KiB; keep large data out of the cluster repo", { size: blob.length, limit: MAX_FILE_BYTES });
+        }
+        return blob;
+      });
+    };
+    return { manifests, paths, revision: oid, readFile };
   }
 }
 

@@ -4,7 +4,7 @@
  * findings. Plain, serializable data; no I/O.
  */
 import type { DatasetSpec } from "../../manifest/types.js";
-import type { ActionBase, FindingBase, Precondition } from "../../plan/types.js";
+import type { ActionBase, CommandStep, FindingBase, Precondition } from "../../plan/types.js";
 
 /** The source column of `zfs get`, without the dataset name of `inherited from <dataset>`. */
 export type PropertySource = "local" | "default" | "inherited" | "received" | "temporary" | "none";
@@ -74,6 +74,8 @@ export interface ZfsDesired {
 interface ZfsActionBase extends ActionBase {
   readonly driver: "zfs";
   readonly dataset: string;
+  /** ZFS actions only run commands. */
+  readonly steps: readonly CommandStep[];
 }
 
 /** Create a dataset with the marker and every declared property. */
