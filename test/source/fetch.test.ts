@@ -12,7 +12,7 @@ import { fetchRemote, trackingRef, resolveOrUndefined, type FetchOptions, type F
 import { parseRemoteUrl, type RemoteSpec } from "../../agent/src/source/remotes.js";
 import { prepareRepo } from "../../agent/src/source/repo.js";
 import { startGitHttpServer, type GitHttpServer } from "../helpers/git-http-server.js";
-import { WorkRepo, makeBare, makeKey, makeTempDir, removeDir } from "../helpers/keys.js";
+import { WorkRepo, git, makeBare, makeKey, makeTempDir, removeDir } from "../helpers/keys.js";
 import { freePort, startSshd, type Sshd } from "../helpers/sshd.js";
 
 let dir: string;
@@ -29,10 +29,14 @@ before(async () => {
   bare = makeBare(join(srv, "cluster.git"));
   makeBare(join(srv, "empty.git"));
   const other = makeBare(join(srv, "other.git"));
+  // What `git init --bare` makes on Debian: HEAD names master, which will never exist.
+  const debian = makeBare(join(srv, "debian.git"));
+  git(debian, ["symbolic-ref", "HEAD", "refs/heads/master"]);
   work = WorkRepo.create(join(dir, "work"));
   work.write("cluster.yaml", "domain: home.arpa\n").commit("first");
   work.write("nodes/alpha.yaml", "arch: amd64\n").commit("second");
-  work.push(bare).push(other, { branch: "other" });
+  work.push(bare).push(other, { branch: "other" }).push(debian);
+  for (const b of ["feature-a", "feature-b", "feature-c", "feature-d", "feature-e", "release"]) work.push(other, { branch: b });
   http = await startGitHttpServer(srv);
   sshd = await startSshd(join(dir, "sshd"));
 });
@@ -205,6 +209,23 @@ test("an ssh server that accepts and never speaks is SOURCE_TIMEOUT within the c
 test("a missing repository is SOURCE_NOT_FOUND over each transport", async () => {
   for (const r of [viaHttp("nosuch.git"), viaSsh(join(srv, "nosuch.git")), viaLocal(join(srv, "nosuch.git"))]) {
     assert.equal(code(await fetchRemote(r, await freshRepo([r]))), "SOURCE_NOT_FOUND", r.name);
+  }
+});
+
+test("the branch is fetched by name when the remote's HEAD names a branch that does not exist", async () => {
+  for (const r of [viaHttp("debian.git"), viaSsh(join(srv, "debian.git")), viaLocal(join(srv, "debian.git"))]) {
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "ok", `${r.name}: ${o.ok ? "" : o.error.message}`);
+    assert.equal(o.ok && o.tip, git(join(srv, "debian.git"), ["rev-parse", "refs/heads/main"]));
+  }
+});
+
+test("a repository without the branch is SOURCE_NOT_FOUND naming some branches it has", async () => {
+  for (const r of [viaHttp("other.git"), viaSsh(join(srv, "other.git")), viaLocal(join(srv, "other.git"))]) {
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "SOURCE_NOT_FOUND", r.name);
+    const data = o.ok ? {} : o.error.data;
+    assert.deepEqual([data["branch"], data["branches"], data["branchCount"]], ["main", ["feature-a", "feature-b", "feature-c", "feature-d", "feature-e"], 7], r.name);
   }
 });
 

@@ -5,6 +5,9 @@
  * - `http://ssh.invalid/<remote>` to a pkt-line bridge running `ssh … "git-upload-pack '<path>'"`;
  * - `http://local.invalid/<remote>` to the same bridge running `git upload-pack <path>`.
  *
+ * Every ref advertisement is narrowed to the tracked branch before isomorphic-git reads it
+ * (advertisement.ts), so a remote's HEAD never matters and a missing branch is named as such.
+ *
  * isomorphic-git has no timeouts and no size limits, so both live here: one deadline for the
  * whole operation (created with the object; every wait races it and, when it passes, sockets
  * are destroyed and processes killed), and a cap on the bytes received. Failures are typed
@@ -18,10 +21,16 @@ import { StewardError } from "../errors.js";
 import { assertNever } from "../plan/assert-never.js";
 import { startProcess, type RunningProcess } from "../exec.js";
 import type { Logger } from "../log.js";
+import { narrowAdvertisement } from "./advertisement.js";
 import { DEFAULT_PACK_LIMITS, inspectUploadPackResponse, type PackLimits, type PackRefusal } from "./pack-guard.js";
 import { bridgeUrl, localUploadPackArgv, sshUploadPackArgv, type RemoteSpec } from "./remotes.js";
 
 export interface GitHttpOptions {
+  /**
+   * The branch fetched: every ref advertisement is narrowed to it (advertisement.ts), so
+   * isomorphic-git never depends on the remote's HEAD.
+   */
+  readonly branch: string;
   /** Limit for the whole operation (both requests of a fetch), from the moment of creation. */
   readonly timeoutMs: number;
   /** Largest response accepted, in bytes (isomorphic-git holds a whole pack in memory). */
@@ -119,6 +128,30 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
     return response;
   };
 
+  // Every ref advertisement, over every transport, reaches isomorphic-git narrowed to the
+  // tracked branch (advertisement.ts): a remote whose HEAD names another branch, or nothing,
+  // serves that branch all the same; a remote without it is told apart here.
+  const narrow = (remote: RemoteSpec, body: Buffer): Buffer => {
+    const ad = narrowAdvertisement(body, options.branch);
+    switch (ad.kind) {
+      case "branch":
+      case "empty":
+        return ad.body;
+      case "missing":
+        throw noSuchBranch(remote.name, options.branch, ad.branches);
+      case "error":
+        throw new StewardError("SOURCE_PROTOCOL", `remote ${remote.name} answered with an error: ${ad.message}`, { data: { remote: remote.name, error: ad.message }, hint: "see the server's message", retry: "transient" });
+      case "malformed":
+        throw new StewardError("SOURCE_PROTOCOL", `remote ${remote.name} sent a ref advertisement that does not parse: ${ad.reason}`, {
+          data: { remote: remote.name, reason: ad.reason },
+          hint: "the server did not speak git's smart protocol; check the URL and the server",
+          retry: "transient",
+        });
+      default:
+        return assertNever(ad);
+    }
+  };
+
   const httpRequest = async (remote: RemoteSpec, req: GitHttpRequest): Promise<GitHttpResponse> => {
     const controller = new AbortController();
     requests.add(controller);
@@ -134,8 +167,12 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       controller.abort();
       throw statusError(remote.name, res.statusCode, res.headers?.["location"]);
     }
-    const isPack = (req.method ?? "GET").toUpperCase() === "POST" && new URL(req.url).pathname.endsWith(`/${UPLOAD_PACK}`);
-    return { ...res, body: once(await readWhole(res.body, remote.name, isPack)) };
+    const method = (req.method ?? "GET").toUpperCase();
+    const url = new URL(req.url);
+    const isPack = method === "POST" && url.pathname.endsWith(`/${UPLOAD_PACK}`);
+    const isAdvertisement = method === "GET" && url.pathname.endsWith("/info/refs") && url.searchParams.get("service") === UPLOAD_PACK;
+    const body = await readWhole(res.body, remote.name, isPack);
+    return { ...res, body: once(isAdvertisement ? narrow(remote, body) : body) };
   };
 
   const bridgeRequest = async (remote: RemoteSpec, rest: string, req: GitHttpRequest): Promise<GitHttpResponse> => {
@@ -149,7 +186,7 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       if (deadline.signal.aborted) session.process.kill();
       options.log?.debug({ program: argv[0] }, "bridge started");
       const advertisement = await race(session.readAdvertisement());
-      const body = concat([pktLine(`# service=${UPLOAD_PACK}\n`), Buffer.from("0000"), advertisement]);
+      const body = narrow(remote, concat([pktLine(`# service=${UPLOAD_PACK}\n`), Buffer.from("0000"), advertisement]));
       return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-advertisement` }, body: once(body) };
     }
     if (method === "POST" && rest === `/${UPLOAD_PACK}`) {
@@ -378,6 +415,19 @@ function packRefused(remote: string, verdict: PackRefusal): StewardError {
     default:
       return assertNever(verdict.kind);
   }
+}
+
+/** How many of a remote's branches a SOURCE_NOT_FOUND names. */
+const BRANCHES_NAMED = 5;
+
+function noSuchBranch(remote: string, branch: string, branches: readonly string[]): StewardError {
+  const named = branches.slice(0, BRANCHES_NAMED);
+  const has = branches.length === 0 ? "it has no branches" : `it has ${named.join(", ")}${branches.length > named.length ? ` and ${branches.length - named.length} more` : ""}`;
+  return new StewardError("SOURCE_NOT_FOUND", `remote ${remote} has no branch ${branch}; ${has}`, {
+    data: { remote, branch, branches: named, branchCount: branches.length },
+    hint: `push the cluster repo's ${branch} there (git push ${remote} HEAD:refs/heads/${branch}), or set branch: in the agent configuration to the branch you use`,
+    retry: "stalled",
+  });
 }
 
 function tooLarge(remote: string, limit: number): StewardError {
