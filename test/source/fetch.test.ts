@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -177,17 +178,73 @@ test("a server that resets connections, and a closed port, are SOURCE_FETCH_FAIL
   assert.equal(code(await fetchRemote(closedSsh, await freshRepo([closedSsh]))), "SOURCE_FETCH_FAILED");
 });
 
-test("ssh with a key the server does not accept is SOURCE_AUTH", async () => {
-  const r = viaSsh(bare, { key: makeKey(join(dir, "keys"), "stranger").private });
-  assert.equal(code(await fetchRemote(r, await freshRepo([r]))), "SOURCE_AUTH");
+test("ssh with a key the server does not accept is SOURCE_AUTH naming the key", async () => {
+  const stranger = makeKey(join(dir, "keys"), "stranger");
+  const r = viaSsh(bare, { key: stranger.private });
+  const o = await fetchRemote(r, await freshRepo([r]));
+  assert.equal(code(o), "SOURCE_AUTH");
+  assert.equal(!o.ok && o.error.data["key"], stranger.private);
+  assert.match(String(!o.ok && o.error.data["ssh"]), /Permission denied/);
 });
 
-test("ssh to a server whose host key is not the pinned one is SOURCE_AUTH", async () => {
-  const other = makeKey(join(dir, "keys"), "otherhost");
-  const pinned = join(dir, "keys", "wrong_known_hosts");
-  writeFileSync(pinned, `[127.0.0.1]:${sshd.port} ${other.publicLine}\n`);
-  const r = viaSsh(bare, { knownHosts: pinned });
-  assert.equal(code(await fetchRemote(r, await freshRepo([r]))), "SOURCE_AUTH");
+/** The fingerprint ssh-keygen -l prints for the first key of a file. */
+function fingerprintOf(file: string): string {
+  return execFileSync("ssh-keygen", ["-lf", file], { encoding: "utf8" }).split(" ")[1] as string;
+}
+
+test("a server whose host key changed is SOURCE_HOST_KEY naming the pinned and the offered fingerprint", async () => {
+  const rotating = await startSshd(join(dir, "sshd-rotating"));
+  try {
+    const pinned = fingerprintOf(rotating.knownHosts);
+    const r = remote("ssh", rotating.url(bare), { key: rotating.clientKey.private, knownHosts: rotating.knownHosts });
+    assert.equal(code(await fetchRemote(r, await freshRepo([r]))), "ok");
+    await rotating.rotateHostKey();
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "SOURCE_HOST_KEY");
+    const data = o.ok ? {} : o.error.data;
+    assert.deepEqual(data["offered"], { type: "ED25519", fingerprint: fingerprintOf(rotating.hostKey.public) });
+    assert.deepEqual(data["pinned"], [{ line: 1, type: "ssh-ed25519", fingerprint: pinned }]);
+    assert.notEqual(pinned, fingerprintOf(rotating.hostKey.public));
+    assert.match(String(data["ssh"]), /has changed/);
+  } finally {
+    await rotating.close();
+  }
+});
+
+test("a host that known_hosts does not pin is SOURCE_HOST_KEY: an empty file, and one pinning another host", async () => {
+  const empty = join(dir, "keys", "empty_known_hosts");
+  writeFileSync(empty, "");
+  const other = join(dir, "keys", "other_known_hosts");
+  writeFileSync(other, `git.home.arpa ${makeKey(join(dir, "keys"), "gitserver").publicLine}\n`);
+  for (const [file, pinnedHosts] of [[empty, []], [other, ["git.home.arpa"]]] as const) {
+    const r = viaSsh(bare, { knownHosts: file });
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "SOURCE_HOST_KEY", file);
+    assert.deepEqual([o.ok || o.error.data["host"], o.ok || o.error.data["pinnedHosts"]], [`[127.0.0.1]:${sshd.port}`, pinnedHosts]);
+    assert.match(String(!o.ok && o.error.hint), new RegExp(`ssh-keyscan -p ${sshd.port} 127\\.0\\.0\\.1`));
+  }
+});
+
+test("a key file or known_hosts ssh cannot use is CONFIG_INVALID naming the file, before ssh runs", async () => {
+  const keys = join(dir, "keys");
+  const open = join(keys, "open_key");
+  copyFileSync(sshd.clientKey.private, open);
+  chmodSync(open, 0o644);
+  const locked = makeKey(keys, "locked");
+  execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", "secret", "-f", locked.private]);
+  for (const [field, extra, path] of [
+    ["key", { key: join(keys, "missing") }, join(keys, "missing")],
+    ["key", { key: sshd.clientKey.public }, sshd.clientKey.public],
+    ["key", { key: keys }, keys],
+    ["key", { key: locked.private }, locked.private],
+    ["key", { key: open }, open],
+    ["known_hosts", { knownHosts: join(keys, "missing_known_hosts") }, join(keys, "missing_known_hosts")],
+  ] as const) {
+    const r = viaSsh(bare, extra);
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "CONFIG_INVALID", path);
+    assert.deepEqual([o.ok || o.error.data["field"], o.ok || o.error.data["path"]], [field, path]);
+  }
 });
 
 test("an ssh server that accepts and never speaks is SOURCE_TIMEOUT within the configured limit", async () => {

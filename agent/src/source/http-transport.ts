@@ -11,8 +11,9 @@
  * isomorphic-git has no timeouts and no size limits, so both live here: one deadline for the
  * whole operation (created with the object; every wait races it and, when it passes, sockets
  * are destroyed and processes killed), and a cap on the bytes received. Failures are typed
- * StewardErrors (SOURCE_TIMEOUT, SOURCE_AUTH, SOURCE_NOT_FOUND, SOURCE_PROTOCOL,
- * SOURCE_FETCH_FAILED) which isomorphic-git passes through unchanged.
+ * StewardErrors (SOURCE_TIMEOUT, SOURCE_AUTH, SOURCE_HOST_KEY, SOURCE_NOT_FOUND,
+ * SOURCE_PROTOCOL, SOURCE_FETCH_FAILED, and CONFIG_INVALID for an ssh key or known_hosts file
+ * that cannot be used) which isomorphic-git passes through unchanged.
  */
 import type { Readable } from "node:stream";
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
@@ -23,7 +24,10 @@ import { startProcess, type RunningProcess } from "../exec.js";
 import type { Logger } from "../log.js";
 import { narrowAdvertisement } from "./advertisement.js";
 import { DEFAULT_PACK_LIMITS, inspectUploadPackResponse, type PackLimits, type PackRefusal } from "./pack-guard.js";
+import { readSmallFile } from "../read-small-file.js";
 import { bridgeUrl, localUploadPackArgv, sshUploadPackArgv, type RemoteSpec } from "./remotes.js";
+import { checkPrivateKey } from "./ssh-files.js";
+import { readSshFailure, sshFailureError } from "./ssh-failure.js";
 
 export interface GitHttpOptions {
   /**
@@ -181,7 +185,8 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       await sessions.get(remote.name)?.close();
       const timing = { timeoutSeconds: options.timeoutMs / 1000 };
       const argv = remote.target.kind === "ssh" ? sshUploadPackArgv(remote, timing) : localUploadPackArgv(remote, timing);
-      const session = new BridgeSession(remote, startProcess(argv, { timeoutMs: options.timeoutMs + 1_000 }), maxBytes);
+      const knownHostsText = remote.target.kind === "ssh" ? readSshFiles(remote) : undefined;
+      const session = new BridgeSession(remote, startProcess(argv, { timeoutMs: options.timeoutMs + 1_000 }), maxBytes, knownHostsText);
       sessions.set(remote.name, session);
       if (deadline.signal.aborted) session.process.kill();
       options.log?.debug({ program: argv[0] }, "bridge started");
@@ -237,6 +242,8 @@ class BridgeSession {
     readonly remote: RemoteSpec,
     readonly process: RunningProcess,
     maxBytes: number,
+    /** The remote's known_hosts as read before ssh started (ssh remotes), for messages. */
+    private readonly knownHostsText: string | undefined,
   ) {
     // Drain stdout from the start: a peer blocked on a full pipe while we write would deadlock.
     this.queue = new ChunkQueue(process.stdout, remote.name, maxBytes, () => process.kill());
@@ -321,20 +328,50 @@ class BridgeSession {
   private async failure(early: boolean): Promise<StewardError> {
     if (this.queue.error !== undefined) return this.queue.error;
     const r = await this.process.done;
-    return bridgeFailure(this.remote, r, early);
+    return bridgeFailure(this.remote, r, early, this.knownHostsText);
   }
+}
+
+/** The most of a known_hosts file read for messages (ssh itself reads it all). */
+const MAX_KNOWN_HOSTS_BYTES = 1024 * 1024;
+/** What is read of a private key: enough for its armor and cipher name, never the whole key. */
+const KEY_HEAD_BYTES = 512;
+
+/**
+ * readSshFiles reads the known_hosts file and the start of the key file an ssh remote names,
+ * before ssh runs: ssh in batch mode skips a key it cannot use and treats a missing known_hosts
+ * as an empty one, so both would surface as a refusal that blames the server. Returns the
+ * known_hosts text (for messages); throws CONFIG_INVALID naming the file and what is wrong.
+ */
+function readSshFiles(remote: RemoteSpec): string {
+  const invalid = (field: string, path: string, message: string, hint: string): StewardError =>
+    new StewardError("CONFIG_INVALID", `remote ${remote.name}: ${message}`, { data: { remote: remote.name, field, path }, hint, retry: "stalled" });
+  let text = "";
+  if (remote.knownHosts !== undefined) {
+    const kh = readSmallFile(remote.knownHosts, MAX_KNOWN_HOSTS_BYTES);
+    if (!kh.ok) throw invalid("known_hosts", remote.knownHosts, `known_hosts ${remote.knownHosts} ${kh.reason}`, "pin the server's host key in that file (ssh-keyscan, then check the fingerprint), or fix known_hosts: in the agent configuration");
+    text = Buffer.from(kh.bytes).toString("utf8");
+  }
+  if (remote.key !== undefined) {
+    const key = readSmallFile(remote.key, KEY_HEAD_BYTES);
+    if (!key.ok) throw invalid("key", remote.key, `key ${remote.key} ${key.reason}`, "create the node's key (ssh-keygen -t ed25519 -N '' -f FILE) or fix key: in the agent configuration");
+    const problem = checkPrivateKey(remote.key, key);
+    if (problem !== undefined) throw invalid("key", remote.key, problem.message, problem.hint);
+  }
+  return text;
 }
 
 /**
  * bridgeFailure turns the end of a failed bridge process into a typed error. ssh exits 255
- * for its own failures (git.md §1.3); its stderr tells an authentication or host-key
- * refusal (SOURCE_AUTH) from an unreachable host (SOURCE_FETCH_FAILED). Other exits come from
+ * for its own failures (git.md §1.3); its stderr tells the case (ssh-failure.ts: SOURCE_HOST_KEY,
+ * SOURCE_AUTH, CONFIG_INVALID, SOURCE_TIMEOUT, SOURCE_FETCH_FAILED). Other exits come from
  * git-shell or upload-pack: a missing repository is SOURCE_NOT_FOUND, the rest SOURCE_PROTOCOL.
  */
 function bridgeFailure(
   remote: RemoteSpec,
   r: { exitCode: number | null; stderr: string; timedOut: boolean; spawnError?: string },
   early: boolean,
+  knownHostsText: string | undefined,
 ): StewardError {
   const stderr = tail(r.stderr);
   const data = { remote: remote.name, exitCode: r.exitCode, stderr };
@@ -346,13 +383,7 @@ function bridgeFailure(
     return new StewardError("SOURCE_FETCH_FAILED", `cannot start ${program}`, { data: { ...data, spawnError: r.spawnError }, hint: `install ${program} on this node`, retry: "stalled" });
   }
   if (remote.target.kind === "ssh" && r.exitCode === 255) {
-    if (/Permission denied|Host key verification failed|host key is known|IDENTIFICATION HAS CHANGED|Too many authentication failures|no matching host key type|Load key|invalid format/i.test(r.stderr)) {
-      return new StewardError("SOURCE_AUTH", `ssh to ${remote.name} was refused: key or host key`, { data, hint: "check key: (authorized on the server?) and known_hosts: (does it pin the server's current host key?)", retry: "stalled" });
-    }
-    if (/timed out|Timeout, server/i.test(r.stderr)) {
-      return new StewardError("SOURCE_TIMEOUT", `ssh to ${remote.name} timed out`, { data, hint: "check that the server is up and reachable", retry: "transient" });
-    }
-    return new StewardError("SOURCE_FETCH_FAILED", `ssh to ${remote.name} failed`, { data, hint: "the host is unreachable or refused the connection", retry: "transient" });
+    return sshFailureError(remote, readSshFailure(r.stderr), { exitCode: r.exitCode, stderr, knownHostsText });
   }
   if (/does not appear to be a git repository|repository .* not found|No such file or directory/i.test(r.stderr)) {
     return new StewardError("SOURCE_NOT_FOUND", `remote ${remote.name} has no such repository`, { data, hint: "check the repository path in the remote's url:", retry: "stalled" });
