@@ -32,7 +32,7 @@ before(async () => {
   config = join(dir, "etc", "steward.yaml");
   writeFileSync(
     config,
-    ["node: alpha", "state: ../state", "trust: allowed_signers", "timeout: 2", "remotes:", "  - name: origin", `    url: ${http.url("cluster.git")}`, "  - name: mirror", `    url: ${mirror}`, ""].join("\n"),
+    ["node: alpha", `state: ${join(dir, "state")}`, "trust: allowed_signers", "timeout: 2", "remotes:", "  - name: origin", `    url: ${http.url("cluster.git")}`, "  - name: mirror", `    url: ${mirror}`, ""].join("\n"),
   );
 });
 
@@ -91,6 +91,15 @@ test("an invalid configuration is CONFIG_INVALID with exit 1", async () => {
   assert.equal(r.code, 1);
   const j = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; where: { file: string; line: number } } };
   assert.deepEqual([j.ok, j.error.code, j.error.where.file], [false, "CONFIG_INVALID", bad]);
+});
+
+test("every problem of the configuration is printed with its place, the files it names included", async () => {
+  const bad = join(dir, "etc", "typos.yaml");
+  writeFileSync(bad, ["node: alpha", "state: state", "trust: alowed_signers", "revoked: revoked_kyes", "remotes:", "  - name: mirror", `    url: ${mirror}`, ""].join("\n"));
+  const r = await cli(["fetch", "--config", bad]);
+  assert.equal(r.code, 1);
+  const places = [...r.stderr.matchAll(/^(\S+):(\d+):(\d+)  (CONFIG_INVALID)  /gm)].map((m) => [m[1], Number(m[2]), m[4]]);
+  assert.deepEqual(places, [[bad, 2, "CONFIG_INVALID"], [bad, 3, "CONFIG_INVALID"], [bad, 4, "CONFIG_INVALID"]]);
 });
 
 test("--help documents --record and exits 0", async () => {

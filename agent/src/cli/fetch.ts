@@ -3,7 +3,8 @@
  * which remote, what each remote answered — or why the last applied revision is kept.
  * Exit 0 when a revision is chosen (new or unchanged), 1 when held.
  */
-import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
+import { DEFAULT_CONFIG_PATH, loadConfig, type AgentConfig, type ConfigProblem } from "../config.js";
+import { isStewardError, renderDiagnostic } from "../errors.js";
 import { runSource, type RemoteReport, type SourceResult } from "../source/source.js";
 import { recordApplied } from "../source/state.js";
 import { EXIT_OK, EXIT_PROBLEM, type Command } from "./command.js";
@@ -23,7 +24,9 @@ options:
 Exit status: 0 a revision is chosen (new or unchanged), 1 the last applied one is held
 (the reason is printed), 2 usage error, 3 internal error.
 
-Configuration example:
+Configuration example (state: must be absolute; the other paths may be relative to the
+configuration's folder; the trust file, revocation list, keys and known_hosts files are
+checked when it is read):
   node: alpha
   state: /var/db/steward
   branch: main
@@ -47,7 +50,16 @@ export const fetchCommand: Command = {
   },
   allowPositionals: false,
   async run(values, _positionals, io) {
-    const config = await loadConfig(typeof values["config"] === "string" ? values["config"] : DEFAULT_CONFIG_PATH);
+    let config: AgentConfig;
+    try {
+      config = await loadConfig(typeof values["config"] === "string" ? values["config"] : DEFAULT_CONFIG_PATH);
+    } catch (e) {
+      // Every problem of the configuration, not only the first, as validate prints a manifest's.
+      const problems = isStewardError(e) && e.code === "CONFIG_INVALID" ? (e.data["problems"] as readonly ConfigProblem[] | undefined) : undefined;
+      if (values["json"] === true || problems === undefined || problems.length === 0) throw e;
+      for (const p of problems) io.err(renderDiagnostic({ code: "CONFIG_INVALID", severity: "error", message: p.message, where: p.where, hint: p.hint }));
+      return EXIT_PROBLEM;
+    }
     const result = await runSource(config, { log: io.log });
     const chosen = result.decision.kind !== "hold";
     let recorded = false;
