@@ -30,6 +30,7 @@ for (const c of [
 
 for (const c of [
   { name: "a repository without the branch names the branches it has", lines: [`${B} HEAD CAPS\n`, `${B} refs/heads/master\n`, `${A} refs/heads/dev\n`, `${A} refs/tags/main\n`], want: { kind: "missing", branches: ["dev", "master"] } },
+  { name: "branch names with control characters are shown escaped", lines: [`${B} refs/heads/\u001b[2Jx CAPS\n`], want: { kind: "missing", branches: [JSON.stringify("\u001b[2Jx")] } },
   { name: "a repository with only tags has no branches", lines: [`${B} refs/tags/v1 CAPS\n`], want: { kind: "missing", branches: [] } },
   { name: "an ERR line is the server's message", lines: ["ERR access denied\n"], want: { kind: "error", message: "access denied" } },
   { name: "a ref line without an oid does not parse", lines: [`xyz refs/heads/main CAPS\n`], want: { kind: "malformed" } },

@@ -51,7 +51,7 @@ export function narrowAdvertisement(body: Uint8Array, branch: string): BranchAdv
     const line = lines[at];
     if (line === null || line === undefined) break;
     const text = line.toString("utf8").replace(/\n$/, "");
-    if (text.startsWith("ERR ")) return { kind: "error", message: text.slice(4, 4 + 200) };
+    if (text.startsWith("ERR ")) return { kind: "error", message: printable(text.slice(4, 4 + 200)) };
     if (capabilities === undefined && /^version [0-9]+$/.test(text)) {
       if (text !== "version 1") return { kind: "malformed", reason: `the server answered with protocol ${text}, which was not asked for` };
       continue;
@@ -77,7 +77,7 @@ export function narrowAdvertisement(body: Uint8Array, branch: string): BranchAdv
   const full = `refs/heads/${branch}`;
   const oid = refs.get(full);
   if (oid === undefined) {
-    const branches = [...refs.keys()].filter((n) => n.startsWith("refs/heads/")).map((n) => n.slice("refs/heads/".length)).sort();
+    const branches = [...refs.keys()].filter((n) => n.startsWith("refs/heads/")).map((n) => printable(n.slice("refs/heads/".length))).sort();
     return { kind: "missing", branches };
   }
   const caps = [...capabilities.filter((c) => !c.startsWith("symref=")), `symref=HEAD:${full}`];
@@ -91,6 +91,12 @@ export function narrowAdvertisement(body: Uint8Array, branch: string): BranchAdv
 }
 
 const FLUSH = Buffer.from("0000", "latin1");
+
+/** The server's words reach a terminal: control characters are shown escaped, never sent. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f-\u009f]/.test(text) ? JSON.stringify(text) : text;
+}
 
 /** Every pkt-line of `buf`: its payload, or null for a flush. A string says why it does not parse. */
 function readPktLines(buf: Buffer): (Buffer | null)[] | string {

@@ -39,7 +39,9 @@ export function describeProblem(p: SourceProblem): string[] {
     }
   }
   if (typeof d["ssh"] === "string" && d["ssh"] !== "") lines.push(`ssh: ${d["ssh"]}`);
-  return lines;
+  // Principals and messages come from files and servers; a terminal gets none of their control characters.
+  // eslint-disable-next-line no-control-regex
+  return lines.map((l) => l.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?"));
 }
 
 /** How a trust file is named: the bootstrap file's path, or the repo path at a commit. */

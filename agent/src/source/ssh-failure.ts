@@ -27,7 +27,8 @@ export type SshFailure =
 
 /** readSshFailure tells from ssh's stderr (LogLevel=ERROR, OpenSSH 8 and 9) why it exited 255. Never throws. */
 export function readSshFailure(stderr: string): SshFailure {
-  const lines = stderr.replaceAll("\r", "").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !/^@+$/.test(l));
+  // eslint-disable-next-line no-control-regex
+  const lines = stderr.replaceAll("\r", "").split("\n").map((l) => l.trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")).filter((l) => l !== "" && !/^@+$/.test(l));
   const find = (re: RegExp): string | undefined => lines.find((l) => re.test(l));
   let said: string | undefined;
   if ((said = find(/^Host key for .* has changed and you have requested strict checking/) ?? find(/REMOTE HOST IDENTIFICATION HAS CHANGED/)) !== undefined) {
