@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { loadConfig, parseConfig } from "../agent/src/config.js";
+import { loadConfig, parseConfig, type ConfigFileReader, type ConfigProblem } from "../agent/src/config.js";
 import { StewardError } from "../agent/src/errors.js";
-import { makeTempDir, removeDir } from "./helpers/keys.js";
+import type { SmallFile } from "../agent/src/read-small-file.js";
+import { makeKey, makeTempDir, removeDir, writeAllowedSigners } from "./helpers/keys.js";
 
 const FILE = "/usr/local/etc/steward/steward.yaml";
 const GOOD = `node: alpha
@@ -38,12 +39,21 @@ test("fills in the defaults", () => {
   assert.deepEqual([c.state, c.branch, c.timeout], ["/var/db/steward", "main", 30]);
 });
 
-test("loads the file from disk and names it", async () => {
+test("loads the file from disk and names it, reading relative paths from its folder", async () => {
   const file = join(dir, "steward.yaml");
-  writeFileSync(file, GOOD.replace("state: /var/db/steward", "state: state"));
+  writeAllowedSigners(join(dir, "allowed_signers"), [{ principal: "admin@cluster", key: makeKey(join(dir, "keys"), "admin") }]);
+  makeKey(dir, "id_ed25519");
+  writeFileSync(join(dir, "known_hosts"), "");
+  writeFileSync(file, GOOD.replace("/usr/local/etc/steward/known_hosts", "known_hosts"));
   const c = await loadConfig(file);
   assert.equal(c.file, file);
-  assert.equal(c.state, join(dir, "state"));
+  assert.deepEqual([c.trust, c.remotes[0]?.key, c.remotes[0]?.knownHosts], [join(dir, "allowed_signers"), join(dir, "id_ed25519"), join(dir, "known_hosts")]);
+});
+
+test("a typo in the trust path is CONFIG_INVALID when the file is loaded, pointing at trust:", async () => {
+  const file = join(dir, "typo.yaml");
+  writeFileSync(file, GOOD.replace("trust: allowed_signers", "trust: alowed_signers"));
+  await assert.rejects(loadConfig(file), (e: unknown) => e instanceof StewardError && e.code === "CONFIG_INVALID" && e.where?.line === 4 && e.where.file === file);
 });
 
 test("a missing file is CONFIG_INVALID", async () => {
@@ -74,3 +84,63 @@ for (const c of [
     );
   });
 }
+
+// The files the configuration names, as a table: path to contents (a missing path does not exist).
+const ADMIN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxUsnBRDIusyZUM4PEmhX2dz7c0e8XHFuMXWIo8oLNg";
+const OPENSSH_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${Buffer.concat([Buffer.from("openssh-key-v1\0", "latin1"), Buffer.from([0, 0, 0, 4]), Buffer.from("none"), Buffer.from([0, 0, 0, 4]), Buffer.from("none")]).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`;
+const FILES: Readonly<Record<string, string>> = {
+  "/usr/local/etc/steward/allowed_signers": `# admins\nadmin@cluster namespaces="git" ${ADMIN}\n`,
+  "/usr/local/etc/steward/id_ed25519": OPENSSH_KEY,
+  "/usr/local/etc/steward/known_hosts": `git.home.arpa ${ADMIN}\n`,
+  "/usr/local/etc/steward/revoked_keys": "",
+};
+
+function reader(files: Readonly<Record<string, string>>): ConfigFileReader {
+  return (path: string, limit: number): SmallFile => {
+    const text = files[path];
+    if (text === undefined) return { ok: false, errno: "ENOENT", reason: "does not exist" };
+    const bytes = Buffer.from(text, "utf8");
+    return { ok: true, bytes: bytes.subarray(0, limit), size: bytes.length, mode: 0o600, ownedByMe: true };
+  };
+}
+
+function problems(text: string, files: Readonly<Record<string, string>>): ConfigProblem[] {
+  try {
+    parseConfig(text, FILE, reader(files));
+  } catch (e) {
+    if (e instanceof StewardError && e.code === "CONFIG_INVALID") return e.data["problems"] as ConfigProblem[];
+    throw e;
+  }
+  return [];
+}
+
+test("checks the files it names: all present and well formed", () => {
+  assert.deepEqual(problems(GOOD.replace("timeout: 20", "revoked: revoked_keys\ntimeout: 20"), FILES), []);
+});
+
+for (const c of [
+  { name: "a missing trust file is found at trust:", files: { ...FILES, "/usr/local/etc/steward/allowed_signers": undefined }, lines: [4], says: /allowed_signers does not exist/ },
+  { name: "a trust file that trusts nobody is found at trust:", files: { ...FILES, "/usr/local/etc/steward/allowed_signers": "# nobody yet\n" }, lines: [4], says: /trusts no key/ },
+  { name: "a missing revocation list is found at revoked:", text: GOOD.replace("timeout: 20", "revoked: revoked_kyes\ntimeout: 20"), files: FILES, lines: [5], says: /revoked_kyes does not exist/ },
+  { name: "a missing key file is found at key:", files: { ...FILES, "/usr/local/etc/steward/id_ed25519": undefined }, lines: [9], says: /id_ed25519 does not exist/ },
+  { name: "a public key named as key: is found at key:", files: { ...FILES, "/usr/local/etc/steward/id_ed25519": `${ADMIN} node\n` }, lines: [9], says: /is a public key/ },
+  { name: "a missing known_hosts file is found at known_hosts:", files: { ...FILES, "/usr/local/etc/steward/known_hosts": undefined }, lines: [10], says: /known_hosts does not exist/ },
+  { name: "a relative state directory is found at state:", text: GOOD.replace("state: /var/db/steward", "state: ../state"), files: FILES, lines: [2], says: /not an absolute path/ },
+]) {
+  test(c.name, () => {
+    const found = problems(c.text ?? GOOD, Object.fromEntries(Object.entries(c.files).filter((e): e is [string, string] => e[1] !== undefined)));
+    assert.deepEqual(found.map((p) => p.where.line), c.lines);
+    assert.match(found[0]?.message ?? "", c.says);
+    assert.ok(found.every((p) => p.where.file === FILE && p.hint.length > 0));
+  });
+}
+
+test("each line of the trust file that does not parse is its own problem, naming the line", () => {
+  const trust = `admin@cluster ${ADMIN}\nops@cluster ssh-ed2551 AAAA\n# fine\nlaptop@cluster\n`;
+  const found = problems(GOOD, { ...FILES, "/usr/local/etc/steward/allowed_signers": trust });
+  assert.deepEqual(found.map((p) => [p.where.line, /:(\d+): /.exec(p.message)?.[1]]), [[4, "2"], [4, "4"]]);
+});
+
+test("without a file reader nothing is read", () => {
+  assert.doesNotThrow(() => parseConfig(GOOD, FILE));
+});

@@ -3,8 +3,10 @@
  * naming this node, its state directory, the tracked branch, the bootstrap trust store and the
  * remotes in priority order. Parsed with duplicate keys refused, validated with ajv (JSON Schema
  * 2020-12, strict) against config.schema.json, then checked for what a schema cannot say
- * (URLs, unique remote names, ssh-only options). Relative paths resolve against the file's
- * directory.
+ * (URLs, unique remote names, ssh-only options), and, when read from disk, the files it names
+ * are checked too (checkFiles below), so that a typo in a path is found now rather than the
+ * day the file is first needed. `state` must be absolute; the other paths (`trust`, `revoked`,
+ * `key`, `known_hosts`) may be relative and are then read from the configuration file's folder.
  *
  * ```yaml
  * node: alpha
@@ -23,12 +25,15 @@
  * ```
  */
 import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import type { ErrorObject } from "ajv";
 import { StewardError, type Where } from "./errors.js";
 import { locate, parseYaml, type ParsedFile, type PathSegment } from "./manifest/yaml.js";
 import { config as validate } from "./validators.js";
+import { readSmallFile, type SmallFile } from "./read-small-file.js";
 import { checkSshFilePath, isBranchName, parseRemoteUrl, type RemoteSpec } from "./source/remotes.js";
+import { checkPrivateKey } from "./source/ssh-files.js";
+import { MAX_TRUST_BYTES, checkAllowedSigners } from "./source/trust.js";
 
 export const DEFAULT_CONFIG_PATH = "/usr/local/etc/steward/steward.yaml";
 export const DEFAULT_STATE_DIR = "/var/db/steward";
@@ -71,9 +76,15 @@ interface RawConfig {
 }
 
 /**
- * loadConfig reads and validates the configuration file at `path`. Throws CONFIG_INVALID
- * naming `file:line:column` of the first problem (all problems are in `data.problems`), with a
- * hint; also when the file cannot be read.
+ * How the configuration check reads a file it names: at most `limit` bytes, or why it cannot
+ * (read-small-file.ts readSmallFile; tests pass a table).
+ */
+export type ConfigFileReader = (path: string, limit: number) => SmallFile;
+
+/**
+ * loadConfig reads and validates the configuration file at `path`, and checks the files it
+ * names (checkFiles). Throws CONFIG_INVALID naming `file:line:column` of the first problem (all
+ * problems are in `data.problems`), with a hint; also when the file cannot be read.
  */
 export async function loadConfig(path: string): Promise<AgentConfig> {
   const file = resolve(path);
@@ -89,14 +100,16 @@ export async function loadConfig(path: string): Promise<AgentConfig> {
       hint: `create it (see steward fetch --help) or name another with --config; the default is ${DEFAULT_CONFIG_PATH}`,
     });
   }
-  return parseConfig(text, file);
+  return parseConfig(text, file, readSmallFile);
 }
 
 /**
  * parseConfig validates configuration text as if read from `file` (an absolute path, used to
- * resolve relative paths and to place problems). Throws CONFIG_INVALID as loadConfig does.
+ * resolve relative paths and to place problems). With `readFile`, also checks the files the
+ * configuration names (checkFiles); without, touches nothing. Throws CONFIG_INVALID as
+ * loadConfig does, with every problem found.
  */
-export function parseConfig(text: string, file: string): AgentConfig {
+export function parseConfig(text: string, file: string, readFile?: ConfigFileReader): AgentConfig {
   const { parsed, diagnostics } = parseYaml(file, text);
   const problems: ConfigProblem[] = diagnostics.map((d) => ({ message: d.message, where: d.where, hint: d.hint ?? "fix the YAML syntax here" }));
   if (problems.length > 0) throw configError(file, problems);
@@ -107,6 +120,13 @@ export function parseConfig(text: string, file: string): AgentConfig {
   const raw = parsed.value as RawConfig;
   const base = dirname(file);
   const place = (path: PathSegment[]): Where => locate(parsed, path);
+  if (raw.state !== undefined && !isAbsolute(raw.state)) {
+    problems.push({
+      message: `state ${JSON.stringify(raw.state)} is not an absolute path`,
+      where: place(["state"]),
+      hint: `write the state directory's absolute path, e.g. ${DEFAULT_STATE_DIR}; unlike the other paths it is not read from the configuration's folder`,
+    });
+  }
   if (raw.branch !== undefined && !isBranchName(raw.branch)) {
     problems.push({ message: `branch ${JSON.stringify(raw.branch)} is not a valid branch name`, where: place(["branch"]), hint: "use a plain branch name such as main" });
   }
@@ -140,22 +160,84 @@ export function parseConfig(text: string, file: string): AgentConfig {
       problems.push({ message: e.message, where: place(["remotes", i, "url"]), hint: e.hint ?? "" });
     }
   });
-  if (problems.length > 0) throw configError(file, problems);
-  return {
+  const config: AgentConfig = {
     file,
     node: raw.node,
-    state: resolve(base, raw.state ?? DEFAULT_STATE_DIR),
+    state: resolve(raw.state ?? DEFAULT_STATE_DIR),
     branch: raw.branch ?? DEFAULT_BRANCH,
     trust: resolve(base, raw.trust),
     revoked: raw.revoked === undefined ? undefined : resolve(base, raw.revoked),
     timeout: raw.timeout ?? DEFAULT_TIMEOUT_SECONDS,
     remotes,
   };
+  if (readFile !== undefined) problems.push(...checkFiles(config, readFile, place));
+  if (problems.length > 0) throw configError(file, problems.sort((a, b) => a.where.line - b.where.line || a.where.column - b.where.column));
+  return config;
+}
+
+/** What is read of a key file: its armor and cipher name, never the whole key. */
+const KEY_HEAD_BYTES = 512;
+
+/**
+ * checkFiles reads the files a configuration names and returns what is wrong with each,
+ * placed at the path in the configuration: the trust file must exist and be an allowed_signers
+ * file ssh-keygen reads whole (every line parses) that trusts at least one key; the revocation
+ * list and each ssh remote's known_hosts must exist and be readable; each ssh key must be a
+ * private key ssh can use unattended (ssh-files.ts checkPrivateKey). Reads through `readFile`
+ * only.
+ */
+function checkFiles(config: AgentConfig, readFile: ConfigFileReader, place: (path: PathSegment[]) => Where): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const relative = "a relative path is read from the configuration's folder";
+  const trust = readFile(config.trust, MAX_TRUST_BYTES + 1);
+  const atTrust = place(["trust"]);
+  if (!trust.ok) {
+    problems.push({ message: `trust: ${config.trust} ${trust.reason}`, where: atTrust, hint: `install the admins' allowed_signers file there, or fix the path (${relative})` });
+  } else if (trust.size > MAX_TRUST_BYTES) {
+    problems.push({ message: `trust: ${config.trust} is larger than ${MAX_TRUST_BYTES} bytes`, where: atTrust, hint: "an allowed_signers file lists a few admins' public keys; check that the path names it" });
+  } else {
+    let text: string | undefined;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(trust.bytes);
+    } catch {
+      problems.push({ message: `trust: ${config.trust} is not UTF-8 text`, where: atTrust, hint: "name an OpenSSH allowed_signers file" });
+    }
+    if (text !== undefined) {
+      const check = checkAllowedSigners(text);
+      for (const p of check.problems) {
+        problems.push({ message: `trust: ${config.trust}:${p.line}: ${p.message}`, where: atTrust, hint: "write each line as: principals [options] keytype base64-key [comment] (ssh-keygen(1), ALLOWED SIGNERS)" });
+      }
+      if (check.problems.length === 0 && check.entries === 0) {
+        problems.push({ message: `trust: ${config.trust} trusts no key`, where: atTrust, hint: "list at least one admin's key, e.g. admin@cluster namespaces=\"git\" ssh-ed25519 AAAA…" });
+      }
+    }
+  }
+  if (config.revoked !== undefined) {
+    const revoked = readFile(config.revoked, 1);
+    if (!revoked.ok) problems.push({ message: `revoked: ${config.revoked} ${revoked.reason}`, where: place(["revoked"]), hint: `create it (it may be empty) or fix the path (${relative}); remove revoked: if you keep no revocation list` });
+  }
+  config.remotes.forEach((r, i) => {
+    if (r.target.kind !== "ssh") return;
+    if (r.knownHosts !== undefined) {
+      const kh = readFile(r.knownHosts, 1);
+      if (!kh.ok) problems.push({ message: `known_hosts: ${r.knownHosts} ${kh.reason}`, where: place(["remotes", i, "known_hosts"]), hint: `pin the server's host key there (ssh-keyscan, then check the fingerprint), or fix the path (${relative})` });
+    }
+    if (r.key !== undefined) {
+      const at = place(["remotes", i, "key"]);
+      const key = readFile(r.key, KEY_HEAD_BYTES);
+      if (!key.ok) problems.push({ message: `key: ${r.key} ${key.reason}`, where: at, hint: `create the node's key (ssh-keygen -t ed25519 -N '' -f ${r.key}) or fix the path (${relative})` });
+      else {
+        const problem = checkPrivateKey(r.key, key);
+        if (problem !== undefined) problems.push({ message: problem.message, where: at, hint: problem.hint });
+      }
+    }
+  });
+  return problems;
 }
 
 const HINTS: Readonly<Record<string, string>> = {
   node: "a lowercase name such as alpha, as in nodes/alpha.yaml",
-  state: "a directory path such as /var/db/steward",
+  state: "an absolute directory path such as /var/db/steward",
   branch: "a branch name such as main",
   trust: "the path of an OpenSSH allowed_signers file",
   revoked: "the path of a file of revoked public keys (or a KRL)",

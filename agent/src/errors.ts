@@ -26,6 +26,7 @@ export type ErrorCode =
   | "SOURCE_FETCH_FAILED"
   | "SOURCE_TIMEOUT"
   | "SOURCE_AUTH"
+  | "SOURCE_HOST_KEY"
   | "SOURCE_PROTOCOL"
   | "SOURCE_NO_REMOTE"
   | "SOURCE_EMPTY"

@@ -22,8 +22,15 @@ export interface Sshd {
   readonly knownHosts: string;
   /** A key authorised to log in (git-shell only). */
   readonly clientKey: SshKey;
+  /** The server's current host key (public half in `.public`). */
+  readonly hostKey: SshKey;
   /** `ssh://user@127.0.0.1:port<path>` */
   url(path: string): string;
+  /**
+   * rotateHostKey restarts the server on the same port with a new host key, as a reinstalled
+   * server (or a man in the middle) would present; `knownHosts` keeps pinning the old one.
+   */
+  rotateHostKey(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,7 +51,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
   mkdirSync(dir, { recursive: true });
   // Debian's sshd refuses to start without its privilege separation directory.
   if (process.getuid?.() === 0) mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  const hostKey = makeKey(dir, "hostkey");
+  let hostKey = makeKey(dir, "hostkey");
   const clientKey = makeKey(dir, "client");
   const authorized = join(dir, "authorized_keys");
   // sshd runs the forced command through the account's shell, and Debian's bash then sources
@@ -79,9 +86,10 @@ export async function startSshd(dir: string): Promise<Sshd> {
         "",
       ].join("\n"),
     );
-    const child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+    let child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
     const ok = await waitListening(child, 5_000);
     if (ok.listening) {
+      let rotations = 0;
       const knownHosts = join(dir, "known_hosts");
       writeFileSync(knownHosts, `[127.0.0.1]:${port} ${readFileSync(hostKey.public, "utf8").trim().split(" ").slice(0, 2).join(" ")}\n`);
       const user = userInfo().username;
@@ -90,7 +98,18 @@ export async function startSshd(dir: string): Promise<Sshd> {
         user,
         knownHosts,
         clientKey,
+        get hostKey() {
+          return hostKey;
+        },
         url: (path) => `ssh://${user}@127.0.0.1:${port}${path}`,
+        rotateHostKey: async () => {
+          await stop(child);
+          hostKey = makeKey(dir, `hostkey${++rotations}`);
+          writeFileSync(config, readFileSync(config, "utf8").replace(/^HostKey .*$/m, `HostKey ${hostKey.private}`));
+          child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+          const again = await waitListening(child, 5_000);
+          if (!again.listening) throw new Error(`sshd did not restart: ${again.stderr}`);
+        },
         close: () => stop(child),
       };
     }

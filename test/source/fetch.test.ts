@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -12,7 +13,7 @@ import { fetchRemote, trackingRef, resolveOrUndefined, type FetchOptions, type F
 import { parseRemoteUrl, type RemoteSpec } from "../../agent/src/source/remotes.js";
 import { prepareRepo } from "../../agent/src/source/repo.js";
 import { startGitHttpServer, type GitHttpServer } from "../helpers/git-http-server.js";
-import { WorkRepo, makeBare, makeKey, makeTempDir, removeDir } from "../helpers/keys.js";
+import { WorkRepo, git, makeBare, makeKey, makeTempDir, removeDir } from "../helpers/keys.js";
 import { freePort, startSshd, type Sshd } from "../helpers/sshd.js";
 
 let dir: string;
@@ -29,10 +30,14 @@ before(async () => {
   bare = makeBare(join(srv, "cluster.git"));
   makeBare(join(srv, "empty.git"));
   const other = makeBare(join(srv, "other.git"));
+  // What `git init --bare` makes on Debian: HEAD names master, which will never exist.
+  const debian = makeBare(join(srv, "debian.git"));
+  git(debian, ["symbolic-ref", "HEAD", "refs/heads/master"]);
   work = WorkRepo.create(join(dir, "work"));
   work.write("cluster.yaml", "domain: home.arpa\n").commit("first");
   work.write("nodes/alpha.yaml", "arch: amd64\n").commit("second");
-  work.push(bare).push(other, { branch: "other" });
+  work.push(bare).push(other, { branch: "other" }).push(debian);
+  for (const b of ["feature-a", "feature-b", "feature-c", "feature-d", "feature-e", "release"]) work.push(other, { branch: b });
   http = await startGitHttpServer(srv);
   sshd = await startSshd(join(dir, "sshd"));
 });
@@ -173,17 +178,73 @@ test("a server that resets connections, and a closed port, are SOURCE_FETCH_FAIL
   assert.equal(code(await fetchRemote(closedSsh, await freshRepo([closedSsh]))), "SOURCE_FETCH_FAILED");
 });
 
-test("ssh with a key the server does not accept is SOURCE_AUTH", async () => {
-  const r = viaSsh(bare, { key: makeKey(join(dir, "keys"), "stranger").private });
-  assert.equal(code(await fetchRemote(r, await freshRepo([r]))), "SOURCE_AUTH");
+test("ssh with a key the server does not accept is SOURCE_AUTH naming the key", async () => {
+  const stranger = makeKey(join(dir, "keys"), "stranger");
+  const r = viaSsh(bare, { key: stranger.private });
+  const o = await fetchRemote(r, await freshRepo([r]));
+  assert.equal(code(o), "SOURCE_AUTH");
+  assert.equal(!o.ok && o.error.data["key"], stranger.private);
+  assert.match(String(!o.ok && o.error.data["ssh"]), /Permission denied/);
 });
 
-test("ssh to a server whose host key is not the pinned one is SOURCE_AUTH", async () => {
-  const other = makeKey(join(dir, "keys"), "otherhost");
-  const pinned = join(dir, "keys", "wrong_known_hosts");
-  writeFileSync(pinned, `[127.0.0.1]:${sshd.port} ${other.publicLine}\n`);
-  const r = viaSsh(bare, { knownHosts: pinned });
-  assert.equal(code(await fetchRemote(r, await freshRepo([r]))), "SOURCE_AUTH");
+/** The fingerprint ssh-keygen -l prints for the first key of a file. */
+function fingerprintOf(file: string): string {
+  return execFileSync("ssh-keygen", ["-lf", file], { encoding: "utf8" }).split(" ")[1] as string;
+}
+
+test("a server whose host key changed is SOURCE_HOST_KEY naming the pinned and the offered fingerprint", async () => {
+  const rotating = await startSshd(join(dir, "sshd-rotating"));
+  try {
+    const pinned = fingerprintOf(rotating.knownHosts);
+    const r = remote("ssh", rotating.url(bare), { key: rotating.clientKey.private, knownHosts: rotating.knownHosts });
+    assert.equal(code(await fetchRemote(r, await freshRepo([r]))), "ok");
+    await rotating.rotateHostKey();
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "SOURCE_HOST_KEY");
+    const data = o.ok ? {} : o.error.data;
+    assert.deepEqual(data["offered"], { type: "ED25519", fingerprint: fingerprintOf(rotating.hostKey.public) });
+    assert.deepEqual(data["pinned"], [{ line: 1, type: "ssh-ed25519", fingerprint: pinned }]);
+    assert.notEqual(pinned, fingerprintOf(rotating.hostKey.public));
+    assert.match(String(data["ssh"]), /has changed/);
+  } finally {
+    await rotating.close();
+  }
+});
+
+test("a host that known_hosts does not pin is SOURCE_HOST_KEY: an empty file, and one pinning another host", async () => {
+  const empty = join(dir, "keys", "empty_known_hosts");
+  writeFileSync(empty, "");
+  const other = join(dir, "keys", "other_known_hosts");
+  writeFileSync(other, `git.home.arpa ${makeKey(join(dir, "keys"), "gitserver").publicLine}\n`);
+  for (const [file, pinnedHosts] of [[empty, []], [other, ["git.home.arpa"]]] as const) {
+    const r = viaSsh(bare, { knownHosts: file });
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "SOURCE_HOST_KEY", file);
+    assert.deepEqual([o.ok || o.error.data["host"], o.ok || o.error.data["pinnedHosts"]], [`[127.0.0.1]:${sshd.port}`, pinnedHosts]);
+    assert.match(String(!o.ok && o.error.hint), new RegExp(`ssh-keyscan -p ${sshd.port} 127\\.0\\.0\\.1`));
+  }
+});
+
+test("a key file or known_hosts ssh cannot use is CONFIG_INVALID naming the file, before ssh runs", async () => {
+  const keys = join(dir, "keys");
+  const open = join(keys, "open_key");
+  copyFileSync(sshd.clientKey.private, open);
+  chmodSync(open, 0o644);
+  const locked = makeKey(keys, "locked");
+  execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", "secret", "-f", locked.private]);
+  for (const [field, extra, path] of [
+    ["key", { key: join(keys, "missing") }, join(keys, "missing")],
+    ["key", { key: sshd.clientKey.public }, sshd.clientKey.public],
+    ["key", { key: keys }, keys],
+    ["key", { key: locked.private }, locked.private],
+    ["key", { key: open }, open],
+    ["known_hosts", { knownHosts: join(keys, "missing_known_hosts") }, join(keys, "missing_known_hosts")],
+  ] as const) {
+    const r = viaSsh(bare, extra);
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "CONFIG_INVALID", path);
+    assert.deepEqual([o.ok || o.error.data["field"], o.ok || o.error.data["path"]], [field, path]);
+  }
 });
 
 test("an ssh server that accepts and never speaks is SOURCE_TIMEOUT within the configured limit", async () => {
@@ -205,6 +266,23 @@ test("an ssh server that accepts and never speaks is SOURCE_TIMEOUT within the c
 test("a missing repository is SOURCE_NOT_FOUND over each transport", async () => {
   for (const r of [viaHttp("nosuch.git"), viaSsh(join(srv, "nosuch.git")), viaLocal(join(srv, "nosuch.git"))]) {
     assert.equal(code(await fetchRemote(r, await freshRepo([r]))), "SOURCE_NOT_FOUND", r.name);
+  }
+});
+
+test("the branch is fetched by name when the remote's HEAD names a branch that does not exist", async () => {
+  for (const r of [viaHttp("debian.git"), viaSsh(join(srv, "debian.git")), viaLocal(join(srv, "debian.git"))]) {
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "ok", `${r.name}: ${o.ok ? "" : o.error.message}`);
+    assert.equal(o.ok && o.tip, git(join(srv, "debian.git"), ["rev-parse", "refs/heads/main"]));
+  }
+});
+
+test("a repository without the branch is SOURCE_NOT_FOUND naming some branches it has", async () => {
+  for (const r of [viaHttp("other.git"), viaSsh(join(srv, "other.git")), viaLocal(join(srv, "other.git"))]) {
+    const o = await fetchRemote(r, await freshRepo([r]));
+    assert.equal(code(o), "SOURCE_NOT_FOUND", r.name);
+    const data = o.ok ? {} : o.error.data;
+    assert.deepEqual([data["branch"], data["branches"], data["branchCount"]], ["main", ["feature-a", "feature-b", "feature-c", "feature-d", "feature-e"], 7], r.name);
   }
 });
 

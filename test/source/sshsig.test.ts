@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { checkSshsig, dearmorSignature, decodeBase64Strict, parseSshPublicKey, sameSshKey, type SshsigCheck } from "../../agent/src/source/sshsig.js";
+import { checkSshsig, dearmorSignature, decodeBase64Strict, parseSshPublicKey, sameSshKey, signatureSigner, type SshsigCheck } from "../../agent/src/source/sshsig.js";
 import { makeTempDir, removeDir } from "../helpers/keys.js";
 import { armor, craftEcdsa, craftEd25519, craftEd25519Sk, craftRsa, mpint, signedData, sshString, sshsigBlob, sshsigFor, u32, unarmor, type CraftedKey } from "../helpers/sshsig.js";
 
@@ -215,4 +215,19 @@ test("signature: s + L is accepted by ssh-keygen, which is why it is left to it"
   const sig = join(dir, "malleated.sig");
   writeFileSync(sig, text, "latin1");
   execFileSync("ssh-keygen", ["-Y", "check-novalidate", "-n", "git", "-s", sig], { input: MESSAGE, stdio: ["pipe", "ignore", "ignore"] });
+});
+
+test("names the key a signature claims by the fingerprint ssh-keygen -l prints, without checking it", () => {
+  for (const type of ["ed25519", "ecdsa", "rsa"] as const) {
+    const key = join(dir, `signer-${type}`);
+    execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", key], { stdio: "ignore" });
+    const message = join(dir, `message-${type}`);
+    writeFileSync(message, "payload\n");
+    execFileSync("ssh-keygen", ["-q", "-Y", "sign", "-n", "git", "-f", key, message], { stdio: "ignore" });
+    const blob = dearmorSignature(readFileSync(`${message}.sig`));
+    const [bits, fingerprint] = execFileSync("ssh-keygen", ["-lf", `${key}.pub`], { encoding: "utf8" }).split(" ");
+    assert.ok(bits !== undefined && blob !== undefined);
+    assert.deepEqual(signatureSigner(blob), { type: readFileSync(`${key}.pub`, "utf8").split(" ")[0], fingerprint });
+  }
+  assert.equal(signatureSigner(Buffer.from("SSHSIG garbage")), undefined);
 });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { execFileSync } from "node:child_process";
+import { after, before, test } from "node:test";
 import { checkAllowedSigners } from "../../agent/src/source/trust.js";
+import { allowedSigners, makeKey, makeTempDir, removeDir } from "../helpers/keys.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtlAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
@@ -20,3 +22,18 @@ for (const c of [
     assert.equal(r.problems.length, c.problems);
   });
 }
+
+let dir: string;
+before(() => (dir = makeTempDir()));
+after(() => removeDir(dir));
+
+test("lists each entry with its line, principals, key type and the fingerprint ssh-keygen -l prints", () => {
+  const admin = makeKey(dir, "admin");
+  const ops = makeKey(dir, "ops", "ecdsa");
+  const r = checkAllowedSigners(`# admins\n${allowedSigners([{ principal: "admin@c", key: admin }])}"ops@c,*@ops" ${ops.publicLine}\n`);
+  const fp = (file: string): string => execFileSync("ssh-keygen", ["-lf", file], { encoding: "utf8" }).split(" ")[1] as string;
+  assert.deepEqual(r.signers, [
+    { line: 2, principals: "admin@c", type: "ssh-ed25519", fingerprint: fp(admin.public) },
+    { line: 3, principals: "ops@c,*@ops", type: "ecdsa-sha2-nistp256", fingerprint: fp(ops.public) },
+  ]);
+});

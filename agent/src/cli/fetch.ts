@@ -3,7 +3,10 @@
  * which remote, what each remote answered — or why the last applied revision is kept.
  * Exit 0 when a revision is chosen (new or unchanged), 1 when held.
  */
-import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
+import { DEFAULT_CONFIG_PATH, loadConfig, type AgentConfig, type ConfigProblem } from "../config.js";
+import { isStewardError, renderDiagnostic } from "../errors.js";
+import type { SourceProblem } from "../source/choose.js";
+import { describeProblem } from "../source/problem-text.js";
 import { runSource, type RemoteReport, type SourceResult } from "../source/source.js";
 import { recordApplied } from "../source/state.js";
 import { EXIT_OK, EXIT_PROBLEM, type Command } from "./command.js";
@@ -23,7 +26,9 @@ options:
 Exit status: 0 a revision is chosen (new or unchanged), 1 the last applied one is held
 (the reason is printed), 2 usage error, 3 internal error.
 
-Configuration example:
+Configuration example (state: must be absolute; the other paths may be relative to the
+configuration's folder; the trust file, revocation list, keys and known_hosts files are
+checked when it is read):
   node: alpha
   state: /var/db/steward
   branch: main
@@ -47,7 +52,16 @@ export const fetchCommand: Command = {
   },
   allowPositionals: false,
   async run(values, _positionals, io) {
-    const config = await loadConfig(typeof values["config"] === "string" ? values["config"] : DEFAULT_CONFIG_PATH);
+    let config: AgentConfig;
+    try {
+      config = await loadConfig(typeof values["config"] === "string" ? values["config"] : DEFAULT_CONFIG_PATH);
+    } catch (e) {
+      // Every problem of the configuration, not only the first, as validate prints a manifest's.
+      const problems = isStewardError(e) && e.code === "CONFIG_INVALID" ? (e.data["problems"] as readonly ConfigProblem[] | undefined) : undefined;
+      if (values["json"] === true || problems === undefined || problems.length === 0) throw e;
+      for (const p of problems) io.err(renderDiagnostic({ code: "CONFIG_INVALID", severity: "error", message: p.message, where: p.where, hint: p.hint }));
+      return EXIT_PROBLEM;
+    }
     const result = await runSource(config, { log: io.log });
     const chosen = result.decision.kind !== "hold";
     let recorded = false;
@@ -72,9 +86,25 @@ function toJson(r: SourceResult, recorded: boolean): Record<string, unknown> {
   };
 }
 
+/**
+ * renderText prints the decision, the facts behind its reason (problem-text.ts) and its hint,
+ * then one line per remote: its standing and, when it failed or was refused, its problem; under
+ * that line, the facts and hint of a problem not already printed for the decision. A hint is
+ * printed once, next to the remote it belongs to.
+ */
 function renderText(r: SourceResult, recorded: boolean): string {
   const d = r.decision;
   const lines: string[] = [];
+  const remoteHints = new Set(r.remotes.flatMap((x) => [x.error?.hint, x.refused?.hint]).filter((h): h is string => h !== undefined));
+  const printed = new Set<string>();
+  const explain = (p: SourceProblem, indent: string, hint: boolean): void => {
+    for (const l of describeProblem(p)) lines.push(`${indent}${l}`);
+    if (hint && p.hint !== undefined && !printed.has(p.hint)) {
+      lines.push(`${indent}hint: ${p.hint}`);
+      printed.add(p.hint);
+    }
+  };
+  const isReason = (p: SourceProblem | undefined): boolean => d.kind === "hold" && p !== undefined && sameProblem(p, d.reason);
   switch (d.kind) {
     case "apply":
       lines.push(`apply ${d.revision} from ${d.remote}${r.lastApplied === undefined ? " (first revision)" : ` (after ${r.lastApplied})`}`);
@@ -82,20 +112,43 @@ function renderText(r: SourceResult, recorded: boolean): string {
     case "unchanged":
       lines.push(`unchanged ${d.revision}`);
       break;
-    case "hold":
+    case "hold": {
       lines.push(`hold ${d.revision ?? "(nothing applied yet)"}: ${d.reason.code}: ${d.reason.message}`);
-      if (d.reason.hint !== undefined) lines.push(`  hint: ${d.reason.hint}`);
+      // A hold that sums up the remotes' failures borrows a remote's hint: print it by that remote.
+      const own = r.remotes.some((x) => isReason(x.refused)) || d.reason.hint === undefined || !remoteHints.has(d.reason.hint);
+      explain(d.reason, "  ", own);
       break;
+    }
   }
   if (recorded) lines.push("recorded as applied");
   const width = Math.max(0, ...r.remotes.map((x) => x.name.length));
-  for (const x of r.remotes) lines.push(`  ${x.name.padEnd(width)}  ${remoteLine(x)}`);
+  for (const x of r.remotes) {
+    const problem = x.error ?? x.refused;
+    lines.push(`  ${x.name.padEnd(width)}  ${remoteLine(x, isReason(problem))}`);
+    if (problem !== undefined && !isReason(problem)) explain(problem, " ".repeat(width + 14), true);
+  }
   return lines.join("\n");
 }
 
-function remoteLine(x: RemoteReport): string {
+/**
+ * remoteLine is one remote on one line: its standing, its tip or its problem, and where it is.
+ * A problem that is the hold's reason, printed in full above, is named by its code only.
+ */
+function remoteLine(x: RemoteReport, isReason: boolean): string {
   const standing = x.standing.padEnd(8);
-  if (!x.ok) return `${standing}  ${x.error?.code ?? "FAILED"}: ${x.error?.message ?? ""}  (${x.location})`;
-  const why = x.refused === undefined ? "" : `  ${x.refused.code}: ${x.refused.message} (ignored)`;
-  return `${standing}  ${x.tip ?? ""}${why}  (${x.location})`;
+  const problem = (p: SourceProblem | undefined): string => (p === undefined ? "" : isReason ? `${p.code} (the reason above)` : `${p.code}: ${p.message}`);
+  if (!x.ok) return `${standing}  ${problem(x.error)}  (${x.location})`;
+  const tip = x.tip ?? "";
+  switch (x.standing) {
+    case "behind":
+      return `${standing}  ${tip}  older than the last applied revision: a stale copy, ignored  (${x.location})`;
+    case "refused":
+      return `${standing}  ${tip}  ${problem(x.refused)}; ignored  (${x.location})`;
+    default:
+      return `${standing}  ${tip}  (${x.location})`;
+  }
+}
+
+function sameProblem(a: SourceProblem, b: SourceProblem): boolean {
+  return a === b || (a.code === b.code && a.message === b.message);
 }

@@ -3,7 +3,9 @@
  * node's bare repository, with isomorphic-git through the http seam (http-transport.ts).
  *
  * The local remote-tracking ref is passed as `ref`, so its tip is the "have" sent to the
- * server and a no-op fetch transfers no pack (git.md §1.2). isomorphic-git moves that ref
+ * server and a no-op fetch transfers no pack (git.md §1.2). The branch is fetched by name and
+ * the remote's HEAD plays no part: isomorphic-git sees the advertisement narrowed to that
+ * branch (advertisement.ts). isomorphic-git moves that ref
  * before it has received the pack and never checks the pack's checksum, so after every fetch
  * this module checks the pack trailer, that the tip is a commit and that every new commit is
  * complete (its history, trees and blobs); on any failure it puts the ref back where it was
@@ -54,7 +56,7 @@ const OBJECTS_PER_COMMIT = 10;
 /**
  * fetchRemote fetches one remote's branch into its tracking ref and returns the outcome:
  * `ok` with the tip, or `ok: false` with SOURCE_TIMEOUT, SOURCE_AUTH, SOURCE_NOT_FOUND (no such
- * repository or branch), SOURCE_EMPTY (the repository has no refs), SOURCE_PROTOCOL (garbage,
+ * repository, or no such branch: then `data.branches` names some it has), SOURCE_EMPTY (the repository has no refs), SOURCE_PROTOCOL (garbage,
  * truncated or inconsistent answer) or SOURCE_FETCH_FAILED (unreachable). On failure the
  * tracking ref is restored and the pack (and index) this fetch wrote is removed, never
  * another. A server that leaves out any object of a new commit (a parent, tree or blob), or
@@ -69,6 +71,7 @@ export async function fetchRemote(remote: RemoteSpec, options: FetchOptions): Pr
   const previous = await resolveOrUndefined(gitdir, ref);
   const written: string[] = [];
   const transport = createGitHttp([remote], {
+    branch,
     timeoutMs: options.timeoutMs,
     ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
     ...(options.packLimits === undefined ? {} : { packLimits: options.packLimits }),

@@ -5,11 +5,15 @@
  * - `http://ssh.invalid/<remote>` to a pkt-line bridge running `ssh … "git-upload-pack '<path>'"`;
  * - `http://local.invalid/<remote>` to the same bridge running `git upload-pack <path>`.
  *
+ * Every ref advertisement is narrowed to the tracked branch before isomorphic-git reads it
+ * (advertisement.ts), so a remote's HEAD never matters and a missing branch is named as such.
+ *
  * isomorphic-git has no timeouts and no size limits, so both live here: one deadline for the
  * whole operation (created with the object; every wait races it and, when it passes, sockets
  * are destroyed and processes killed), and a cap on the bytes received. Failures are typed
- * StewardErrors (SOURCE_TIMEOUT, SOURCE_AUTH, SOURCE_NOT_FOUND, SOURCE_PROTOCOL,
- * SOURCE_FETCH_FAILED) which isomorphic-git passes through unchanged.
+ * StewardErrors (SOURCE_TIMEOUT, SOURCE_AUTH, SOURCE_HOST_KEY, SOURCE_NOT_FOUND,
+ * SOURCE_PROTOCOL, SOURCE_FETCH_FAILED, and CONFIG_INVALID for an ssh key or known_hosts file
+ * that cannot be used) which isomorphic-git passes through unchanged.
  */
 import type { Readable } from "node:stream";
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
@@ -18,10 +22,19 @@ import { StewardError } from "../errors.js";
 import { assertNever } from "../plan/assert-never.js";
 import { startProcess, type RunningProcess } from "../exec.js";
 import type { Logger } from "../log.js";
+import { narrowAdvertisement } from "./advertisement.js";
 import { DEFAULT_PACK_LIMITS, inspectUploadPackResponse, type PackLimits, type PackRefusal } from "./pack-guard.js";
+import { readSmallFile } from "../read-small-file.js";
 import { bridgeUrl, localUploadPackArgv, sshUploadPackArgv, type RemoteSpec } from "./remotes.js";
+import { checkPrivateKey } from "./ssh-files.js";
+import { readSshFailure, sshFailureError } from "./ssh-failure.js";
 
 export interface GitHttpOptions {
+  /**
+   * The branch fetched: every ref advertisement is narrowed to it (advertisement.ts), so
+   * isomorphic-git never depends on the remote's HEAD.
+   */
+  readonly branch: string;
   /** Limit for the whole operation (both requests of a fetch), from the moment of creation. */
   readonly timeoutMs: number;
   /** Largest response accepted, in bytes (isomorphic-git holds a whole pack in memory). */
@@ -120,6 +133,30 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
     return response;
   };
 
+  // Every ref advertisement, over every transport, reaches isomorphic-git narrowed to the
+  // tracked branch (advertisement.ts): a remote whose HEAD names another branch, or nothing,
+  // serves that branch all the same; a remote without it is told apart here.
+  const narrow = (remote: RemoteSpec, body: Buffer): Buffer => {
+    const ad = narrowAdvertisement(body, options.branch);
+    switch (ad.kind) {
+      case "branch":
+      case "empty":
+        return ad.body;
+      case "missing":
+        throw noSuchBranch(remote.name, options.branch, ad.branches);
+      case "error":
+        throw new StewardError("SOURCE_PROTOCOL", `remote ${remote.name} answered with an error: ${ad.message}`, { data: { remote: remote.name, error: ad.message }, hint: "see the server's message", retry: "transient" });
+      case "malformed":
+        throw new StewardError("SOURCE_PROTOCOL", `remote ${remote.name} sent a ref advertisement that does not parse: ${ad.reason}`, {
+          data: { remote: remote.name, reason: ad.reason },
+          hint: "the server did not speak git's smart protocol; check the URL and the server",
+          retry: "transient",
+        });
+      default:
+        return assertNever(ad);
+    }
+  };
+
   const httpRequest = async (remote: RemoteSpec, req: GitHttpRequest): Promise<GitHttpResponse> => {
     const controller = new AbortController();
     requests.add(controller);
@@ -135,8 +172,12 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       controller.abort();
       throw statusError(remote.name, res.statusCode, res.headers?.["location"]);
     }
-    const isPack = (req.method ?? "GET").toUpperCase() === "POST" && new URL(req.url).pathname.endsWith(`/${UPLOAD_PACK}`);
-    return { ...res, body: once(await readWhole(res.body, remote.name, isPack)) };
+    const method = (req.method ?? "GET").toUpperCase();
+    const url = new URL(req.url);
+    const isPack = method === "POST" && url.pathname.endsWith(`/${UPLOAD_PACK}`);
+    const isAdvertisement = method === "GET" && url.pathname.endsWith("/info/refs") && url.searchParams.get("service") === UPLOAD_PACK;
+    const body = await readWhole(res.body, remote.name, isPack);
+    return { ...res, body: once(isAdvertisement ? narrow(remote, body) : body) };
   };
 
   const bridgeRequest = async (remote: RemoteSpec, rest: string, req: GitHttpRequest): Promise<GitHttpResponse> => {
@@ -145,12 +186,13 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
       await sessions.get(remote.name)?.close();
       const timing = { timeoutSeconds: options.timeoutMs / 1000 };
       const argv = remote.target.kind === "ssh" ? sshUploadPackArgv(remote, timing) : localUploadPackArgv(remote, timing);
-      const session = new BridgeSession(remote, startProcess(argv, { timeoutMs: options.timeoutMs + 1_000 }), maxBytes);
+      const knownHostsText = remote.target.kind === "ssh" ? readSshFiles(remote) : undefined;
+      const session = new BridgeSession(remote, startProcess(argv, { timeoutMs: options.timeoutMs + 1_000 }), maxBytes, knownHostsText);
       sessions.set(remote.name, session);
       if (deadline.signal.aborted) session.process.kill();
       options.log?.debug({ program: argv[0] }, "bridge started");
       const advertisement = await race(session.readAdvertisement());
-      const body = concat([pktLine(`# service=${UPLOAD_PACK}\n`), Buffer.from("0000"), advertisement]);
+      const body = narrow(remote, concat([pktLine(`# service=${UPLOAD_PACK}\n`), Buffer.from("0000"), advertisement]));
       return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-advertisement` }, body: once(body) };
     }
     if (method === "POST" && rest === `/${UPLOAD_PACK}`) {
@@ -201,6 +243,8 @@ class BridgeSession {
     readonly remote: RemoteSpec,
     readonly process: RunningProcess,
     maxBytes: number,
+    /** The remote's known_hosts as read before ssh started (ssh remotes), for messages. */
+    private readonly knownHostsText: string | undefined,
   ) {
     // Drain stdout from the start: a peer blocked on a full pipe while we write would deadlock.
     this.queue = new ChunkQueue(process.stdout, remote.name, maxBytes, () => process.kill());
@@ -285,20 +329,50 @@ class BridgeSession {
   private async failure(early: boolean): Promise<StewardError> {
     if (this.queue.error !== undefined) return this.queue.error;
     const r = await this.process.done;
-    return bridgeFailure(this.remote, r, early);
+    return bridgeFailure(this.remote, r, early, this.knownHostsText);
   }
+}
+
+/** The most of a known_hosts file read for messages (ssh itself reads it all). */
+const MAX_KNOWN_HOSTS_BYTES = 1024 * 1024;
+/** What is read of a private key: enough for its armor and cipher name, never the whole key. */
+const KEY_HEAD_BYTES = 512;
+
+/**
+ * readSshFiles reads the known_hosts file and the start of the key file an ssh remote names,
+ * before ssh runs: ssh in batch mode skips a key it cannot use and treats a missing known_hosts
+ * as an empty one, so both would surface as a refusal that blames the server. Returns the
+ * known_hosts text (for messages); throws CONFIG_INVALID naming the file and what is wrong.
+ */
+function readSshFiles(remote: RemoteSpec): string {
+  const invalid = (field: string, path: string, message: string, hint: string): StewardError =>
+    new StewardError("CONFIG_INVALID", `remote ${remote.name}: ${message}`, { data: { remote: remote.name, field, path }, hint, retry: "stalled" });
+  let text = "";
+  if (remote.knownHosts !== undefined) {
+    const kh = readSmallFile(remote.knownHosts, MAX_KNOWN_HOSTS_BYTES);
+    if (!kh.ok) throw invalid("known_hosts", remote.knownHosts, `known_hosts ${remote.knownHosts} ${kh.reason}`, "pin the server's host key in that file (ssh-keyscan, then check the fingerprint), or fix known_hosts: in the agent configuration");
+    text = Buffer.from(kh.bytes).toString("utf8");
+  }
+  if (remote.key !== undefined) {
+    const key = readSmallFile(remote.key, KEY_HEAD_BYTES);
+    if (!key.ok) throw invalid("key", remote.key, `key ${remote.key} ${key.reason}`, "create the node's key (ssh-keygen -t ed25519 -N '' -f FILE) or fix key: in the agent configuration");
+    const problem = checkPrivateKey(remote.key, key);
+    if (problem !== undefined) throw invalid("key", remote.key, problem.message, problem.hint);
+  }
+  return text;
 }
 
 /**
  * bridgeFailure turns the end of a failed bridge process into a typed error. ssh exits 255
- * for its own failures (git.md §1.3); its stderr tells an authentication or host-key
- * refusal (SOURCE_AUTH) from an unreachable host (SOURCE_FETCH_FAILED). Other exits come from
+ * for its own failures (git.md §1.3); its stderr tells the case (ssh-failure.ts: SOURCE_HOST_KEY,
+ * SOURCE_AUTH, CONFIG_INVALID, SOURCE_TIMEOUT, SOURCE_FETCH_FAILED). Other exits come from
  * git-shell or upload-pack: a missing repository is SOURCE_NOT_FOUND, the rest SOURCE_PROTOCOL.
  */
 function bridgeFailure(
   remote: RemoteSpec,
   r: { exitCode: number | null; stderr: string; timedOut: boolean; spawnError?: string },
   early: boolean,
+  knownHostsText: string | undefined,
 ): StewardError {
   const stderr = tail(r.stderr);
   const data = { remote: remote.name, exitCode: r.exitCode, stderr };
@@ -310,13 +384,7 @@ function bridgeFailure(
     return new StewardError("SOURCE_FETCH_FAILED", `cannot start ${program}`, { data: { ...data, spawnError: r.spawnError }, hint: `install ${program} on this node`, retry: "stalled" });
   }
   if (remote.target.kind === "ssh" && r.exitCode === 255) {
-    if (/Permission denied|Host key verification failed|host key is known|IDENTIFICATION HAS CHANGED|Too many authentication failures|no matching host key type|Load key|invalid format/i.test(r.stderr)) {
-      return new StewardError("SOURCE_AUTH", `ssh to ${remote.name} was refused: key or host key`, { data, hint: "check key: (authorized on the server?) and known_hosts: (does it pin the server's current host key?)", retry: "stalled" });
-    }
-    if (/timed out|Timeout, server/i.test(r.stderr)) {
-      return new StewardError("SOURCE_TIMEOUT", `ssh to ${remote.name} timed out`, { data, hint: "check that the server is up and reachable", retry: "transient" });
-    }
-    return new StewardError("SOURCE_FETCH_FAILED", `ssh to ${remote.name} failed`, { data, hint: "the host is unreachable or refused the connection", retry: "transient" });
+    return sshFailureError(remote, readSshFailure(r.stderr), { exitCode: r.exitCode, stderr, knownHostsText });
   }
   if (/does not appear to be a git repository|repository .* not found|No such file or directory/i.test(r.stderr)) {
     return new StewardError("SOURCE_NOT_FOUND", `remote ${remote.name} has no such repository`, { data, hint: "check the repository path in the remote's url:", retry: "stalled" });
@@ -379,6 +447,19 @@ function packRefused(remote: string, verdict: PackRefusal): StewardError {
     default:
       return assertNever(verdict.kind);
   }
+}
+
+/** How many of a remote's branches a SOURCE_NOT_FOUND names. */
+const BRANCHES_NAMED = 5;
+
+function noSuchBranch(remote: string, branch: string, branches: readonly string[]): StewardError {
+  const named = branches.slice(0, BRANCHES_NAMED);
+  const has = branches.length === 0 ? "it has no branches" : `it has ${named.join(", ")}${branches.length > named.length ? ` and ${branches.length - named.length} more` : ""}`;
+  return new StewardError("SOURCE_NOT_FOUND", `remote ${remote} has no branch ${branch}; ${has}`, {
+    data: { remote, branch, branches: named, branchCount: branches.length },
+    hint: `push the cluster repo's ${branch} there (git push ${remote} HEAD:refs/heads/${branch}), or set branch: in the agent configuration to the branch you use`,
+    retry: "stalled",
+  });
 }
 
 function tooLarge(remote: string, limit: number): StewardError {

@@ -461,6 +461,28 @@ export function sameSshKey(a: SshPublicKey, b: SshPublicKey): boolean {
   }
 }
 
+/** A public key as people compare keys: its type name and its `ssh-keygen -l` fingerprint. */
+export interface KeyFingerprint {
+  readonly type: string;
+  /** `SHA256:` and the unpadded base64 of the SHA-256 of the key blob. */
+  readonly fingerprint: string;
+}
+
+/** sshFingerprint is the fingerprint `ssh-keygen -l` (FingerprintHash sha256) prints for a public key blob. Pure. */
+export function sshFingerprint(blob: Uint8Array): string {
+  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
+
+/**
+ * keyFingerprint names a public key blob by its type (the blob's own type name) and
+ * fingerprint; undefined when the blob does not even start with a type name. Pure.
+ */
+export function keyFingerprint(blob: Uint8Array): KeyFingerprint | undefined {
+  const type = new WireReader(blob).cstring();
+  if (type === undefined || type === "" || !/^[\x21-\x7e]{1,64}$/.test(type)) return undefined;
+  return { type, fingerprint: sshFingerprint(blob) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // SSHSIG blobs
 
@@ -495,6 +517,16 @@ function readSshsig(blob: Uint8Array): SshsigFields | undefined {
   if (key === undefined || namespace === undefined || reserved === undefined || hashAlg === undefined || signature === undefined) return undefined;
   if (r.remaining !== 0) return undefined;
   return { key, namespace, hashAlg, signature };
+}
+
+/**
+ * signatureSigner names the key an SSHSIG blob says made it (type and fingerprint), without
+ * checking the signature; undefined when the blob does not parse. For messages: a bad or
+ * untrusted signature is easier to trace by the key that claims it. Pure.
+ */
+export function signatureSigner(blob: Uint8Array): KeyFingerprint | undefined {
+  const fields = readSshsig(blob);
+  return fields === undefined ? undefined : keyFingerprint(fields.key);
 }
 
 /**

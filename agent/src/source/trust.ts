@@ -6,15 +6,29 @@
  * trusts nobody (that would lock every admin out until the node is re-bootstrapped).
  */
 
+import { sshFingerprint } from "./sshsig.js";
+
 /** One problem in a trust file; lines count from 1. */
 export interface TrustProblem {
   readonly line: number;
   readonly message: string;
 }
 
+/** One entry of a trust file, as people compare keys: its principals, key type and fingerprint. */
+export interface TrustedSigner {
+  readonly line: number;
+  /** The principals field as written (a pattern list). */
+  readonly principals: string;
+  readonly type: string;
+  /** As `ssh-keygen -l` prints it. */
+  readonly fingerprint: string;
+}
+
 export interface TrustCheck {
   /** Number of signer entries. */
   readonly entries: number;
+  /** The entries, in file order. */
+  readonly signers: readonly TrustedSigner[];
   readonly problems: readonly TrustProblem[];
 }
 
@@ -26,13 +40,15 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const OPTION = /^(?:cert-authority|namespaces="[^"]*"|valid-after="[0-9]{8,14}Z?"|valid-before="[0-9]{8,14}Z?")$/i;
 
 /**
- * checkAllowedSigners parses an allowed_signers text and returns how many entries it has and
- * every line that is not `principals [options] keytype base64-key [comment]`. Never throws.
+ * checkAllowedSigners parses an allowed_signers text and returns its entries (with their keys'
+ * fingerprints) and every line that is not `principals [options] keytype base64-key [comment]`.
+ * Never throws.
  */
 export function checkAllowedSigners(text: string): TrustCheck {
   const problems: TrustProblem[] = [];
+  const signers: TrustedSigner[] = [];
   let entries = 0;
-  if (text.includes("\u0000")) return { entries: 0, problems: [{ line: 1, message: "contains a NUL byte" }] };
+  if (text.includes("\u0000")) return { entries: 0, signers, problems: [{ line: 1, message: "contains a NUL byte" }] };
   text.split("\n").forEach((raw, i) => {
     const line = raw.replace(/\r$/, "").trim();
     if (line === "" || line.startsWith("#")) return;
@@ -71,8 +87,9 @@ export function checkAllowedSigners(text: string): TrustCheck {
       return;
     }
     entries += 1;
+    signers.push({ line: i + 1, principals: principals.replaceAll('"', ""), type: keyType, fingerprint: sshFingerprint(Buffer.from(key, "base64")) });
   });
-  return { entries, problems };
+  return { entries, signers, problems };
 }
 
 /** Split on blanks outside double quotes; undefined when a quote is not closed. */

@@ -25,9 +25,10 @@ import type { SourceProblem, Verification } from "./choose.js";
 import { typedReadError } from "./git-errors.js";
 import { isomorphicObjects, parseTree, type ObjectSource } from "./objects.js";
 import { verifyCommitSignature } from "./signature.js";
-import { parseCommitHeader, type CommitHeader } from "./payload.js";
+import { parseCommitHeader, splitSignedCommit, type CommitHeader } from "./payload.js";
+import { dearmorSignature, signatureSigner, type KeyFingerprint } from "./sshsig.js";
 import { sourcePaths, writeTrustFile } from "./state.js";
-import { MAX_TRUST_BYTES, checkAllowedSigners } from "./trust.js";
+import { MAX_TRUST_BYTES, checkAllowedSigners, type TrustedSigner } from "./trust.js";
 
 /** Where the repo keeps the admins' keys. */
 export const TRUST_PATH = "trust/allowed_signers";
@@ -66,7 +67,12 @@ interface Trust {
   readonly file: string;
   /** "bootstrap", or the commit whose trust/allowed_signers it is. */
   readonly origin: string;
+  /** Its entries, for messages about keys it does not admit. */
+  readonly signers: readonly TrustedSigner[];
 }
+
+/** How many of a trust file's entries a refused signature's problem lists. */
+const SIGNERS_LISTED = 10;
 
 /**
  * verifyChain checks every commit from `lastApplied` (exclusive) to `tip` as described above
@@ -176,9 +182,10 @@ async function verifyChainUnchecked(
     let result: Trust | SourceProblem;
     try {
       const bytes = await readFile(options.bootstrapTrust);
-      result = checkTrustBytes(bytes, "bootstrap", options.bootstrapTrust) ?? { file: options.bootstrapTrust, origin: "bootstrap" };
+      const checked = checkTrustBytes(bytes, "bootstrap", options.bootstrapTrust);
+      result = "code" in checked ? checked : { file: options.bootstrapTrust, origin: "bootstrap", signers: checked.signers };
     } catch (e) {
-      result = trustProblem("the bootstrap trust file cannot be read", { file: options.bootstrapTrust, error: String(e) }, options.bootstrapHint ?? "install the admins' allowed_signers file named by `trust:` in the agent configuration");
+      result = trustProblem(`the bootstrap trust file ${options.bootstrapTrust} cannot be read`, { origin: "bootstrap", file: options.bootstrapTrust, error: String(e) }, options.bootstrapHint ?? "install the admins' allowed_signers file named by `trust:` in the agent configuration");
     }
     trustCache.set("bootstrap", result);
     return result;
@@ -193,21 +200,23 @@ async function verifyChainUnchecked(
     if (found === "absent") result = await bootstrap();
     else if ("code" in found) result = found;
     else {
-      // Trust files change rarely: check and store each blob once, whatever commit holds it.
+      // Trust files change rarely: check and store each good blob once, whatever commit holds
+      // it. A bad one is checked again for each commit, so that its problem names that commit.
       const key = `blob ${found.oid}`;
       let checked = trustCache.get(key);
       if (checked === undefined) {
-        checked = checkTrustBytes(found.blob, commit, TRUST_PATH) ?? { file: await writeTrustFile(options.stateDir, found.oid, found.blob), origin: commit };
-        trustCache.set(key, checked);
+        const check = checkTrustBytes(found.blob, commit, TRUST_PATH);
+        checked = "code" in check ? check : { file: await writeTrustFile(options.stateDir, found.oid, found.blob), origin: commit, signers: check.signers };
+        if (!("code" in checked)) trustCache.set(key, checked);
       }
-      result = "code" in checked ? checked : { file: checked.file, origin: commit };
+      result = "code" in checked ? checked : { ...checked, origin: commit };
     }
     trustCache.set(commit, result);
     return result;
   };
 
   // An unreadable revocation list would make every signature fail as "untrusted": say why.
-  if (!(await revokedReadable())) return fail(trustProblem("the revocation list cannot be read", { file: options.revoked }, "fix the file named by `revoked:` in the agent configuration, or remove that line"));
+  if (!(await revokedReadable())) return fail(trustProblem(`the revocation list ${options.revoked ?? ""} cannot be read`, { file: options.revoked }, "fix the file named by `revoked:` in the agent configuration, or remove that line"));
   const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory, commitInfo, (oid) => readCommitInfo(oid, memo.objects, new Map()));
   const tmpDir = sourcePaths(options.stateDir).tmpDir;
   const principals = new Set<string>();
@@ -280,7 +289,19 @@ async function verifyCommit(commit: string, below: string | undefined, ctx: Comm
     onFallback: (reason) => options.log?.debug({ commit, reason }, "signature checked by ssh-keygen"),
   });
   if (!verdict.ok) {
-    return { code: verdict.code, message: `commit ${commit.slice(0, 12)}: ${verdict.reason}`, data: { commit, trust: trust.origin }, hint: HINTS[verdict.code], retry: "stalled" };
+    const trustFile = trust.origin === "bootstrap" ? trust.file : TRUST_PATH;
+    if (verdict.code === "SOURCE_UNSIGNED") return { code: verdict.code, message: `commit ${commit.slice(0, 12)}: ${verdict.reason}`, data: { commit, trust: trust.origin, trustFile }, hint: HINTS[verdict.code], retry: "stalled" };
+    // The key that claims the signature, and the keys the trust in force lists, side by side:
+    // what an admin compares to find out whose key it is.
+    const signer = signerOf(parsed.raw);
+    const by = signer === undefined ? "" : ` (signed with ${signer.type} ${signer.fingerprint})`;
+    return {
+      code: verdict.code,
+      message: `commit ${commit.slice(0, 12)}${by}: ${verdict.reason}`,
+      data: { commit, trust: trust.origin, trustFile, signer: signer ?? null, trusted: trust.signers.slice(0, SIGNERS_LISTED), trustedCount: trust.signers.length },
+      hint: HINTS[verdict.code],
+      retry: "stalled",
+    };
   }
   options.log?.debug({ commit, principal: verdict.principal, trust: trust.origin }, "commit verified");
   return { principal: verdict.principal };
@@ -402,11 +423,11 @@ async function readTrustInTree(
     const entry = entries.find((x) => x.path === parts[i]);
     if (entry === undefined) return "absent";
     if (i < parts.length - 1) {
-      if (entry.type !== "tree") return trustProblem(`${TRUST_PATH} is not a file`, { commit }, `make ${TRUST_PATH} a regular file`);
+      if (entry.type !== "tree") return trustProblem(`${TRUST_PATH} at commit ${commit.slice(0, 12)} is not a file`, { origin: commit, file: TRUST_PATH, commit }, `make ${TRUST_PATH} a regular file`);
       dir = entry.oid;
       continue;
     }
-    if (entry.type !== "blob") return trustProblem(`${TRUST_PATH} is not a file`, { commit }, `make ${TRUST_PATH} a regular file`);
+    if (entry.type !== "blob") return trustProblem(`${TRUST_PATH} at commit ${commit.slice(0, 12)} is not a file`, { origin: commit, file: TRUST_PATH, commit }, `make ${TRUST_PATH} a regular file`);
     try {
       const r = await objects.read(entry.oid);
       if (r.type !== "blob") throw Object.assign(new Error(`object ${entry.oid} is a ${r.type}, not a blob`), { code: "ObjectTypeError" });
@@ -424,18 +445,39 @@ const HINTS = {
   SOURCE_BAD_SIGNATURE: "the signature does not verify: the commit was altered or signed for another namespace",
 } as const;
 
-function checkTrustBytes(bytes: Uint8Array, origin: string, file: string): SourceProblem | undefined {
-  if (bytes.length > MAX_TRUST_BYTES) return trustProblem("the trust file is too large", { origin, file, size: bytes.length, limit: MAX_TRUST_BYTES }, "keep only admins' keys in the trust file");
+/** signerOf names the key a commit's signature claims (not checked), if the signature parses. */
+function signerOf(raw: Uint8Array): KeyFingerprint | undefined {
+  const split = splitSignedCommit(raw);
+  if (split.kind !== "signed") return undefined;
+  const blob = dearmorSignature(Buffer.from(split.signature, "utf8"));
+  return blob === undefined ? undefined : signatureSigner(blob);
+}
+
+/**
+ * checkTrustBytes checks a trust file (the bootstrap file at `file`, or TRUST_PATH at commit
+ * `origin`) and returns its entries, or SOURCE_TRUST_INVALID naming the file and, in
+ * `data.problems`, each line that does not parse and why.
+ */
+function checkTrustBytes(bytes: Uint8Array, origin: string, file: string): SourceProblem | { readonly signers: readonly TrustedSigner[] } {
+  const where = origin === "bootstrap" ? `the bootstrap trust file ${file}` : `${file} at commit ${origin.slice(0, 12)}`;
+  if (bytes.length > MAX_TRUST_BYTES) return trustProblem(`${where} is too large`, { origin, file, size: bytes.length, limit: MAX_TRUST_BYTES }, "keep only admins' keys in the trust file");
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    return trustProblem("the trust file is not UTF-8 text", { origin, file }, "write the trust file as plain text");
+    return trustProblem(`${where} is not UTF-8 text`, { origin, file }, "write the trust file as plain text");
   }
   const check = checkAllowedSigners(text);
-  if (check.problems.length > 0) return trustProblem("the trust file has lines ssh-keygen would ignore", { origin, file, problems: check.problems }, "fix each listed line: principals [options] keytype base64-key [comment]");
-  if (check.entries === 0) return trustProblem("the trust file trusts nobody", { origin, file }, "list at least one admin key; an empty trust file would lock every admin out");
-  return undefined;
+  if (check.problems.length > 0) {
+    const lines = check.problems.map((p) => p.line);
+    return trustProblem(
+      `${where} has ${lines.length === 1 ? "a line" : `${lines.length} lines`} ssh-keygen would ignore (line ${lines.slice(0, 10).join(", ")}${lines.length > 10 ? ", …" : ""})`,
+      { origin, file, problems: check.problems },
+      "fix each listed line: principals [options] keytype base64-key [comment]",
+    );
+  }
+  if (check.entries === 0) return trustProblem(`${where} trusts nobody`, { origin, file }, "list at least one admin key; an empty trust file would lock every admin out");
+  return { signers: check.signers };
 }
 
 function trustProblem(message: string, data: Record<string, unknown>, hint: string): SourceProblem {
