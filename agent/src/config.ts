@@ -56,7 +56,12 @@ export interface AgentConfig {
   readonly timeout: number;
   /** In priority order. */
   readonly remotes: readonly RemoteSpec[];
+  /** Where the jail driver writes jail.conf(5) files (DEFAULT_JAIL_CONF_DIR when absent). */
+  readonly jailConfDir?: string;
 }
+
+/** Where a FreeBSD host keeps one jail.conf(5) file per jail (jail(8), rc.conf jail_list). */
+export const DEFAULT_JAIL_CONF_DIR = "/etc/jail.conf.d";
 
 /** One configuration problem, placed in the file. */
 export interface ConfigProblem {
@@ -72,6 +77,7 @@ interface RawConfig {
   trust: string;
   revoked?: string;
   timeout?: number;
+  jail_conf_dir?: string;
   remotes: { name: string; url: string; key?: string; known_hosts?: string }[];
 }
 
@@ -169,6 +175,7 @@ export function parseConfig(text: string, file: string, readFile?: ConfigFileRea
     revoked: raw.revoked === undefined ? undefined : resolve(base, raw.revoked),
     timeout: raw.timeout ?? DEFAULT_TIMEOUT_SECONDS,
     remotes,
+    jailConfDir: raw.jail_conf_dir ?? DEFAULT_JAIL_CONF_DIR,
   };
   if (readFile !== undefined) problems.push(...checkFiles(config, readFile, place));
   if (problems.length > 0) throw configError(file, problems.sort((a, b) => a.where.line - b.where.line || a.where.column - b.where.column));
@@ -242,6 +249,7 @@ const HINTS: Readonly<Record<string, string>> = {
   trust: "the path of an OpenSSH allowed_signers file",
   revoked: "the path of a file of revoked public keys (or a KRL)",
   timeout: "seconds, e.g. 30",
+  jail_conf_dir: "an absolute directory such as /etc/jail.conf.d",
   remotes: "a list of {name, url} in priority order",
   name: "a lowercase name such as origin or mirror",
   url: "ssh://user@host/path, user@host:path, https://host/path, or /absolute/path",
@@ -249,7 +257,7 @@ const HINTS: Readonly<Record<string, string>> = {
   known_hosts: "the path of a known_hosts file pinning the server's host key",
 };
 
-const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "timeout", "remotes"];
+const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "jail_conf_dir", "timeout", "remotes"];
 const REMOTE_KEYS = ["name", "url", "key", "known_hosts"];
 
 function schemaProblem(e: ErrorObject, parsed: ParsedFile): ConfigProblem {

@@ -118,7 +118,32 @@ async function firstEcho(holder: RunningProcess): Promise<boolean> {
  * error when the directory cannot be created.
  */
 export async function acquireFileLock(path: string, options: FileLockOptions): Promise<FileLock> {
-  const waitMs = Math.max(0, options.waitMs ?? 0);
+  try {
+    return await acquireOnce(path, options, Math.max(0, options.waitMs ?? 0));
+  } catch (e) {
+    // A holder that died a moment ago still holds the lock until its holder process has read
+    // end-of-file and exited. The owner record is never trusted to take a lock, only to decide
+    // to wait that moment out when it names a process of this host that is gone.
+    if (!(e instanceof StewardError) || e.code !== options.code || (options.waitMs ?? 0) >= DEAD_HOLDER_GRACE_MS) throw e;
+    const pid = e.data["pid"];
+    if (e.data["host"] !== hostname() || typeof pid !== "number" || isRunning(pid)) throw e;
+    return acquireOnce(path, options, DEAD_HOLDER_GRACE_MS);
+  }
+}
+
+/** How long a lock whose recorded holder is gone is waited for: the kernel frees it right after. */
+const DEAD_HOLDER_GRACE_MS = 2_000;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function acquireOnce(path: string, options: FileLockOptions, waitMs: number): Promise<FileLock> {
   const argv = holderArgv(process.platform, resolve(path), waitMs);
   if (argv === undefined) {
     throw new StewardError("EXEC_FAILED", `no lock tool on ${process.platform}`, {

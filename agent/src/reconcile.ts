@@ -10,11 +10,11 @@ import type { Diagnostic } from "./errors.js";
 import { StewardError, isStewardError } from "./errors.js";
 import type { Executor } from "./exec.js";
 import type { Logger } from "./log.js";
-import type { DesiredState, RepoSnapshot } from "./manifest/types.js";
+import type { DesiredState, HostLayout, RepoSnapshot } from "./manifest/types.js";
 import { loadModel } from "./manifest/load.js";
 import { desiredStateFor } from "./manifest/desired.js";
 import { readSnapshotFromDir } from "./source/dir.js";
-import type { AgentConfig } from "./config.js";
+import { DEFAULT_JAIL_CONF_DIR, type AgentConfig } from "./config.js";
 import { agentPaths, hostPathConflicts } from "./manifest/paths.js";
 import { readSnapshot } from "./source/snapshot.js";
 import { runSource, type SourceOptions, type SourceResult } from "./source/source.js";
@@ -135,6 +135,11 @@ async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<Ap
   }
 }
 
+/** hostLayout is where things live on this host, from the agent configuration. Pure. */
+export function hostLayout(config: Pick<AgentConfig, "jailConfDir">): HostLayout {
+  return { jailConfDir: config.jailConfDir ?? DEFAULT_JAIL_CONF_DIR };
+}
+
 /** The desired state a node runs, read from the revision the source step chose. */
 export interface SourceTarget {
   /** The revision the desired state was read from. */
@@ -161,7 +166,7 @@ export interface SourceTarget {
  * hold's reason (its code and retry) when there is no revision at all to read, and what
  * readSnapshot throws.
  */
-export async function desiredFromSource(result: SourceResult, node: string, protectedPaths: readonly string[], rev?: string): Promise<SourceTarget> {
+export async function desiredFromSource(result: SourceResult, node: string, protectedPaths: readonly string[], rev?: string, host?: HostLayout): Promise<SourceTarget> {
   const decision = result.decision;
   const revision = rev ?? decision.revision;
   if (revision === undefined) {
@@ -176,7 +181,8 @@ export async function desiredFromSource(result: SourceResult, node: string, prot
     const loaded = await desiredFromSnapshot(await readSnapshot(result.gitdir, oid, result.cache), node);
     if (loaded.desired === undefined) return loaded;
     const conflicts = hostPathConflicts(loaded.desired, protectedPaths);
-    return conflicts.length === 0 ? loaded : { desired: undefined, diagnostics: [...loaded.diagnostics, ...conflicts], contents: new Map() };
+    if (conflicts.length > 0) return { desired: undefined, diagnostics: [...loaded.diagnostics, ...conflicts], contents: new Map() };
+    return host === undefined ? loaded : { ...loaded, desired: { ...loaded.desired, host } };
   };
   const chosen = await read(revision);
   if (chosen.desired !== undefined || rev !== undefined || decision.kind !== "apply" || result.lastApplied === undefined) return { revision, ...chosen };
@@ -223,7 +229,7 @@ export async function reconcileFromSource(ctx: ReconcileContext): Promise<Reconc
   const lock = await takeApplyLock(config.state, log);
   try {
     const source = await runSource(config, { ...ctx.source, log });
-    const target = await desiredFromSource(source, node, agentPaths(config));
+    const target = await desiredFromSource(source, node, agentPaths(config), undefined, hostLayout(config));
     if (target.rejected !== undefined) log.warn({ revision: target.rejected.revision, problems: target.rejected.diagnostics.length, kept: target.revision }, "new revision's manifest is invalid; keeping the last applied revision");
     if (target.desired === undefined) return { source, target };
     const run = await applyLocked(target.desired, { executor: ctx.executor, stateDir: config.state, log: log.child({ step: "apply", revision: target.revision }), contents: target.contents, ...(ctx.observers === undefined ? {} : { observers: ctx.observers }) });

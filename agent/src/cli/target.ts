@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { StewardError, renderDiagnostic, type Diagnostic } from "../errors.js";
 import { agentPaths } from "../manifest/paths.js";
 import type { DesiredState } from "../manifest/types.js";
-import { DEFAULT_STATE_DIR, desiredFromDir, desiredFromSource, type ContentStore, type SourceTarget } from "../reconcile.js";
+import { DEFAULT_STATE_DIR, desiredFromDir, desiredFromSource, hostLayout, type ContentStore, type SourceTarget } from "../reconcile.js";
 import type { Decision } from "../source/choose.js";
 import { runSource, type SourceResult } from "../source/source.js";
 import { EXIT_PROBLEM, usageError, type Io, type Options } from "./command.js";
@@ -78,7 +78,7 @@ export async function resolveTarget(values: Record<string, unknown>, io: Io, all
     if (node === undefined) throw usageError(`--node is required with --dir (there is no ${DEFAULT_CONFIG_PATH} to name it)`);
     const stateDir = str("state") ?? config?.state ?? DEFAULT_STATE_DIR;
     const { desired, diagnostics, contents } = await desiredFromDir(dir, node);
-    return { node, stateDir, desired, diagnostics, contents };
+    return { node, stateDir, desired: desired === undefined || config === undefined ? desired : { ...desired, host: hostLayout(config) }, diagnostics, contents };
   }
 
   const loaded = await loadConfig(str("config") ?? DEFAULT_CONFIG_PATH);
@@ -86,7 +86,7 @@ export async function resolveTarget(values: Record<string, unknown>, io: Io, all
   const stateDir = str("state") ?? loaded.state;
   const config = stateDir === loaded.state ? loaded : { ...loaded, state: stateDir };
   const result = await runSource(config, { log: io.log });
-  const target = await desiredFromSource(result, node, agentPaths(config), rev === undefined ? undefined : await resolveRevision(result.gitdir, rev));
+  const target = await desiredFromSource(result, node, agentPaths(config), rev === undefined ? undefined : await resolveRevision(result.gitdir, rev), hostLayout(config));
   return {
     node,
     stateDir,

@@ -158,4 +158,12 @@ export interface DesiredState {
   readonly datasets: readonly DatasetSpec[];
   /** Full names of datasets to destroy. */
   readonly destroy: readonly string[];
+  /** Where things live on this host, from the agent configuration; FreeBSD's defaults when absent. */
+  readonly host?: HostLayout;
+}
+
+/** Where things live on one host: node-local settings the drivers need, not part of the repo. */
+export interface HostLayout {
+  /** Where each jail's jail.conf(5) file is written. */
+  readonly jailConfDir: string;
 }

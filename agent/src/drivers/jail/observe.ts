@@ -1,0 +1,135 @@
+/**
+ * Observing jails: one `jls --libxo json` and one `sysrc -i` for the host, the conf files
+ * Steward wrote, each jail root's rc.conf and managed files read from the host (hashes only),
+ * and one `pkg -j NAME query` per running jail: a constant number of commands per node plus at
+ * most one per jail. A path inside a jail root that resolves outside it (a symlink the jail
+ * made) is never read: it counts as different, and the write that follows runs inside the jail.
+ */
+import { createHash } from "node:crypto";
+import { constants } from "node:fs";
+import { open, readdir, realpath } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { StewardError } from "../../errors.js";
+import type { RunResult } from "../../exec.js";
+import type { DriverContext } from "../driver.js";
+import { hostRcArgv, jlsArgv, pkgQueryArgv } from "./commands.js";
+import { CONF_HEADER } from "./conf.js";
+import { parseHostRc, parseJls, parsePkgQuery, parseRcConf } from "./parse.js";
+import { readJailRecord } from "./state.js";
+import type { JailDesired, JailObserved, ObservedJail } from "./types.js";
+
+/** The most a file read for comparison may be (files a service installs are at most 1 MiB). */
+const MAX_READ = 2 * 1024 * 1024;
+
+/**
+ * observeJails reads what the host runs for the jail driver (see the module comment). Throws
+ * OBSERVE_FAILED (transient) when jls or sysrc cannot answer; a package query that fails
+ * leaves that jail's packages unknown (they are then installed again, which pkg makes a no-op).
+ */
+export async function observeJails(desired: JailDesired, ctx: DriverContext): Promise<JailObserved> {
+  const [jls, hostRc, applied] = await Promise.all([
+    ctx.executor.run(jlsArgv(), { timeoutMs: 30_000 }),
+    ctx.executor.run(hostRcArgv(), { timeoutMs: 30_000 }),
+    ctx.stateDir === undefined ? Promise.resolve({ version: 1 as const, jails: {} }) : readJailRecord(ctx.stateDir, ctx.log),
+  ]);
+  const running = parseJls(jls);
+  if (running === undefined) throw observeFailed("jls", jls);
+  const host = parseHostRc(hostRc);
+  if (host === undefined) throw observeFailed("sysrc", hostRc);
+
+  const names = new Set([...desired.jails.map((j) => j.name), ...Object.keys(applied.jails), ...(await stewardConfs(desired.confDir))]);
+  const jails: Record<string, ObservedJail> = {};
+  for (const name of [...names].sort()) {
+    const spec = desired.jails.find((j) => j.name === name);
+    const conf = await readBounded(spec?.confPath ?? join(desired.confDir, `${name}.conf`));
+    const live = running.find((r) => r.name === name);
+    let packages: string[] | undefined;
+    if (live !== undefined && spec !== undefined) {
+      const r = await ctx.executor.run(pkgQueryArgv(name), { timeoutMs: 60_000 });
+      packages = parsePkgQuery(r);
+      if (packages === undefined) ctx.log.warn({ jail: name, exitCode: r.exitCode, stderr: r.stderr.slice(0, 500) }, "pkg query failed; packages unknown");
+    }
+    let rc: Record<string, string> | undefined;
+    const files: Record<string, { sha256: string; mode: number }> = {};
+    if (spec !== undefined) {
+      const rcText = await readInside(spec.root, "/etc/rc.conf");
+      rc = rcText === undefined ? undefined : parseRcConf(rcText.bytes.toString("utf8"));
+      for (const f of spec.files) {
+        const got = await readInside(spec.root, f.path);
+        if (got !== undefined) files[f.path] = { sha256: sha256(got.bytes), mode: got.mode };
+      }
+    }
+    jails[name] = {
+      name,
+      running: live,
+      confSha256: conf === undefined ? undefined : sha256(conf.bytes),
+      confIsSteward: conf !== undefined && conf.bytes.toString("utf8").startsWith(`${CONF_HEADER}\n`),
+      packages,
+      rc,
+      files,
+    };
+  }
+  return { host, jails, applied };
+}
+
+function observeFailed(tool: string, r: RunResult): StewardError {
+  return new StewardError("OBSERVE_FAILED", `${tool} failed`, {
+    retry: "transient",
+    data: { argv: r.argv, exitCode: r.exitCode, stderr: r.stderr.slice(0, 2000), timedOut: r.timedOut, ...(r.spawnError === undefined ? {} : { spawnError: r.spawnError }) },
+    hint: r.spawnError !== undefined ? `${tool} is not installed: jails need FreeBSD (on Linux test hosts, the simulator on PATH)` : "run the command by hand to see why",
+  });
+}
+
+/** stewardConfs lists the jails whose conf file in `dir` Steward wrote. */
+async function stewardConfs(dir: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of entries.sort()) {
+    if (!e.endsWith(".conf")) continue;
+    const got = await readBounded(join(dir, e));
+    if (got?.bytes.toString("utf8").startsWith(`${CONF_HEADER}\n`)) out.push(e.slice(0, -".conf".length));
+  }
+  return out;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** readBounded reads a regular file (never through a symlink), or undefined when it is not one. */
+async function readBounded(path: string): Promise<{ bytes: Buffer; mode: number } | undefined> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.size > MAX_READ) return undefined;
+    return { bytes: await handle.readFile(), mode: st.mode & 0o7777 };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * readInside reads `path` of a jail from the host only when its directory resolves inside the
+ * jail's root (so a symlink in the jail cannot point the read at the host) and the file itself
+ * is not a symlink; undefined otherwise, or when there is no such file.
+ */
+async function readInside(root: string, path: string): Promise<{ bytes: Buffer; mode: number } | undefined> {
+  const full = join(root, path);
+  try {
+    const [realRoot, realDir] = await Promise.all([realpath(root), realpath(dirname(full))]);
+    if (realDir !== realRoot && !realDir.startsWith(`${realRoot}/`)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return readBounded(full);
+}
