@@ -206,6 +206,19 @@ interface Anchor {
   match: number;
 }
 
+/** The users and groups of a fresh FreeBSD 14 install (etc/master.passwd, etc/group). */
+const FREEBSD_USERS: Record<string, number> = {
+  root: 0, toor: 0, daemon: 1, operator: 2, bin: 3, tty: 4, kmem: 5, games: 7, news: 8, man: 9, sshd: 22,
+  smmsp: 25, mailnull: 26, bind: 53, unbound: 59, proxy: 62, _pflogd: 64, _dhcp: 65, uucp: 66, pop: 68,
+  auditdistd: 78, www: 80, ntpd: 123, _ypldap: 160, hast: 845, tests: 977, nobody: 65534,
+};
+const FREEBSD_GROUPS: Record<string, number> = {
+  wheel: 0, daemon: 1, kmem: 2, sys: 3, tty: 4, operator: 5, mail: 6, bin: 7, news: 8, man: 9, games: 13,
+  ftp: 14, staff: 20, sshd: 22, smmsp: 25, mailnull: 26, guest: 31, video: 44, realtime: 47, idletime: 48,
+  bind: 53, unbound: 59, proxy: 62, authpf: 63, _pflogd: 64, _dhcp: 65, uucp: 66, dialer: 68, network: 69,
+  audit: 77, www: 80, ntpd: 123, _ypldap: 160, hast: 845, tests: 977, nogroup: 65533, nobody: 65534,
+};
+
 function blankRuleAddr(): RuleAddr {
   return { addr: emptyWrap(), neg: false, port: [0, 0], portOp: 0 };
 }
@@ -1139,7 +1152,7 @@ export class Parser {
       }
       const s = this.expectString();
       if (s === "unknown") return UID_MAX;
-      const known: Record<string, number> = isGroup ? { wheel: 0, operator: 5, nogroup: 65533, nobody: 65534, www: 80 } : { root: 0, toor: 0, operator: 2, nobody: 65534, www: 80 };
+      const known = isGroup ? FREEBSD_GROUPS : FREEBSD_USERS;
       if (!(s in known)) this.fail(`unknown ${name} ${s}`);
       return known[s] as number;
     };

@@ -315,7 +315,10 @@ export function printRule(r: Rule, anchorCall: string, verbose: boolean, numeric
     if (r.reassembleTcp) s += " reassemble tcp";
     s += " fragment reassemble";
   }
-  for (const l of r.labels) s += ` label "${l}"`;
+  for (const l of r.labels) {
+    if (!l) break; // the kernel's label array ends at the first empty one
+    s += ` label "${l}"`;
+  }
   if (r.ridentifier) s += ` ridentifier ${r.ridentifier}`;
   if (r.dnrpipe) s += ` ${r.dnIsPipe ? "dnpipe" : "dnqueue"}(${r.dnpipe}, ${r.dnrpipe})`;
   else if (r.dnpipe) s += ` ${r.dnIsPipe ? "dnpipe" : "dnqueue"} ${r.dnpipe}`;
