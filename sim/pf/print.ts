@@ -313,7 +313,7 @@ export function printRule(r: Rule, anchorCall: string, verbose: boolean, numeric
   if (r.allowOpts) s += " allow-opts";
   if (r.action === "scrub") {
     if (r.reassembleTcp) s += " reassemble tcp";
-    s += " fragment reassemble";
+    s += r.fragNoReass ? " fragment no reassemble" : " fragment reassemble";
   }
   for (const l of r.labels) {
     if (!l) break; // the kernel's label array ends at the first empty one
