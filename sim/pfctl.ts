@@ -729,7 +729,8 @@ function showStatus(kern: Kernel, op: Opts, o: Out, title: { first: boolean }): 
     o.stdout(`    ${"Blocked".padEnd(23)} ${"0".padStart(14)} ${"0".padStart(16)}`);
     o.stdout("");
   }
-  const row = (n: string): string => `  ${n.padEnd(25)} ${"0".padStart(14)} ${(Date.now() / 1000 - kern.since > 0 && kern.since ? "0.0/s" : "").padStart(kern.since ? 16 : 14)}`;
+  const runtime = Math.floor(Date.now() / 1000) - kern.since;
+  const row = (n: string): string => `  ${n.padEnd(25)} ${"0".padStart(14)} ` + (runtime > 0 ? `${"0.0".padStart(14)}/s` : "".padStart(14));
   o.stdout(`${"State Table".padEnd(27)} ${"Total".padStart(14)} ${"Rate".padStart(16)}`);
   o.stdout(`  ${"current entries".padEnd(25)} ${"0".padStart(14)} ${"".padStart(14)}`);
   for (const n of ["searches", "inserts", "removals"]) o.stdout(row(n));

@@ -49,7 +49,7 @@ export const DEFAULT_LIMITS: Record<string, number> = { states: 100000, "src-nod
 
 export function emptyKernel(): Kernel {
   return {
-    version: 1, enabled: false, since: 0, anchors: { "": { ruleset: emptyRuleset(), cuid: 0, cpid: 0 } }, tables: [],
+    version: 1, enabled: false, since: Math.floor(Date.now() / 1000), anchors: { "": { ruleset: emptyRuleset(), cuid: 0, cpid: 0 } }, tables: [],
     limits: { ...DEFAULT_LIMITS }, timeouts: { ...DEFAULT_TIMEOUTS }, debug: "urgent", loginterface: null, hostid: 0, skip: [],
   };
 }
