@@ -322,7 +322,7 @@ function main(argv: string[], io: PfctlIO, o: Out): number {
 
   let dir: string | null = null;
   try {
-    dir = pfDir(io.env);
+    dir = pfDir(io.env, !op.noAction);
   } catch (e) {
     if (!(e instanceof SimRootMissing)) throw e;
     if (!op.noAction) o.errx(1, `/dev/pf: ${e.message}`);
@@ -981,6 +981,8 @@ function tableCommand(
       t = { anchor, name, const: false, persist: true, counters: false, entries: [] };
       k.tables.push(t);
       ensureAnchor(k, anchor);
+      if (anchor && k.tables.some((x) => x.anchor === "" && x.name === name))
+        o.warnx(`warning: namespace collision with <${name}> global table.`);
       xprintf("1 table created");
     }
     return t;

@@ -371,7 +371,11 @@ export function ifTableFrom(desc: Record<string, string[]>): IfTable {
     for (const a of addrs) {
       const [ip, len] = a.split("/");
       const v4 = parseV4(ip ?? "");
-      if (v4) t.addrs.push({ ifname: name, af: 4, addr: v4, mask: maskBits(Number(len ?? 32)), ifindex: 0 });
+      if (v4) {
+        const mask = maskBits(Number(len ?? 32));
+        const broadcast = v4.map((b, i) => (i < 4 ? (b | (~(mask[i] ?? 0) & 0xff)) : 0));
+        t.addrs.push({ ifname: name, af: 4, addr: v4, mask, ifindex: 0, broadcast });
+      }
       const v6 = v4 ? null : parseV6(ip ?? "");
       if (v6) {
         const ll = v6.addr[0] === 0xfe && ((v6.addr[1] ?? 0) & 0xc0) === 0x80;

@@ -57,12 +57,12 @@ export function emptyKernel(): Kernel {
 export class SimRootMissing extends Error {}
 
 /** The pf/ folder of the simulator state; STEWARD_SIM_ROOT must name an existing directory. */
-export function pfDir(env: NodeJS.ProcessEnv): string {
+export function pfDir(env: NodeJS.ProcessEnv, create = true): string {
   const root = env["STEWARD_SIM_ROOT"];
   if (!root) throw new SimRootMissing("STEWARD_SIM_ROOT is not set: the pfctl simulator keeps its kernel state there");
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new SimRootMissing(`STEWARD_SIM_ROOT=${root} is not a directory`);
   const dir = path.join(root, "pf");
-  fs.mkdirSync(dir, { recursive: true });
+  if (create) fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
 
