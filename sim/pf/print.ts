@@ -215,7 +215,8 @@ export function printRule(r: Rule, anchorCall: string, verbose: boolean, numeric
   let s = verbose ? `@${r.nr} ` : "";
   if (r.action === "match") s += "match";
   else if (anchorCall) {
-    if (anchorCall[0] === "_") s += anchorTypes[r.action];
+    const slash = anchorCall.lastIndexOf("/");
+    if (slash >= 0 ? anchorCall[slash + 1] === "_" : anchorCall[0] === "_") s += anchorTypes[r.action];
     else s += `${anchorTypes[r.action]} "${anchorCall}"`;
   } else {
     s += actionTypes[r.action];
