@@ -14,7 +14,7 @@ import {
   pfDir, prune, readKernel, resolveCall, SimRootMissing, takeFault, updateKernel,
 } from "./pf/kernel.js";
 import { expandLabels, type Options, parsePfConf, type ParseEnv, printLoad } from "./pf/parser.js";
-import { printRule, TIMEOUT_ORDER } from "./pf/print.js";
+import { printEthRule, printRule, TIMEOUT_ORDER } from "./pf/print.js";
 import { emptyRuleset, type Rule, type Ruleset } from "./pf/rule.js";
 import { entriesFromWord, entryKey, printEntry, sortEntries, type TableDef, type TableEntry, addressWords } from "./pf/tables.js";
 
@@ -390,6 +390,7 @@ interface Loaded {
   ruleset: Ruleset;
   tables: TableDef[];
   options: Options;
+  loadEth: boolean;
   loadFilter: boolean;
   loadNat: boolean;
   loadTables: boolean;
@@ -448,6 +449,7 @@ function loadRules(file: string, anchor: string, loadopt: number, op: Opts, o: O
     }
     expandLabels(res.ruleset);
     const rs: Ruleset = emptyRuleset();
+    if (loadopt & 32) rs.ether = res.ruleset.ether ?? [];
     if (loadopt & 4) {
       rs.scrub = res.ruleset.scrub;
       rs.filter = res.ruleset.filter;
@@ -458,7 +460,7 @@ function loadRules(file: string, anchor: string, loadopt: number, op: Opts, o: O
       rs.binat = res.ruleset.binat;
     }
     for (const l of printLoad(rs, op.verbose, op.numeric)) o.stdout(l);
-    loaded.push({ anchor: anchorName, ruleset: rs, tables: res.tables, options: res.options, loadFilter: (loadopt & 4) !== 0, loadNat: (loadopt & 2) !== 0, loadTables: (loadopt & 16) !== 0 });
+    loaded.push({ anchor: anchorName, ruleset: rs, tables: res.tables, options: res.options, loadEth: (loadopt & 32) !== 0, loadFilter: (loadopt & 4) !== 0, loadNat: (loadopt & 2) !== 0, loadTables: (loadopt & 16) !== 0 });
     for (const la of res.loadAnchors) {
       if (op.verbose) {
         o.stderr("");
@@ -501,6 +503,7 @@ function commit(kern: Kernel, l: Loaded): void {
         }
         return r;
       });
+    if (l.loadEth) a.ruleset.ether = rs.ether ?? [];
     if (l.loadFilter) {
       a.ruleset.scrub = store(rs.scrub);
       a.ruleset.filter = store(rs.filter);
@@ -791,8 +794,12 @@ function show(what: string, kern: Kernel, anchor: string, op: Opts, o: Out, ifs:
     case "states":
     case "Sources":
       return 0;
+    case "ether":
+      showEther(kern, anchor, op, o, title);
+      return 0;
     case "all": {
       const sa: Opts = { ...op, showAll: true };
+      showEther(kern, anchor, sa, o, title);
       showNat(kern, "", anchor, sa, o, 0, false, title);
       showRules(kern, "", anchor, sa, o, 0, false, title);
       showStatus(kern, sa, o, title);
@@ -809,6 +816,19 @@ function show(what: string, kern: Kernel, anchor: string, op: Opts, o: Out, ifs:
     }
     default:
       o.errx(1, `-s ${what} is not supported by the pfctl simulator`);
+  }
+}
+
+function showEther(kern: Kernel, anchor: string, op: Opts, o: Out, title: { first: boolean }): void {
+  const a = kern.anchors[anchor];
+  if (!a) {
+    o.stderr("pfctl: DIOCGETETHRULES: Invalid argument");
+    return;
+  }
+  for (const r of a.ruleset.ether ?? []) {
+    if (op.showAll) printTitle("ETH RULES:", o, title);
+    o.stdout(printEthRule(r, r.anchor ? r.anchor.path : "", op.verbose > 1));
+    if (op.verbose) o.stdout(`  [ Evaluations: ${"0".padEnd(8)}  Packets: ${"0".padEnd(8)}  Bytes: ${"0".padEnd(10)}]`);
   }
 }
 
@@ -881,9 +901,11 @@ function flush(what: string, anchor: string, op: Opts, o: Out, update: <T>(fn: (
         break;
       }
       case "ethernet":
+        ensureAnchor(kern, anchor).ruleset.ether = [];
         say("Ethernet rules cleared");
         break;
       case "all": {
+        ensureAnchor(kern, anchor).ruleset.ether = [];
         say("Ethernet rules cleared");
         rules(kern, anchor);
         say("rules cleared");

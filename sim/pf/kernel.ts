@@ -192,9 +192,11 @@ export function ensureAnchor(k: Kernel, p: string): KAnchor {
 
 function referencedAnchors(k: Kernel): Set<string> {
   const refs = new Set<string>();
-  for (const [p, a] of Object.entries(k.anchors))
+  for (const [p, a] of Object.entries(k.anchors)) {
     for (const kind of ["filter", "nat", "rdr", "binat"] as const)
       for (const r of a.ruleset[kind]) if (r.anchor) refs.add(resolveCall(p, r.anchor.path).path);
+    for (const r of a.ruleset.ether ?? []) if (r.anchor) refs.add(resolveCall(p, r.anchor.path).path);
+  }
   return refs;
 }
 

@@ -16,7 +16,7 @@ export const KEYWORDS: readonly string[] = [
   "linkshare", "load", "log", "loginterface", "map-e-portset", "match", "max", "max-mss",
   "max-src-conn", "max-src-conn-rate", "max-src-nodes", "max-src-states", "min-ttl", "modulate",
   "nat", "nat-anchor", "no", "no-df", "no-route", "no-sync", "on", "optimization", "os", "out",
-  "overload", "pass", "port", "prio", "priority", "priq", "probability", "proto", "qlimit", "queue",
+  "overload", "pass", "pflow", "port", "prio", "priority", "priq", "probability", "proto", "qlimit", "queue",
   "quick", "random", "random-id", "rdr", "rdr-anchor", "realtime", "reassemble", "reply-to",
   "require-order", "return", "return-icmp", "return-icmp6", "return-rst", "ridentifier",
   "round-robin", "route", "route-to", "rtable", "rule", "ruleset-optimization", "scrub", "set",

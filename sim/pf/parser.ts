@@ -16,9 +16,9 @@ import {
 } from "./addr.js";
 import { Lexer, type Token } from "./lexer.js";
 import { getProtoByName, getServByName } from "./netdb.js";
-import { expandLabel, icmpCodeByName, icmpTypeByName, NAT_PROXY_PORT_HIGH, NAT_PROXY_PORT_LOW, printRule, TCPFLAGS, UID_MAX } from "./print.js";
+import { expandLabel, printEthRule, icmpCodeByName, icmpTypeByName, NAT_PROXY_PORT_HIGH, NAT_PROXY_PORT_LOW, printRule, TCPFLAGS, UID_MAX } from "./print.js";
 import {
-  type Action, type AnchorCall, emptyRuleset, LOG, LOG_ALL, LOG_SOCKET_LOOKUP, type Pool, type PoolType, type PortOp,
+  type Action, type AnchorCall, type EthAddr, type EthRule, emptyRuleset, LOG, LOG_ALL, LOG_SOCKET_LOOKUP, type Pool, type PoolType, type PortOp,
   PRIO_ZERO, type Rule, type RuleAddr, type Ruleset, rulesetOf,
 } from "./rule.js";
 import { entriesFromHosts, entriesFromWord, addressWords, printTableDef, type TableDef, type TableEntry } from "./tables.js";
@@ -134,7 +134,7 @@ interface IfItem {
   dynamic?: boolean;
 }
 interface StateOpt {
-  kind: "max" | "nosync" | "srctrack" | "max-src-states" | "max-src-conn" | "max-src-conn-rate" | "overload" | "max-src-nodes" | "statelock" | "sloppy" | "timeout";
+  kind: "pflow" | "max" | "nosync" | "srctrack" | "max-src-states" | "max-src-conn" | "max-src-conn-rate" | "overload" | "max-src-nodes" | "statelock" | "sloppy" | "timeout";
   n?: number;
   n2?: number;
   s?: string;
@@ -293,6 +293,7 @@ export class Parser {
   private astack: Anchor[] = [];
   private inlineStack: (Anchor | null)[] = [];
   private bn = 0;
+  private ethMatch = 0;
   private alast: Anchor | null = null;
   readonly tables: TableDef[] = [];
   readonly loadAnchors: { anchor: string; file: string }[] = [];
@@ -502,9 +503,8 @@ export class Parser {
         this.option();
         return this.endOfStatement();
       case "ether":
-        this.take();
-        this.refuse("ether (layer 2) filtering");
-        break;
+        this.etherrule();
+        return this.endOfStatement();
       case "scrub":
         this.scrubrule(false);
         return this.endOfStatement();
@@ -1302,6 +1302,8 @@ export class Parser {
           return { kind: "statelock", n: 0 };
         case "sloppy":
           return { kind: "sloppy" };
+        case "pflow":
+          return { kind: "pflow" };
         default:
           this.syntax();
       }
@@ -2017,6 +2019,10 @@ export class Parser {
         case "sloppy":
           if (r.sloppy) this.fail("state sloppy option: multiple definitions");
           r.sloppy = true;
+          break;
+        case "pflow":
+          if (r.pflow) this.fail("state pflow option: multiple definitions");
+          r.pflow = true;
           break;
         case "timeout": {
           const name = s.s ?? "";
@@ -2738,6 +2744,204 @@ export class Parser {
     }
   }
 
+
+  // ---- ether (layer 2) rules ----------------------------------------------------------------
+
+  /** mac: string ['/' NUMBER], or "mac&mask" */
+  private mac(): EthAddr {
+    const s = this.string();
+    const parse = (t: string | undefined): number[] | null => {
+      const m = /^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})/.exec(t ?? "");
+      return m ? m.slice(1, 7).map((x) => parseInt(x, 16)) : null;
+    };
+    if (this.acceptCh("/")) {
+      const n = this.expectNumber();
+      if (n < 0n || n > 48n) this.fail("invalid MAC mask length");
+      const addr = parse(s);
+      if (!addr) this.fail("invalid MAC address");
+      const mask = [0, 0, 0, 0, 0, 0];
+      for (let i = 0; i < Number(n); i++) mask[Math.floor(i / 8)] = (mask[Math.floor(i / 8)] ?? 0) | (1 << i % 8);
+      return { addr, mask, neg: false, isset: true };
+    }
+    if (s.includes("&")) {
+      const [a, m] = s.split("&");
+      const addr = parse(a);
+      if (!addr) this.fail("invalid MAC address");
+      const mask = parse(m);
+      if (!mask) this.fail("invalid MAC mask");
+      return { addr, mask, neg: false, isset: true };
+    }
+    const addr = parse(s);
+    if (!addr) this.fail("invalid MAC address");
+    return { addr, mask: [255, 255, 255, 255, 255, 255], neg: false, isset: true };
+  }
+  private xmac(): EthAddr {
+    const not = this.acceptCh("!");
+    const m = this.mac();
+    m.neg = not;
+    return m;
+  }
+  private macspec(): EthAddr[] {
+    if (this.acceptCh("{")) {
+      this.optnl();
+      const l = [this.xmac()];
+      this.optnl();
+      while (!this.isCh("}")) {
+        this.comma();
+        l.push(this.xmac());
+        this.optnl();
+      }
+      this.expectCh("}");
+      return l;
+    }
+    return [this.xmac()];
+  }
+  private etherprotoItem(): number {
+    const t = this.peek();
+    let pr = 0;
+    if (t.kind === "NUMBER") {
+      this.take();
+      const n = t.num as bigint;
+      if (n < 0n || n > 65565n) this.fail("protocol outside range");
+      pr = Number(n);
+    } else {
+      const s = this.expectString();
+      const m = /^0x([0-9a-fA-F]{1,4})/.exec(s);
+      if (s.startsWith("0x")) {
+        if (!m) this.fail("invalid EtherType hex");
+        pr = parseInt(m[1] as string, 16);
+      } else this.yyerror("Symbolic EtherType not yet supported");
+    }
+    if ((pr & 0xffff) === 0) this.fail("proto 0 cannot be used");
+    return pr & 0xffff;
+  }
+
+  private etherrule(): void {
+    this.expectKw("ether");
+    const isAnchor = this.acceptKw("anchor");
+    let action: EthRule["action"] = "pass";
+    let anchorName: string | null = null;
+    if (isAnchor) {
+      if (this.peek().kind === "STRING") anchorName = this.expectString();
+    } else {
+      const a = this.take();
+      if (a.kind !== "kw" || !["pass", "block", "match"].includes(a.text)) this.syntax();
+      action = a.text as EthRule["action"];
+      if (action === "block") this.blockspec(blankRule());
+    }
+    let direction: EthRule["direction"] = "";
+    if (this.acceptKw("in")) direction = "in";
+    else if (this.acceptKw("out")) direction = "out";
+    const quick = this.acceptKw("quick");
+    const ifs = this.interfaceSpec();
+    let bridgeTo = "";
+    if (!isAnchor && this.acceptKw("bridge-to")) bridgeTo = this.expectString();
+    let protos: number[] | null = null;
+    if (this.acceptKw("proto")) {
+      if (this.acceptCh("{")) {
+        this.optnl();
+        protos = [this.etherprotoItem()];
+        this.optnl();
+        while (!this.isCh("}")) {
+          this.comma();
+          protos.push(this.etherprotoItem());
+          this.optnl();
+        }
+        this.expectCh("}");
+      } else protos = [this.etherprotoItem()];
+    }
+    let srcs: EthAddr[] | null = null;
+    let dsts: EthAddr[] | null = null;
+    if (!this.acceptKw("all")) {
+      if (this.acceptKw("from")) srcs = this.macspec();
+      if (this.acceptKw("to")) dsts = this.macspec();
+    }
+    let ft: FromTo = { srcHosts: null, srcPorts: null, dstHosts: null, dstPorts: null };
+    if (this.acceptKw("l3")) {
+      ft = this.fromto();
+      if (ft.srcHosts?.some((h) => h.addr.type !== "addrmask" && h.addr.type !== "table")) this.fail("from must be an address or table");
+      if (ft.dstHosts?.some((h) => h.addr.type !== "addrmask" && h.addr.type !== "table")) this.fail("to must be an address or table");
+    }
+    const r: EthRule = {
+      nr: 0, action, direction, quick, ifname: "", ifnot: false, bridgeTo, proto: 0,
+      src: { addr: [0, 0, 0, 0, 0, 0], mask: [0, 0, 0, 0, 0, 0], neg: false, isset: false },
+      dst: { addr: [0, 0, 0, 0, 0, 0], mask: [0, 0, 0, 0, 0, 0], neg: false, isset: false },
+      ipsrc: blankRuleAddr(), ipdst: blankRuleAddr(), labels: [], ridentifier: 0, qname: "", tag: "", matchTag: "",
+      matchTagNot: false, dnpipe: 0, dnIsPipe: false, anchor: null,
+    };
+    if (isAnchor) {
+      if (this.isCh("{")) this.refuse("an inline ether anchor");
+    } else {
+      for (;;) {
+        const t = this.peek();
+        if (t.kind === "char" && t.text === "!") {
+          this.take();
+          this.expectKw("tagged");
+          r.matchTag = this.string();
+          r.matchTagNot = true;
+          continue;
+        }
+        if (t.kind !== "kw") break;
+        if (t.text === "queue") {
+          this.take();
+          if (this.acceptCh("(")) {
+            r.qname = this.expectString();
+            this.expectCh(")");
+          } else r.qname = this.expectString();
+        } else if (t.text === "ridentifier") {
+          this.take();
+          r.ridentifier = this.number();
+        } else if (t.text === "label") {
+          this.take();
+          const l = this.expectString();
+          if (r.labels.length >= PF_RULE_MAX_LABEL_COUNT) this.fail(`label can only be used ${PF_RULE_MAX_LABEL_COUNT} times`);
+          r.labels.push(l);
+        } else if (t.text === "tag") {
+          this.take();
+          r.tag = this.string();
+        } else if (t.text === "tagged") {
+          this.take();
+          r.matchTag = this.string();
+          r.matchTagNot = false;
+        } else if (t.text === "dnpipe" || t.text === "dnqueue") {
+          this.take();
+          r.dnpipe = this.number();
+          r.dnIsPipe = t.text === "dnpipe";
+        } else break;
+      }
+    }
+    this.checkRulestate(STATE_ETHER);
+    if (anchorName && (anchorName[0] === "_" || anchorName.includes("/_"))) this.fail("anchor names beginning with '_' are reserved for internal use");
+    if (isAnchor && !anchorName) this.fail("anchors without explicit rules must specify a name");
+    if (r.matchTag.length >= PF_TAG_NAME_SIZE) this.fail(`tag too long, max ${PF_TAG_NAME_SIZE - 1} chars`);
+    for (const l of r.labels) if (l.length >= PF_RULE_LABEL_SIZE) this.fail(`rule label too long (max ${PF_RULE_LABEL_SIZE - 1} chars)`);
+    const nullHost = (): NodeHost => ({ af: 0, addr: emptyWrap(), not: false, ifindex: 0 });
+    const L = <T>(l: T[] | null, z: () => T): T[] => (l && l.length ? l : [z()]);
+    const noMac = (): EthAddr => ({ addr: [0, 0, 0, 0, 0, 0], mask: [0, 0, 0, 0, 0, 0], neg: false, isset: false });
+    const rs = this.current().ruleset;
+    rs.ether ??= [];
+    for (const iface of L(ifs, () => ({ name: "", not: false }) as IfItem))
+      for (const proto of L(protos, () => 0))
+        for (const src of L(srcs, noMac))
+          for (const dst of L(dsts, noMac))
+            for (const ipsrc of L(ft.srcHosts, nullHost))
+              for (const ipdst of L(ft.dstHosts, nullHost)) {
+                const e: EthRule = JSON.parse(JSON.stringify(r)) as EthRule;
+                e.ifname = iface.name;
+                e.ifnot = iface.not;
+                e.proto = proto;
+                if (!e.proto && ipsrc.af) e.proto = ipsrc.af === 4 ? 0x0800 : 0x86dd;
+                else if (!e.proto && ipdst.af) e.proto = ipdst.af === 4 ? 0x0800 : 0x86dd;
+                e.src = { ...src };
+                e.dst = { ...dst };
+                e.ipsrc = { addr: { ...ipsrc.addr }, neg: ipsrc.not, port: [0, 0], portOp: 0 };
+                e.ipdst = { addr: { ...ipdst.addr }, neg: ipdst.not, port: [0, 0], portOp: 0 };
+                e.nr = this.ethMatch++;
+                if (isAnchor && anchorName) e.anchor = this.anchorCall(anchorName, null);
+                rs.ether.push(e);
+              }
+  }
+
   private tabledef(): void {
     this.expectKw("table");
     this.expectCh("<");
@@ -2836,7 +3040,7 @@ export function printLoad(rs: Ruleset, verbose: 0 | 1 | 2, numeric: boolean): st
   const lines: string[] = [];
   if (!verbose) return lines;
   const v2 = verbose > 1;
-  const walk = (set: Ruleset, kind: keyof Ruleset, depth: number): void => {
+  const walk = (set: Ruleset, kind: "scrub" | "filter" | "nat" | "rdr" | "binat", depth: number): void => {
     for (const r of set[kind]) {
       const ind = v2 ? "" : "  ".repeat(depth);
       const a = r.anchor;
@@ -2855,7 +3059,9 @@ export function printLoad(rs: Ruleset, verbose: 0 | 1 | 2, numeric: boolean): st
       line = "";
     }
   };
-  for (const k of ["scrub", "nat", "rdr", "binat", "filter"] as const) walk(rs, k, 0);
+  walk(rs, "scrub", 0);
+  for (const e of rs.ether ?? []) lines.push(printEthRule(e, e.anchor ? e.anchor.path : "", v2));
+  for (const k of ["nat", "rdr", "binat", "filter"] as const) walk(rs, k, 0);
   return lines;
 }
 

@@ -5,7 +5,7 @@
  */
 import { type AddrWrap, type Af, isZero, ntop, unmask } from "./addr.js";
 import { getProtoByNumber, getServByPort } from "./netdb.js";
-import { LOG, LOG_ALL, LOG_SOCKET_LOOKUP, PRIO_ZERO, type Pool, type PortOp, type Rule, type RuleAddr } from "./rule.js";
+import { type EthAddr, type EthRule, LOG, LOG_ALL, LOG_SOCKET_LOOKUP, PRIO_ZERO, type Pool, type PortOp, type Rule, type RuleAddr } from "./rule.js";
 
 export const TCPFLAGS = "FSRPAUEW";
 export const UID_MAX = 4294967295;
@@ -284,7 +284,7 @@ export function printRule(r: Rule, anchorCall: string, verbose: boolean, numeric
     s += ` probability ${buf}%`;
   }
   const timeouts = TIMEOUT_ORDER.filter((t) => r.timeouts[t]);
-  if (r.maxStates || r.maxSrcNodes || r.maxSrcStates || r.nosync || r.srctrack || r.ifbound || r.sloppy || timeouts.length) {
+  if (r.maxStates || r.maxSrcNodes || r.maxSrcStates || r.nosync || r.srctrack || r.ifbound || r.sloppy || r.pflow || timeouts.length) {
     const o: string[] = [];
     if (r.maxStates) o.push(`max ${r.maxStates}`);
     if (r.nosync) o.push("no-sync");
@@ -301,6 +301,7 @@ export function printRule(r: Rule, anchorCall: string, verbose: boolean, numeric
     const rest: string[] = [];
     if (r.ifbound) rest.push("if-bound");
     if (r.sloppy) rest.push("sloppy");
+    if (r.pflow) rest.push("pflow");
     for (const t of timeouts) rest.push(`${t} ${r.timeouts[t]}`);
     if (rest.length) body += (body ? ", " : "") + rest.join(", ");
     s += ` (${body})`;
@@ -401,5 +402,59 @@ export function expandLabel(label: string, r: Rule): string {
   s = rep(s, "$dstport", () => labelPort(r.dst));
   s = rep(s, "$proto", () => protoName(r.proto) ?? String(r.proto));
   s = rep(s, "$nr", () => String(r.nr));
+  return s;
+}
+
+// ---- ether rules -------------------------------------------------------------------------------
+
+function printEthAddr(a: EthAddr): string {
+  if (a.addr.every((x) => x === 0)) return "";
+  const hex = (b: number[]): string => b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+  let s = (a.neg ? "! " : "") + hex(a.addr);
+  let masklen = 48;
+  let seenUnset = false;
+  let i = 0;
+  for (; i < 48; i++) {
+    const isset = ((a.mask[Math.floor(i / 8)] ?? 0) & (1 << i % 8)) !== 0;
+    if (!seenUnset) {
+      if (isset) continue;
+      seenUnset = true;
+      masklen = i;
+    } else if (isset) break;
+  }
+  if (masklen === 48) return s;
+  if (i === 48) return s + `/${masklen}`;
+  return s + "&" + hex(a.mask);
+}
+
+/** print_eth_rule */
+export function printEthRule(r: EthRule, anchorCall: string, verbose: boolean): string {
+  let s = verbose ? `@${r.nr} ` : "";
+  s += "ether ";
+  if (anchorCall) s += anchorCall[0] === "_" ? "anchor" : `anchor "${anchorCall}"`;
+  else s += r.action;
+  if (r.direction) s += ` ${r.direction}`;
+  if (r.quick) s += " quick";
+  if (r.ifname) s += r.ifnot ? ` on ! ${r.ifname}` : ` on ${r.ifname}`;
+  if (r.bridgeTo) s += ` bridge-to ${r.bridgeTo}`;
+  if (r.proto) s += ` proto 0x${r.proto.toString(16).padStart(4, "0")}`;
+  const src = printEthAddr(r.src);
+  if (src) s += ` from ${src}`;
+  const dst = printEthAddr(r.dst);
+  if (dst) s += ` to ${dst}`;
+  s += " l3";
+  const af = r.proto === 0x0800 ? 4 : 6;
+  const any = (x: RuleAddr): boolean => x.addr.type === "addrmask" && isZero(x.addr.addr) && isZero(x.addr.mask);
+  if (any(r.ipsrc) && any(r.ipdst) && !r.ipsrc.neg && !r.ipdst.neg) s += " all";
+  else s += ` from ${r.ipsrc.neg ? "! " : ""}${printAddr(r.ipsrc.addr, af, false)} to ${r.ipdst.neg ? "! " : ""}${printAddr(r.ipdst.addr, af, false)}`;
+  for (const l of r.labels) {
+    if (!l) break;
+    s += ` label "${l}"`;
+  }
+  if (r.ridentifier) s += ` ridentifier ${r.ridentifier}`;
+  if (r.qname) s += ` queue ${r.qname}`;
+  if (r.tag) s += ` tag ${r.tag}`;
+  if (r.matchTag) s += (r.matchTagNot ? " !" : "") + ` tagged ${r.matchTag}`;
+  if (r.dnpipe) s += ` ${r.dnIsPipe ? "dnpipe" : "dnqueue"} ${r.dnpipe}`;
   return s;
 }

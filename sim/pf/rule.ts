@@ -100,6 +100,7 @@ export interface Rule {
   srctrack: "" | "global" | "rule";
   ifbound: boolean;
   sloppy: boolean;
+  pflow?: boolean;
   timeouts: Record<string, number>;
   fragment: boolean;
   nodf: boolean;
@@ -138,7 +139,41 @@ export interface AnchorCall {
 
 export const PRIO_ZERO = 0xff;
 
+/** An Ethernet address in an ether rule (struct pfctl_eth_addr); the mask's bits run LSB first. */
+export interface EthAddr {
+  addr: number[];
+  mask: number[];
+  neg: boolean;
+  isset: boolean;
+}
+
+/** A layer-2 rule (struct pfctl_eth_rule). */
+export interface EthRule {
+  nr: number;
+  action: "pass" | "block" | "match";
+  direction: "" | "in" | "out";
+  quick: boolean;
+  ifname: string;
+  ifnot: boolean;
+  bridgeTo: string;
+  proto: number;
+  src: EthAddr;
+  dst: EthAddr;
+  ipsrc: RuleAddr;
+  ipdst: RuleAddr;
+  labels: string[];
+  ridentifier: number;
+  qname: string;
+  tag: string;
+  matchTag: string;
+  matchTagNot: boolean;
+  dnpipe: number;
+  dnIsPipe: boolean;
+  anchor: AnchorCall | null;
+}
+
 export interface Ruleset {
+  ether?: EthRule[];
   scrub: Rule[];
   filter: Rule[];
   nat: Rule[];
@@ -147,9 +182,9 @@ export interface Ruleset {
 }
 
 export function emptyRuleset(): Ruleset {
-  return { scrub: [], filter: [], nat: [], binat: [], rdr: [] };
+  return { ether: [], scrub: [], filter: [], nat: [], binat: [], rdr: [] };
 }
 
 export function isRulesetEmpty(rs: Ruleset): boolean {
-  return !rs.scrub.length && !rs.filter.length && !rs.nat.length && !rs.binat.length && !rs.rdr.length;
+  return !(rs.ether ?? []).length && !rs.scrub.length && !rs.filter.length && !rs.nat.length && !rs.binat.length && !rs.rdr.length;
 }

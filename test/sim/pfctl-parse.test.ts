@@ -160,6 +160,19 @@ const printed: { name: string; input: string; out: string }[] = [
     out: "scrub in on em0 all fragment reassemble\nscrub out all random-id max-mss 1440 fragment reassemble\n",
   },
   {
+    name: "ether rules print with their MAC masks and l3 part, before translation and filter rules",
+    input:
+      "ether block out on igb0 to 00:01:02:03:04:05/24\n" +
+      "ether block out on igb0 to ! 00:01:02:03:04:05&ff:ff:ff:00:00:ff\n" +
+      'ether pass in on em0 l3 from 10.0.0.1 to any label "l2" ridentifier 7 tag L2\n' +
+      "pass all\n",
+    out:
+      "ether block out on igb0 to 00:01:02:03:04:05/24 l3 all\n" +
+      "ether block out on igb0 to ! 00:01:02:03:04:05&ff:ff:ff:00:00:ff l3 all\n" +
+      'ether pass in on em0 proto 0x0800 l3 from 10.0.0.1 to any label "l2" ridentifier 7 tag L2\n' +
+      "pass all flags S/SA keep state\n",
+  },
+  {
     name: "route-to prints its interface and address pool",
     input: "pass out on em0 route-to (em1 192.0.2.1) inet from any to 198.51.100.0/24\n",
     out: "pass out on em0 route-to (em1 192.0.2.1) inet from any to 198.51.100.0/24 flags S/SA keep state\n",
@@ -237,7 +250,9 @@ const rejected: { name: string; input: string; stderr: string }[] = [
     stderr: "stdin:1: macro 'a' not defined\nstdin:1: syntax error\n",
   },
   { name: "queueing is refused by the simulator, not accepted", input: "altq on em0 cbq bandwidth 10Mb queue { std }\n", stderr: "stdin:1: queueing (altq) is not supported by the pfctl simulator\n" },
-  { name: "ether rules are refused by the simulator, not accepted", input: "ether pass in all\n", stderr: "stdin:1: ether (layer 2) filtering is not supported by the pfctl simulator\n" },
+  { name: "an inline ether anchor is refused by the simulator, not accepted", input: 'ether anchor "x" {\n}\n', stderr: "stdin:1: an inline ether anchor is not supported by the pfctl simulator\n" },
+  { name: "ether rules come before normalization", input: "scrub in all\nether pass in all\n", stderr: "stdin:2: Rules must be in order: options, ethernet, normalization, queueing, translation, filtering\n" },
+  { name: "a MAC address must have six parts", input: "ether block from 00:01:02\n", stderr: "stdin:1: invalid MAC address\n" },
 ];
 
 for (const c of rejected)
