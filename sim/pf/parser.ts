@@ -18,7 +18,7 @@ import { Lexer, type Token } from "./lexer.js";
 import { getProtoByName, getServByName } from "./netdb.js";
 import { expandLabel, printEthRule, icmpCodeByName, icmpTypeByName, NAT_PROXY_PORT_HIGH, NAT_PROXY_PORT_LOW, printRule, TCPFLAGS, UID_MAX } from "./print.js";
 import {
-  type Action, type AnchorCall, type EthAddr, type EthRule, emptyRuleset, LOG, LOG_ALL, LOG_SOCKET_LOOKUP, type Pool, type PoolType, type PortOp,
+  type Action, type AnchorCall, type EthAddr, type EthRule, emptyRuleset, LOG, LOG_ALL, LOG_MATCHES, LOG_SOCKET_LOOKUP, type Pool, type PoolType, type PortOp,
   PRIO_ZERO, type Rule, type RuleAddr, type Ruleset, rulesetOf,
 } from "./rule.js";
 import { entriesFromHosts, entriesFromWord, addressWords, printTableDef, type TableDef, type TableEntry } from "./tables.js";
@@ -140,6 +140,7 @@ interface StateOpt {
   s?: string;
 }
 interface FilterOpts {
+  rcv: IfItem | null;
   uid: Uid[] | null;
   gid: Uid[] | null;
   flagsSet: boolean;
@@ -187,6 +188,7 @@ interface ScrubOpts {
   rtableid: number;
 }
 interface PoolOpts {
+  endpointIndependent: boolean;
   type: PoolType;
   sticky: boolean;
   staticPort: boolean;
@@ -1111,6 +1113,7 @@ export class Parser {
 
   private logopt(): { log: number; logif: number } {
     if (this.acceptKw("all")) return { log: LOG_ALL, logif: 0 };
+    if (this.acceptKw("matches")) return { log: LOG_MATCHES, logif: 0 };
     if (this.acceptKw("user") || this.acceptKw("group")) return { log: LOG_SOCKET_LOOKUP, logif: 0 };
     this.expectKw("to");
     const s = this.string();
@@ -1360,7 +1363,7 @@ export class Parser {
 
   private blankFilterOpts(): FilterOpts {
     return {
-      uid: null, gid: null, flagsSet: false, flags: 0, flagset: 0, icmp: null, tos: 0, tosSet: false, keepSet: false,
+      rcv: null, uid: null, gid: null, flagsSet: false, flags: 0, flagset: 0, icmp: null, tos: 0, tosSet: false, keepSet: false,
       keep: { action: 0, options: null }, ridentifier: 0, fragment: false, allowOpts: false, labels: [], qname: null,
       pqname: null, dnpipe: 0, dnrpipe: 0, dnIsPipe: false, tag: null, matchTag: null, matchTagNot: false, prob: 0,
       rtableid: -1, divertPort: 0, nodf: false, minttl: 0, settos: null, randomid: false, maxMss: 0, scrubTcp: false,
@@ -1401,6 +1404,14 @@ export class Parser {
           const l = this.uids(t.text === "group");
           if (t.text === "user") o.uid = [...l, ...(o.uid ?? [])];
           else o.gid = [...l, ...(o.gid ?? [])];
+          break;
+        }
+        case "received-on": {
+          this.take();
+          const not = this.acceptCh("!");
+          const i = this.ifItem();
+          i.not = not;
+          o.rcv = i;
           break;
         }
         case "flags": {
@@ -1669,7 +1680,7 @@ export class Parser {
   }
 
   private poolOpts(): PoolOpts {
-    const p: PoolOpts = { type: "none", sticky: false, staticPort: false, key: null, mape: { offset: 0, psidlen: 0, psid: 0 } };
+    const p: PoolOpts = { endpointIndependent: false, type: "none", sticky: false, staticPort: false, key: null, mape: { offset: 0, psidlen: 0, psid: 0 } };
     for (;;) {
       const t = this.peek();
       if (t.kind !== "kw") return p;
@@ -1715,6 +1726,11 @@ export class Parser {
           this.take();
           if (p.staticPort) this.fail("static-port cannot be redefined");
           p.staticPort = true;
+          break;
+        case "endpoint-independent":
+          this.take();
+          if (p.endpointIndependent) this.fail("endpoint-independent cannot be redefined");
+          p.endpointIndependent = true;
           break;
         case "sticky-address":
           this.take();
@@ -2193,6 +2209,10 @@ export class Parser {
       if (o.pqname.length >= PF_QNAME_SIZE) this.fail(`rule pqname too long (max ${PF_QNAME_SIZE - 1} chars)`);
       r.pqname = o.pqname;
     }
+    if (o.rcv) {
+      r.rcvIfname = o.rcv.name;
+      r.rcvIfnot = o.rcv.not;
+    }
     r.divertPort = o.divertPort;
     if (o.dnpipe || o.dnrpipe) {
       r.dnpipe = o.dnpipe;
@@ -2428,6 +2448,10 @@ export class Parser {
       if (r.rpool.proxyPort[0] !== NAT_PROXY_PORT_LOW && r.rpool.proxyPort[1] !== NAT_PROXY_PORT_HIGH)
         this.fail("the 'static-port' option can't be used when specifying a port range");
       r.rpool.proxyPort = [0, 0];
+    }
+    if (pool.endpointIndependent) {
+      if (r.action !== "nat") this.fail("the 'endpoint-independent' option is only valid with nat rules");
+      r.rpool.endpointIndependent = true;
     }
     if (pool.mape.offset) {
       if (r.action !== "nat") this.fail("the 'map-e-portset' option is only valid with nat rules");

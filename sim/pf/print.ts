@@ -5,7 +5,7 @@
  */
 import { type AddrWrap, type Af, isZero, ntop, unmask } from "./addr.js";
 import { getProtoByNumber, getServByPort } from "./netdb.js";
-import { type EthAddr, type EthRule, LOG, LOG_ALL, LOG_SOCKET_LOOKUP, PRIO_ZERO, type Pool, type PortOp, type Rule, type RuleAddr } from "./rule.js";
+import { type EthAddr, type EthRule, LOG, LOG_ALL, LOG_MATCHES, LOG_SOCKET_LOOKUP, PRIO_ZERO, type Pool, type PortOp, type Rule, type RuleAddr } from "./rule.js";
 
 export const TCPFLAGS = "FSRPAUEW";
 export const UID_MAX = 4294967295;
@@ -197,6 +197,7 @@ export function printPool(pool: Pool, p1: number, p2: number, af: Af, id: PoolId
   }
   if (pool.sticky) s += " sticky-address";
   if (id === "nat" && p1 === 0 && p2 === 0) s += " static-port";
+  if (pool.endpointIndependent) s += " endpoint-independent";
   if (pool.mape.offset > 0) s += ` map-e-portset ${pool.mape.offset}/${pool.mape.psidlen}/${pool.mape.psid}`;
   return s;
 }
@@ -239,6 +240,7 @@ export function printRule(r: Rule, anchorCall: string, verbose: boolean, numeric
     if (r.log & ~LOG || r.logif) {
       const parts: string[] = [];
       if (r.log & LOG_ALL) parts.push("all");
+      if (r.log & LOG_MATCHES) parts.push("matches");
       if (r.log & LOG_SOCKET_LOOKUP) parts.push("user");
       if (r.logif) parts.push(`to pflog${r.logif}`);
       s += ` (${parts.join(", ")})`;
@@ -253,6 +255,7 @@ export function printRule(r: Rule, anchorCall: string, verbose: boolean, numeric
     s += pn !== null ? ` proto ${pn}` : ` proto ${r.proto}`;
   }
   s += printFromTo(r, verbose, numeric);
+  if (r.rcvIfname) s += ` ${r.rcvIfnot ? "!" : ""}received-on ${r.rcvIfname}`;
   if (r.uid.op) s += printUgid(r.uid.op, r.uid.ids[0], r.uid.ids[1], "user");
   if (r.gid.op) s += printUgid(r.gid.op, r.gid.ids[0], r.gid.ids[1], "group");
   if (r.flags || r.flagset) s += ` flags ${printFlags(r.flags)}/${printFlags(r.flagset)}`;

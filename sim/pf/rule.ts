@@ -48,6 +48,7 @@ export interface Pool {
   addrs: PoolAddr[];
   type: PoolType;
   sticky: boolean;
+  endpointIndependent?: boolean;
   key: [number, number, number, number];
   proxyPort: [number, number];
   mape: { offset: number; psidlen: number; psid: number };
@@ -56,6 +57,7 @@ export interface Pool {
 export const LOG = 0x01;
 export const LOG_ALL = 0x02;
 export const LOG_SOCKET_LOOKUP = 0x04;
+export const LOG_MATCHES = 0x08;
 
 export type KeepState = 0 | "keep" | "modulate" | "synproxy";
 
@@ -72,6 +74,8 @@ export interface Rule {
   quick: boolean;
   ifname: string;
   ifnot: boolean;
+  rcvIfname?: string;
+  rcvIfnot?: boolean;
   rt: "" | "route-to" | "reply-to" | "dup-to";
   af: Af;
   proto: number;
