@@ -466,7 +466,11 @@ function loadRules(file: string, anchor: string, loadopt: number, op: Opts, o: O
         o.stderr("");
         o.stderr(`Loading anchor ${la.anchor} from ${la.file}`);
       }
-      if (!one(la.file, la.anchor, true)) return false;
+      if (!one(la.file, la.anchor, true)) {
+        // pfctl_load_anchors failing: ERRX("load anchors"), with or without -n
+        if (!sub) o.warnx("load anchors");
+        return false;
+      }
     }
     return true;
   };

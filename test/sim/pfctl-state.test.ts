@@ -239,3 +239,50 @@ test("concurrent loads into different anchors all land", async () => {
   assert.deepEqual(anchors.sort(), Array.from({ length: n }, (_, i) => `steward/j${i}`).sort());
   assert.doesNotThrow(() => JSON.parse(readFileSync(join(root, "pf", "kernel.json"), "utf8")));
 });
+
+test("inline anchors load as child anchors; -sr recurses only into unnamed ones", () => {
+  assert.equal(pfctl(["-f", "-"], 'anchor "web" {\n pass in proto tcp to port 80\n}\nanchor {\n pass out all\n}\n').code, 0);
+  assert.equal(pfctl(["-sr"]).stdout, 'anchor "web" all\nanchor all {\n  pass out all flags S/SA keep state\n}\n');
+  assert.equal(pfctl(["-a", "web", "-sr"]).stdout, "pass in proto tcp from any to any port = http flags S/SA keep state\n");
+  assert.equal(pfctl(["-s", "Anchors"]).stdout, "  web\n");
+  assert.equal(pfctl(["-v", "-s", "Anchors"]).stdout, "  _2\n  web\n");
+});
+
+test("-a refuses an empty name and, for changes, names starting with _", () => {
+  assert.deepEqual(pfctl(["-a", "", "-sr"]), { stdout: "", stderr: "pfctl: anchor name must not be empty\n", code: 1 });
+  assert.deepEqual(pfctl(["-a", "_1", "-F", "rules"]), { stdout: "", stderr: "pfctl: anchor names beginning with '_' cannot be modified from the command line\n", code: 1 });
+});
+
+test("-a with neither -f, -F, -s nor -T is a usage error, unless something writes (pfctl checks the open mode)", () => {
+  assert.deepEqual(pfctl(["-a", "steward", "-e"]), { stdout: "", stderr: "pf enabled\n", code: 0 });
+  const r2 = pfctl(["-a", "steward", "-q"]);
+  assert.match(r2.stderr, /^pfctl: anchors apply to -f, -F, -s, and -T only\nusage: /);
+  assert.equal(r2.code, 1);
+});
+
+test("tables defined in an anchor live in that anchor", () => {
+  assert.equal(pfctl(["-a", "steward/web", "-f", "-"], "table <web_peers> persist { 10.17.7.2 }\npass in from <web_peers>\n").code, 0);
+  assert.equal(pfctl(["-a", "steward/web", "-s", "Tables"]).stdout, "web_peers\n");
+  assert.equal(pfctl(["-s", "Tables"]).stdout, "");
+  assert.equal(pfctl(["-a", "steward/web", "-t", "web_peers", "-T", "show"]).stdout, "   10.17.7.2\n");
+  assert.deepEqual(pfctl(["-a", "steward/web", "-F", "Tables"]), { stdout: "", stderr: "1 tables deleted.\n", code: 0 });
+});
+
+test("include reads another file in place", () => {
+  const inc = conf("jails.conf", "pass in on epair5a all\n");
+  assert.equal(pfctl(["-f", "-"], `block all\ninclude "${inc}"\npass out all\n`).code, 0);
+  assert.equal(pfctl(["-sr"]).stdout, "block drop all\npass in on epair5a all flags S/SA keep state\npass out all flags S/SA keep state\n");
+});
+
+test("-D defines a macro for the file", () => {
+  assert.equal(pfctl(["-D", "jail_if=epair5a", "-f", "-"], "pass in on $jail_if all\n").code, 0);
+  assert.equal(pfctl(["-sr"]).stdout, "pass in on epair5a all flags S/SA keep state\n");
+});
+
+test("a load anchor file with errors fails the whole load", () => {
+  const bad = conf("bad.conf", "pass in on\n");
+  const r = pfctl(["-f", "-"], `pass all\nload anchor "steward/web" from "${bad}"\n`);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `${bad}:1: syntax error\npfctl: Syntax error in config file: pf rules not loaded\npfctl: load anchors\n`);
+  assert.equal(pfctl(["-sr"]).stdout, "");
+});
