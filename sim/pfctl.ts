@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { defaultIfTable, defaultResolver, ifTableFrom, type IfTable } from "./pf/addr.js";
+import { defaultIfTable, defaultResolver, ifTableFrom, type IfTable, type Resolver, resolverWithHosts } from "./pf/addr.js";
 import {
   childAnchors, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, emptyKernel, ensureAnchor, type Kernel, type KAnchor, type KTable,
   pfDir, prune, readKernel, resolveCall, SimRootMissing, takeFault, updateKernel,
@@ -134,6 +134,12 @@ function getopt(argv: string[], spec: string, o: Out): { opts: [string, string |
     }
   }
   return { opts, rest: argv.slice(i) };
+}
+
+function loadResolver(dir: string | null): Resolver {
+  if (!dir) return defaultResolver;
+  const f = path.join(dir, "hosts");
+  return fs.existsSync(f) ? resolverWithHosts(fs.readFileSync(f, "utf8")) : defaultResolver;
 }
 
 function loadIfTable(dir: string | null): IfTable {
@@ -396,11 +402,19 @@ interface Loaded {
   loadTables: boolean;
 }
 
+function dirOf(io: PfctlIO): string | null {
+  try {
+    return pfDir(io.env, false);
+  } catch {
+    return null;
+  }
+}
+
 function parseEnv(io: PfctlIO, ifs: IfTable, o: Out): ParseEnv {
   const resolveFile = (n: string): string => (path.isAbsolute(n) ? n : path.join(io.cwd, n));
   return {
     ifs,
-    resolve: defaultResolver,
+    resolve: loadResolver(dirOf(io)),
     warn: (l) => o.stderr(l),
     readFile: (n) => {
       try {
@@ -957,7 +971,7 @@ function tableCommand(
     o.stderr(`pfctl: ${m}.`);
     return -1;
   };
-  const env = { ifs, resolve: defaultResolver, warn: (l: string) => o.stderr(l) };
+  const env = { ifs, resolve: loadResolver(dir), warn: (l: string) => o.stderr(l) };
   const loadAddr = (test: boolean): TableEntry[] | null => {
     const es: TableEntry[] = [];
     for (const w of args) {

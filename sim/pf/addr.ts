@@ -598,3 +598,21 @@ export function host(env: HostEnv, s: string): NodeHost[] | null {
   env.warn(`no IP address found for ${s}`);
   return null;
 }
+
+/**
+ * A resolver over hosts(5) text ("address name alias ..." lines) before the default one: the
+ * simulator's stand-in for DNS, so a test can give names to addresses.
+ */
+export function resolverWithHosts(hostsText: string): Resolver {
+  const table = new Map<string, { af: 4 | 6; addr: Bytes }[]>();
+  for (const line of hostsText.split("\n")) {
+    const [addr, ...names] = (line.split("#")[0] ?? "").trim().split(/\s+/);
+    if (!addr || names.length === 0) continue;
+    const v4 = parseV4(addr);
+    const v6 = v4 ? null : parseV6(addr);
+    const entry = v4 ? { af: 4 as const, addr: v4 } : v6 ? { af: 6 as const, addr: v6.addr } : null;
+    if (!entry) continue;
+    for (const n of names) table.set(n, [...(table.get(n) ?? []), entry]);
+  }
+  return (name) => table.get(name) ?? defaultResolver(name);
+}

@@ -286,3 +286,10 @@ test("a load anchor file with errors fails the whole load", () => {
   assert.equal(r.stderr, `${bad}:1: syntax error\npfctl: Syntax error in config file: pf rules not loaded\npfctl: load anchors\n`);
   assert.equal(pfctl(["-sr"]).stdout, "");
 });
+
+test("names in pf/hosts resolve like DNS answers, every address of a name expanding", () => {
+  mkdirSync(join(root, "pf"), { recursive: true });
+  writeFileSync(join(root, "pf", "hosts"), "10.17.5.2 web.jail\n2001:db8::5 web.jail\n");
+  assert.equal(pfctl(["-f", "-"], "pass in from web.jail\n").code, 0);
+  assert.equal(pfctl(["-sr"]).stdout, "pass in inet from 10.17.5.2 to any flags S/SA keep state\npass in inet6 from 2001:db8::5 to any flags S/SA keep state\n");
+});
