@@ -1779,7 +1779,11 @@ export class Parser {
 
   private checkNetmask(h: NodeHost, af: Af): boolean {
     if (h.addr.type === "table") return false;
-    if (af === 4 && h.addr.type === "dynif" && unmask(h.addr.mask) > 32) setIpmask(h, 32);
+    if (h.addr.type === "dynif") {
+      // an interface address in an inet rule or pool gets a /32 mask (pool hosts are the rule's own)
+      if (af === 4 && unmask(h.addr.mask) > 32) setIpmask(h, 32);
+      return false;
+    }
     const m = h.addr.mask;
     if (af === 4 && m.slice(4).some((x) => x !== 0)) {
       this.stderr(`netmask ${unmask(m)} invalid for IPv4 address`);
@@ -1925,13 +1929,21 @@ export class Parser {
                       else if (src.ifindex) r.ifname = this.env.ifs.ifaces.find((i) => i.index === src.ifindex)?.name ?? "";
                       else if (dst.ifindex) r.ifname = this.env.ifs.ifaces.find((i) => i.index === dst.ifindex)?.name ?? "";
                       else r.ifname = "";
+                      // gen_dynnode: an interface address in an inet rule gets a /32 mask, on a copy
+                      const dyn = (h: NodeHost): NodeHost => {
+                        const c = cloneHost(h);
+                        if (r.af === 4 && c.addr.type === "dynif" && unmask(c.addr.mask) > 32) setIpmask(c, 32);
+                        return c;
+                      };
+                      const s2 = dyn(src);
+                      const d2 = dyn(dst);
                       let error = 0;
-                      if (this.checkNetmask(src, r.af)) error++;
-                      if (this.checkNetmask(dst, r.af)) error++;
+                      if (this.checkNetmask(s2, r.af)) error++;
+                      if (this.checkNetmask(d2, r.af)) error++;
                       r.ifnot = iface.not;
                       r.proto = proto;
-                      r.src = { addr: { ...src.addr, addr: [...src.addr.addr], mask: [...src.addr.mask] }, neg: src.not, port: [sport.a, sport.b], portOp: sport.op };
-                      r.dst = { addr: { ...dst.addr, addr: [...dst.addr.addr], mask: [...dst.addr.mask] }, neg: dst.not, port: [dport.a, dport.b], portOp: dport.op };
+                      r.src = { addr: s2.addr, neg: src.not, port: [sport.a, sport.b], portOp: sport.op };
+                      r.dst = { addr: d2.addr, neg: dst.not, port: [dport.a, dport.b], portOp: dport.op };
                       r.uid = { op: uid.op, ids: [uid.a, uid.b] };
                       r.gid = { op: gid.op, ids: [gid.a, gid.b] };
                       r.type = icmp.type;

@@ -178,6 +178,24 @@ const printed: { name: string; input: string; out: string }[] = [
     out: "pass out on em0 route-to (em1 192.0.2.1) inet from any to 198.51.100.0/24 flags S/SA keep state\n",
   },
   {
+    name: "an interface address keeps its own mask in each address family of a list",
+    input: "pass from { 192.0.2.1 2001:db8::1 } to (pppoe0)\n",
+    out: "pass inet from 192.0.2.1 to (pppoe0) flags S/SA keep state\npass inet6 from 2001:db8::1 to (pppoe0) flags S/SA keep state\n",
+  },
+  {
+    name: "FreeBSD 14.x additions: log (matches), received-on, endpoint-independent, pflow",
+    input:
+      "nat on vtnet1 inet from ! (vtnet1) to any -> (vtnet1) endpoint-independent\n" +
+      "match log(matches) inet from 192.0.2.0/24\n" +
+      "pass out on em0 from 192.0.2.1 to 198.51.100.1 received-on fxp0\n" +
+      "pass in all keep state (pflow)\n",
+    out:
+      "nat on vtnet1 inet from ! (vtnet1) to any -> (vtnet1) round-robin endpoint-independent\n" +
+      "match log (matches) inet from 192.0.2.0/24 to any\n" +
+      "pass out on em0 inet from 192.0.2.1 to 198.51.100.1 received-on fxp0 flags S/SA keep state\n" +
+      "pass in all flags S/SA keep state (pflow)\n",
+  },
+  {
     name: "lo0 expands to its addresses and 'self' to every local address",
     input: "pass in inet from lo0 to any\n",
     out: "pass in inet from 127.0.0.1 to any flags S/SA keep state\n",
