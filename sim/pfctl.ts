@@ -86,7 +86,10 @@ export function runPfctl(argv: string[], io: PfctlIO): PfctlResult {
     code = main(argv, io, { stdout, stderr, warnx, errx, usage });
   } catch (e) {
     if (e instanceof Exit) code = e.code;
-    else throw e;
+    else if (e instanceof SimRootMissing) {
+      stderr(`pfctl: /dev/pf: ${e.message}`);
+      code = 1;
+    } else throw e;
   }
   return { stdout: out.join(""), stderr: err.join(""), code };
 }

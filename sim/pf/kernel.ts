@@ -74,7 +74,12 @@ export function readKernel(dir: string): Kernel {
   } catch {
     return emptyKernel();
   }
-  const k = JSON.parse(text) as Kernel;
+  let k: Kernel;
+  try {
+    k = JSON.parse(text) as Kernel;
+  } catch (e) {
+    throw new SimRootMissing(`${file} is not valid simulator state (${(e as Error).message}); remove it to start from an empty kernel`);
+  }
   if (!k.anchors[""]) k.anchors[""] = { ruleset: emptyRuleset(), cuid: 0, cpid: 0 };
   return k;
 }
