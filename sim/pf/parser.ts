@@ -296,6 +296,7 @@ export class Parser {
   private inlineStack: (Anchor | null)[] = [];
   private bn = 0;
   private ethMatch = 0;
+  private altqQueues: { name: string; parent: string; ifname: string; scheduler: string }[] = [];
   private alast: Anchor | null = null;
   readonly tables: TableDef[] = [];
   readonly loadAnchors: { anchor: string; file: string }[] = [];
@@ -541,10 +542,11 @@ export class Parser {
         this.loadrule();
         return this.endOfStatement();
       case "altq":
+        this.altqif();
+        return this.endOfStatement();
       case "queue":
-        this.take();
-        this.refuse("queueing (altq)");
-        break;
+        this.queuespec();
+        return this.endOfStatement();
       case "antispoof":
         this.antispoof();
         return this.endOfStatement();
@@ -2780,6 +2782,222 @@ export class Parser {
     }
   }
 
+
+
+  // ---- queueing (ALTQ) --------------------------------------------------------------------------
+
+  /** bandwidth: "100Kb", "20Mb", "60%", or a number of bits per second */
+  private bandwidth(): { abs: number; pct: number } {
+    const t = this.peek();
+    if (t.kind === "NUMBER") {
+      this.take();
+      const n = t.num as bigint;
+      if (n < 0n) this.fail("bandwidth number too big");
+      return { abs: Number(n), pct: 0 };
+    }
+    const s = this.expectString();
+    const m = /^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(.*)$/.exec(s);
+    let bps = m ? Number(m[1]) : 0;
+    let cp = m ? (m[2] ?? "") : s;
+    if (cp.length > 1 && ["Bit", "B", "bit", "b"].includes(cp.slice(1))) cp = cp.slice(0, 1);
+    if (cp === "" || cp === "b") return { abs: Math.trunc(bps), pct: 0 };
+    if (cp === "K") bps *= 1000;
+    else if (cp === "M") bps *= 1000 * 1000;
+    else if (cp === "G") bps *= 1000 * 1000 * 1000;
+    else if (cp === "%") {
+      if (bps < 0 || bps > 100) this.fail("bandwidth spec out of range");
+      return { abs: 0, pct: Math.trunc(bps) };
+    } else this.fail(`unknown unit ${cp}`);
+    return { abs: Math.trunc(bps), pct: 0 };
+  }
+
+  private rate2str(rate: number): string {
+    const unit = " KMG";
+    let r = rate;
+    let i = 0;
+    for (; r >= 1000 && i <= 3; i++) r /= 1000;
+    if (Math.trunc(r * 100) % 100) return `${r.toFixed(2)}${unit[i]}b`;
+    return `${Math.trunc(r)}${unit[i]}b`;
+  }
+
+  /** scheduler: cbq | priq | hfsc | fairq | codelq, with their flags in parentheses */
+  private scheduler(): { type: string; flags: string[] } {
+    const t = this.take();
+    const type = t.text === "codelq" ? "codel" : t.text;
+    const flags: string[] = [];
+    if (this.acceptCh("(")) {
+      const known: Record<string, string[]> = {
+        cbq: ["default", "borrow", "red", "ecn", "rio", "codel"],
+        priq: ["default", "red", "ecn", "rio", "codel"],
+        hfsc: ["default", "red", "ecn", "rio", "codel"],
+        fairq: ["default", "red", "ecn", "rio", "codel"],
+        codel: ["ecn"],
+      };
+      for (;;) {
+        const f = this.peek();
+        if (f.kind === "kw" && ["linkshare", "realtime", "upperlimit", "hogs", "buckets", "interval", "target"].includes(f.text))
+          this.refuse(`the ${type} service curve and timing options (${f.text})`);
+        const w = this.expectString();
+        if (!(known[type] ?? []).includes(w)) this.fail(type === "codel" ? `unknown codel option "${w}"` : `unknown ${type} flag "${w}"`);
+        flags.push(w);
+        if (this.acceptCh(")")) break;
+        this.comma();
+      }
+    }
+    return { type, flags };
+  }
+
+  private schedulerText(type: string, flags: string[]): string {
+    const order = ["red", "ecn", "rio", "codel", "borrow", "default"];
+    const f = order.filter((x) => flags.includes(x));
+    if (type === "codel") return flags.includes("ecn") ? "codel(ecn ) " : "";
+    if (!f.length) return "";
+    return `${type}(${f.map((x) => ` ${x === "ecn" && !flags.includes("red") ? "red ecn" : x}`).join("")} ) `;
+  }
+
+  private queueOpts(): { bw: { abs: number; pct: number } | null; priority: number; qlimit: number; tbrsize: number; sched: { type: string; flags: string[] } | null } {
+    const o = { bw: null as { abs: number; pct: number } | null, priority: 1, qlimit: 50, tbrsize: 0, sched: null as { type: string; flags: string[] } | null };
+    const seen = new Set<string>();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind !== "kw") return o;
+      const once = (what: string): void => {
+        if (seen.has(what)) this.fail(`${what} cannot be respecified`);
+        seen.add(what);
+      };
+      if (t.text === "bandwidth") {
+        this.take();
+        const b = this.bandwidth();
+        once("bandwidth");
+        o.bw = b;
+      } else if (t.text === "priority") {
+        this.take();
+        const n = this.expectNumber();
+        once("priority");
+        if (n < 0n || n > 255n) this.fail("priority out of range: max 255");
+        o.priority = Number(n);
+      } else if (t.text === "qlimit") {
+        this.take();
+        const n = this.expectNumber();
+        once("qlimit");
+        if (n < 0n || n > 65535n) this.fail("qlimit out of range: max 65535");
+        o.qlimit = Number(n);
+      } else if (t.text === "tbrsize") {
+        this.take();
+        const n = this.expectNumber();
+        once("tbrsize");
+        o.tbrsize = Number(n);
+      } else if (["cbq", "priq", "hfsc", "fairq", "codelq"].includes(t.text)) {
+        const sch = this.scheduler();
+        once("scheduler");
+        o.sched = sch;
+      } else return o;
+    }
+  }
+
+  private qassign(): string[] {
+    if (!this.acceptKw("queue")) return [];
+    if (this.acceptCh("{")) {
+      this.optnl();
+      const l = [this.expectString()];
+      this.optnl();
+      while (!this.isCh("}")) {
+        this.comma();
+        l.push(this.expectString());
+        this.optnl();
+      }
+      this.expectCh("}");
+      return l;
+    }
+    return [this.expectString()];
+  }
+
+  /** altq on IF scheduler bandwidth ... queue { ... }: parsed, checked and printed; the simulated kernel, like GENERIC, has no ALTQ to load it into. */
+  private altqif(): void {
+    this.expectKw("altq");
+    const ifs = this.interfaceSpec();
+    const o = this.queueOpts();
+    const children = this.qassign();
+    this.checkRulestate(STATE_QUEUE);
+    if (!o.sched) this.fail("no scheduler specified!");
+    if (!children.length && o.sched.type !== "codel") this.fail("no child queues specified");
+    for (const i of ifs ?? []) {
+      if (i.not) {
+        this.yyerror("altq on ! <interface> is not supported");
+        this.fail();
+      }
+      let bw = o.bw?.abs ?? 0;
+      if (!bw) {
+        this.stderr(`interface ${i.name} does not know its bandwidth, please specify an absolute bandwidth`);
+        this.fail();
+      }
+      let tbr = o.tbrsize;
+      if (!tbr) {
+        const size = bw <= 1e6 ? 1 : bw <= 10e6 ? 4 : bw <= 200e6 ? 8 : bw <= 2500e6 ? 24 : 128;
+        tbr = size * 1500;
+      }
+      if (this.verbose) {
+        let line = `altq on ${i.name} `;
+        const st = this.schedulerText(o.sched.type, o.sched.flags);
+        line += st || `${o.sched.type} `;
+        line += `bandwidth ${this.rate2str(bw)} `;
+        if (o.qlimit !== 50) line += `qlimit ${o.qlimit} `;
+        line += `tbrsize ${tbr} `;
+        if (children.length) line += `queue { ${children.join(" ")} }`;
+        this.stdout(line);
+      }
+      bw = 0;
+      for (const c of children) this.altqQueues.push({ name: c, parent: "", ifname: i.name, scheduler: o.sched.type });
+    }
+  }
+
+  private queuespec(): void {
+    this.expectKw("queue");
+    const name = this.expectString();
+    const ifs = this.interfaceSpec();
+    const o = this.queueOpts();
+    let children: string[] = [];
+    if (this.acceptCh("{")) {
+      this.optnl();
+      children = [this.expectString()];
+      this.optnl();
+      while (!this.isCh("}")) {
+        this.comma();
+        children.push(this.expectString());
+        this.optnl();
+      }
+      this.expectCh("}");
+    } else if (this.peek().kind === "STRING") children = [this.expectString()];
+    this.checkRulestate(STATE_QUEUE);
+    if (name.length >= PF_QNAME_SIZE) this.fail(`queue name too long (max ${PF_QNAME_SIZE - 1} chars)`);
+    if (o.tbrsize) this.fail("cannot specify tbrsize for queue");
+    const iface = ifs?.[0];
+    const found = this.altqQueues.filter((q) => q.name === name && (!iface || (iface.not ? q.ifname !== iface.name : q.ifname === iface.name)));
+    if (!found.length) this.fail(`queue ${name} has no parent`);
+    const first = found[0] as (typeof found)[number];
+    if (o.sched && o.sched.type !== first.scheduler) this.fail("exactly one scheduler type per interface allowed");
+    if (first.scheduler === "priq") {
+      if (children.length) this.fail("priq queues cannot have child queues");
+      if (o.bw && (o.bw.abs > 0 || o.bw.pct < 100)) this.fail("priq doesn't take bandwidth");
+    }
+    if (children.includes(name)) this.fail("queue cannot have itself as child");
+    if (this.verbose) {
+      let line = "queue ";
+      line += `${name} `;
+      if (iface) line += `on ${first.ifname} `;
+      if (["cbq", "hfsc", "fairq"].includes(first.scheduler)) {
+        if (!o.bw || o.bw.pct > 0) {
+          if (o.bw && o.bw.pct < 100) line += `bandwidth ${o.bw.pct}% `;
+        } else line += `bandwidth ${this.rate2str(o.bw.abs)} `;
+      }
+      if (o.priority !== 1) line += `priority ${o.priority} `;
+      if (o.qlimit !== 50) line += `qlimit ${o.qlimit} `;
+      if (o.sched) line += this.schedulerText(first.scheduler, o.sched.flags);
+      if (children.length) line += `{ ${children.join(" ")} }`;
+      this.stdout(line);
+    }
+    for (const q of found) for (const c of children) this.altqQueues.push({ name: c, parent: name, ifname: q.ifname, scheduler: q.scheduler });
+  }
 
   // ---- ether (layer 2) rules ----------------------------------------------------------------
 

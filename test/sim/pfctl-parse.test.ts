@@ -173,6 +173,11 @@ const printed: { name: string; input: string; out: string }[] = [
       "pass all flags S/SA keep state\n",
   },
   {
+    name: "altq and queue definitions print with the computed token bucket size",
+    input: "altq on em0 cbq(default codel) bandwidth 20Mb queue qmain\nqueue qmain { q1 q2 }\nqueue q1 priority 1 bandwidth 60%\nqueue q2 priority 2 bandwidth 40%\npass on em0 queue q1\n",
+    out: "altq on em0 cbq( codel default ) bandwidth 20Mb tbrsize 12000 queue { qmain }\nqueue qmain { q1 q2 }\nqueue q1 bandwidth 60% \nqueue q2 bandwidth 40% priority 2 \npass on em0 all flags S/SA keep state queue q1\n",
+  },
+  {
     name: "route-to prints its interface and address pool",
     input: "pass out on em0 route-to (em1 192.0.2.1) inet from any to 198.51.100.0/24\n",
     out: "pass out on em0 route-to (em1 192.0.2.1) inet from any to 198.51.100.0/24 flags S/SA keep state\n",
@@ -267,7 +272,9 @@ const rejected: { name: string; input: string; stderr: string }[] = [
     input: "pass in on $a\npass all\nbogus\n",
     stderr: "stdin:1: macro 'a' not defined\nstdin:1: syntax error\n",
   },
-  { name: "queueing is refused by the simulator, not accepted", input: "altq on em0 cbq bandwidth 10Mb queue { std }\n", stderr: "stdin:1: queueing (altq) is not supported by the pfctl simulator\n" },
+  { name: "an altq definition needs an absolute bandwidth", input: "altq on em0 cbq queue { std }\n", stderr: "interface em0 does not know its bandwidth, please specify an absolute bandwidth\n" },
+  { name: "a queue needs a parent", input: "queue std bandwidth 10%\n", stderr: "stdin:1: queue std has no parent\n" },
+  { name: "hfsc service curves are refused by the simulator, not accepted", input: "altq on em0 hfsc(linkshare 10Mb) bandwidth 10Mb queue { a }\n", stderr: "stdin:1: the hfsc service curve and timing options (linkshare) is not supported by the pfctl simulator\n" },
   { name: "an inline ether anchor is refused by the simulator, not accepted", input: 'ether anchor "x" {\n}\n', stderr: "stdin:1: an inline ether anchor is not supported by the pfctl simulator\n" },
   { name: "ether rules come before normalization", input: "scrub in all\nether pass in all\n", stderr: "stdin:2: Rules must be in order: options, ethernet, normalization, queueing, translation, filtering\n" },
   { name: "a MAC address must have six parts", input: "ether block from 00:01:02\n", stderr: "stdin:1: invalid MAC address\n" },
