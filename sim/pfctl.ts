@@ -515,8 +515,10 @@ function commit(kern: Kernel, l: Loaded): void {
   const cuid = typeof process.getuid === "function" ? process.getuid() : 0;
   const place = (p: string, rs: Ruleset): void => {
     const a: KAnchor = ensureAnchor(kern, p);
+    // the kernel numbers each ruleset's rules from 0 (what -vv prints as @nr)
     const store = (rules: Rule[]): Rule[] =>
-      rules.map((r) => {
+      rules.map((r0, nr) => {
+        const r = { ...r0, nr };
         if (r.anchor?.inline) {
           const child = p ? `${p}/${r.anchor.name}` : r.anchor.name;
           place(child, r.anchor.inline);
@@ -524,7 +526,7 @@ function commit(kern: Kernel, l: Loaded): void {
         }
         return r;
       });
-    if (l.loadEth) a.ruleset.ether = rs.ether ?? [];
+    if (l.loadEth) a.ruleset.ether = (rs.ether ?? []).map((e, nr) => ({ ...e, nr }));
     if (l.loadFilter) {
       a.ruleset.scrub = store(rs.scrub);
       a.ruleset.filter = store(rs.filter);
@@ -575,6 +577,7 @@ function counters(a: KAnchor | undefined, op: Opts, o: Out): void {
   if (!op.verbose) return;
   o.stdout(`  [ Evaluations: ${"0".padEnd(8)}  Packets: ${"0".padEnd(8)}  Bytes: ${"0".padEnd(10)}  States: ${"0".padEnd(6)}]`);
   if (!op.debugFlag) o.stdout(`  [ Inserted: uid ${a?.cuid ?? 0} pid ${a?.cpid ?? 0} State Creations: ${"0".padEnd(6)}]`);
+  if (op.verbose > 1) o.stdout("  [ Last Active Time: N/A ]");
 }
 
 function indent(depth: number, on: boolean): string {
