@@ -2152,11 +2152,11 @@ export class Parser {
     r.quick = lq.quick;
     r.prob = o.prob;
     r.rtableid = o.rtableid;
-    r.nodf = o.nodf;
-    r.randomid = o.randomid;
+    // scrub (no-df random-id ...) and set tos on a pass/match rule go to scrub_flags, which
+    // print_rule does not print (it prints the rule_flag ones of scrub rules)
     r.minTtl = o.minttl;
     r.maxMss = o.maxMss;
-    if (o.settos !== null) r.setTos = o.settos;
+    if (o.settos !== null) r.stateSetTos = o.settos;
     if (o.prio !== undefined) r.prio = o.prio === 0 ? PRIO_ZERO : o.prio;
     if (o.setPrio) r.setPrio = o.setPrio;
     this.setLabelsAndTags(r, o);

@@ -271,10 +271,12 @@ export function printRule(r: Rule, anchorCall: string, verbose: boolean, numeric
   }
   if (r.tos) s += ` tos 0x${r.tos.toString(16).padStart(2, "0")}`;
   if (r.prio) s += ` prio ${r.prio === PRIO_ZERO ? 0 : r.prio}`;
-  if (r.setPrio) {
+  if (r.setPrio || r.stateSetTos !== undefined) {
     s += " set (";
-    if (r.setPrio[0] === r.setPrio[1]) s += ` prio ${r.setPrio[0]}`;
-    else s += ` prio(${r.setPrio[0]}, ${r.setPrio[1]})`;
+    if (r.setPrio) {
+      if (r.setPrio[0] === r.setPrio[1]) s += ` prio ${r.setPrio[0]}`;
+      else s += ` prio(${r.setPrio[0]}, ${r.setPrio[1]})`;
+    }
     s += " )";
   }
   if (!r.keepState && r.action === "pass" && !anchorCall) s += " no state";

@@ -91,6 +91,8 @@ export interface Rule {
   tos: number;
   prio: number; // 0 none; PRIO_ZERO for an explicit 0
   setPrio: [number, number] | null;
+  /** "set tos" on a pass/match rule (PFSTATE_SETTOS): print_rule shows only an empty "set ( )" for it */
+  stateSetTos?: number;
   keepState: KeepState;
   prob: number;
   maxStates: number;
