@@ -900,13 +900,23 @@ function flush(what: string, anchor: string, op: Opts, o: Out, update: <T>(fn: (
     kern.tables = kern.tables.filter((t) => t.anchor !== p);
     return before - kern.tables.length;
   };
-  const under = (kern: Kernel): string[] => Object.keys(kern.anchors).filter((p) => p === anchor || (anchor === "" ? true : p.startsWith(anchor + "/")));
   update((kern) => {
     switch (what) {
       case "rules":
         if (op.recurse) {
+          // pfctl_recurse: the anchor, then its descendants depth first, each pushed on the
+          // front of a list, so they print (and are flushed) in reverse
+          const visit: string[] = [anchor];
+          const walk = (p: string): void => {
+            for (const c of childAnchors(kern, p)) {
+              const full = p ? `${p}/${c}` : c;
+              visit.push(full);
+              walk(full);
+            }
+          };
+          walk(anchor);
           o.stdout("Removing:");
-          for (const p of under(kern).sort()) {
+          for (const p of visit.reverse()) {
             o.stdout(`  ${p || "/"}`);
             rules(kern, p);
           }
