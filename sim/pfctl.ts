@@ -139,6 +139,12 @@ function getopt(argv: string[], spec: string, o: Out): { opts: [string, string |
   return { opts, rest: argv.slice(i) };
 }
 
+function loadFibs(dir: string | null): number {
+  const f = dir ? path.join(dir, "fibs") : "";
+  const n = f && fs.existsSync(f) ? Number(fs.readFileSync(f, "utf8").trim()) : 1;
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
 function loadResolver(dir: string | null): Resolver {
   if (!dir) return defaultResolver;
   const f = path.join(dir, "hosts");
@@ -429,6 +435,7 @@ function parseEnv(io: PfctlIO, ifs: IfTable, o: Out): ParseEnv {
       }
     },
     fileExists: (n) => fs.existsSync(resolveFile(n)),
+    fibs: loadFibs(dirOf(io)),
   };
 }
 

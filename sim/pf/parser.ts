@@ -29,6 +29,8 @@ export interface Output {
 }
 
 export interface ParseEnv extends HostEnv {
+  /** net.fibs: routing tables 0 .. fibs-1 are valid rtable ids (FreeBSD's default is 1) */
+  fibs?: number;
   readFile(name: string): { text: string } | { errno: string };
   fileExists(name: string): boolean;
 }
@@ -1532,7 +1534,7 @@ export class Parser {
         case "rtable": {
           this.take();
           const n = this.expectNumber();
-          if (n < 0n || n > 15n) this.fail("invalid rtable id");
+          if (n < 0n || n > BigInt(this.rtMax())) this.fail("invalid rtable id");
           o.rtableid = Number(n);
           break;
         }
@@ -1669,7 +1671,7 @@ export class Parser {
           break;
         case "rtable": {
           const n = this.expectNumber();
-          if (n < 0n || n > 15n) this.fail("invalid rtable id");
+          if (n < 0n || n > BigInt(this.rtMax())) this.fail("invalid rtable id");
           s.rtableid = Number(n);
           break;
         }
@@ -1764,11 +1766,15 @@ export class Parser {
   private rtable(): number {
     if (!this.acceptKw("rtable")) return -1;
     const n = this.expectNumber();
-    if (n < 0n || n > 15n) this.fail("invalid rtable id");
+    if (n < 0n || n > BigInt(this.rtMax())) this.fail("invalid rtable id");
     return Number(n);
   }
 
   // ---- rules ------------------------------------------------------------------------------------
+
+  private rtMax(): number {
+    return (this.env.fibs ?? 1) - 1;
+  }
 
   private current(): Anchor {
     return this.astack[this.astack.length - 1] as Anchor;
@@ -2738,7 +2744,7 @@ export class Parser {
       } else if (this.acceptKw("ridentifier")) ridentifier = this.number();
       else if (this.acceptKw("rtable")) {
         const n = this.expectNumber();
-        if (n < 0n || n > 15n) this.fail("invalid rtable id");
+        if (n < 0n || n > BigInt(this.rtMax())) this.fail("invalid rtable id");
         rtableid = Number(n);
       } else break;
     }
