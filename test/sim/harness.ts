@@ -89,14 +89,16 @@ export interface CommandStep {
   readonly argv: readonly string[];
   /** Expected exit status (default 0). */
   readonly code?: number;
-  /** Expected stdout exactly, or a pattern; undefined: must be empty; null: not checked. */
-  readonly stdout?: string | RegExp | null;
-  readonly stderr?: string | RegExp | null;
+  /** Expected stdout exactly (or computed from the captures), or a pattern; undefined: must be empty; null: not checked. */
+  readonly stdout?: Expected;
+  readonly stderr?: Expected;
   /** Store the trimmed stdout as ${name} for later steps. */
   readonly capture?: string;
   readonly input?: string;
   readonly env?: Readonly<Record<string, string>>;
 }
+
+export type Expected = string | RegExp | null | ((h: Host) => string);
 
 export interface Scenario {
   readonly name: string;
@@ -111,8 +113,12 @@ export interface Scenario {
   readonly jails?: readonly string[];
 }
 
-function check(h: Host, what: string, actual: string, expected: string | RegExp | null | undefined, where: string): void {
+function check(h: Host, what: string, actual: string, expected: Expected | undefined, where: string): void {
   if (expected === null) return;
+  if (typeof expected === "function") {
+    assert.equal(actual, expected(h), `${where}: ${what}`);
+    return;
+  }
   if (expected === undefined) {
     assert.equal(actual, "", `${where}: ${what} should be empty`);
     return;
