@@ -66,7 +66,7 @@ export function run(h: Host, argv: readonly string[], opts: { input?: string; en
   const [file, ...args] = argv.map((a) => subst(h, a));
   const r = spawnSync(file ?? "true", args, {
     cwd: opts.cwd ?? h.dir,
-    env: { ...h.env, ...(opts.env ?? {}) },
+    env: { ...h.env, ...Object.fromEntries(Object.entries(opts.env ?? {}).map(([k, v]) => [k, v === undefined ? v : subst(h, v)])) },
     input: opts.input ?? "",
     encoding: "utf8",
     timeout: 60_000,
