@@ -49,11 +49,27 @@ function expandParam(body: string, vars: Vars): string {
   }
 }
 
-/** expandString expands variables in an unquoted-word-like string (used for `${x:-word}`). */
+/** expandString expands variables and removes quotes in the word of `${x:-word}`. */
 function expandString(s: string, vars: Vars): string {
   let out = "";
+  let dq = false;
   for (let i = 0; i < s.length; i++) {
     const c = s[i] ?? "";
+    if (c === '"') {
+      dq = !dq;
+      continue;
+    }
+    if (c === "'" && !dq) {
+      const end = s.indexOf("'", i + 1);
+      const stop = end < 0 ? s.length : end;
+      out += s.slice(i + 1, stop);
+      i = stop;
+      continue;
+    }
+    if (c === "\\") {
+      out += s[++i] ?? "";
+      continue;
+    }
     if (c === "$") {
       const r = dollar(s, i, vars);
       out += r.text;
