@@ -434,9 +434,7 @@ function info(t: Target, argv: readonly string[]): number {
   }
   let how: Match = "exact";
   let insensitive = false, exists = false, quiet = false;
-  let any = false;
   for (const o of g.value.options) {
-    any = true;
     if (o.flag === "a") how = "all";
     else if (o.flag === "g") how = "glob";
     else if (o.flag === "x") how = "regex";
@@ -445,10 +443,9 @@ function info(t: Target, argv: readonly string[]): number {
     else if (o.flag === "q") quiet = true;
   }
   const patterns = g.value.rest;
-  if (patterns.length === 0 && how !== "all") {
-    if (any) return usage();
-    how = "all";
-  }
+  // info.c: `pkg info` and `pkg info -q` alone list everything.
+  if (argv.length === 0 || (argv.length === 1 && quiet)) how = "all";
+  if (patterns.length === 0 && how !== "all") return usage();
   const db = readDb(t.root);
   if (db === undefined) {
     if (how === "all") return 0;
