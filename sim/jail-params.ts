@@ -132,6 +132,11 @@ export function inet6(text: string): string | undefined {
     i = k;
   }
   const hex = groups.map((g) => (g ?? 0).toString(16));
+  // inet_ntop writes IPv4-compatible and IPv4-mapped addresses with a dotted quad.
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && groups[5] === 0xffff))) {
+    const q = [(groups[6] ?? 0) >> 8, (groups[6] ?? 0) & 0xff, (groups[7] ?? 0) >> 8, (groups[7] ?? 0) & 0xff].join(".");
+    return bestLen === 6 ? `::${q}` : `::ffff:${q}`;
+  }
   if (best < 0) return hex.join(":");
   return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
 }
