@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { SimConfigError } from "./state.js";
 
 export interface Faults {
   /** `pkg install` of these packages fails: `pkg: PRE-INSTALL script failed`, exit 3. */
@@ -29,20 +30,20 @@ function parseFaults(text: string, where: string): Faults {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${where}: not JSON: ${(e as Error).message}`);
+    throw new SimConfigError(`${where}: not JSON: ${(e as Error).message}`);
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`${where}: must be a JSON object`);
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new SimConfigError(`${where}: must be a JSON object`);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (![...LISTS, "jailCreateFail"].includes(k)) throw new Error(`${where}: unknown fault "${k}"`);
+    if (![...LISTS, "jailCreateFail"].includes(k)) throw new SimConfigError(`${where}: unknown fault "${k}"`);
   }
   for (const k of LISTS) {
     const l = o[k];
-    if (l !== undefined && (!Array.isArray(l) || l.some((x) => typeof x !== "string"))) throw new Error(`${where}: ${k} must be a list of strings`);
+    if (l !== undefined && (!Array.isArray(l) || l.some((x) => typeof x !== "string"))) throw new SimConfigError(`${where}: ${k} must be a list of strings`);
   }
   const jc = o.jailCreateFail;
   if (jc !== undefined && (typeof jc !== "object" || jc === null || Array.isArray(jc) || Object.values(jc).some((x) => typeof x !== "string"))) {
-    throw new Error(`${where}: jailCreateFail must map jail names to messages`);
+    throw new SimConfigError(`${where}: jailCreateFail must map jail names to messages`);
   }
   return o as Faults;
 }

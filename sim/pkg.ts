@@ -21,7 +21,7 @@ import { existsSync, readFileSync, realpathSync, rmSync, statSync } from "node:f
 import { resolve } from "node:path";
 import { fsRoot, currentJail, under, type Ctx } from "./context.js";
 import { loadCatalogue, type CatalogueEntry } from "./catalogue.js";
-import { faultHits, loadFaults } from "./faults.js";
+import { faultHits, loadFaults, type Faults } from "./faults.js";
 import { bsdGetopt } from "./getopt.js";
 import type { Io } from "./io.js";
 import { jailRoot } from "./jexec.js";
@@ -53,6 +53,7 @@ interface Target {
   jailName: string | undefined;
   yes: boolean;
   quiet: boolean;
+  faults: Faults;
 }
 
 function globalUsage(io: Io, reason?: string): number {
@@ -246,10 +247,12 @@ function install(t: Target, argv: readonly string[]): number {
   if (dryRun) return 0;
   if (!t.quiet && !t.yes && !askYes(t, "\nProceed with this action? ")) return 1;
   const n = jobs.length;
+  // pkg opens (and so creates) the local database before it fetches.
+  changeDb(t.ctx.sim, t.root, () => undefined);
   jobs.forEach((j, i) => progress(t, `[${i + 1}/${n}] Fetching ${nameVersion(j.c)}.pkg: .......... done\n`));
   if (fetchOnly) return 0;
   if (!t.quiet) t.io.out("Checking integrity... done (0 conflicting)\n");
-  const faults = loadFaults(t.ctx.sim, t.ctx.env);
+  const faults = t.faults;
   for (const [i, j] of jobs.entries()) {
     const verb = j.old === undefined ? "Installing" : j.old.version === j.c.version ? "Reinstalling" : "Upgrading";
     progress(t, j.old === undefined || j.old.version === j.c.version ? `[${i + 1}/${n}] ${verb} ${nameVersion(j.c)}...\n` : `[${i + 1}/${n}] ${verb} ${j.c.name} from ${j.old.version} to ${j.c.version}...\n`);
@@ -379,7 +382,7 @@ function del(t: Target, argv: readonly string[]): number {
     if (dryRun) return 0;
     if (!t.yes && !askYes(t, "\nProceed with deinstalling packages? ")) return 1;
   }
-  const faults = loadFaults(t.ctx.sim, t.ctx.env);
+  const faults = t.faults;
   const n = chosen.length;
   for (const [i, p] of chosen.entries()) {
     progress(t, `[${i + 1}/${n}] Deinstalling ${nameVersion(p)}...\n`);
@@ -743,7 +746,7 @@ export function runPkg(argv: readonly string[], ctx: Ctx): number {
       jailName = here.name;
     }
   }
-  const t: Target = { ctx, io, root, prefix, jailName, yes, quiet: false };
+  const t: Target = { ctx, io, root, prefix, jailName, yes, quiet: false, faults: loadFaults(ctx.sim, ctx.env) };
   if (activation) {
     const db = readDb(root);
     if (db === undefined) {

@@ -22,7 +22,7 @@ import { shGetopts } from "./getopt.js";
 import { jailRoot } from "./jexec.js";
 import { describeFromText, evalRcConf, hasAssignment, setInText, deleteFromText, type Vars } from "./rc-conf.js";
 import { defaultConfFiles, loadVars, rcDefaults, readIfExists, type ConfFile, type Defaults } from "./rc-files.js";
-import { findJail, notFoundMessage, readState } from "./state.js";
+import { findJail, notFoundMessage, readState, withState } from "./state.js";
 
 const VERSION = "6.3 Mar-4,2015";
 
@@ -127,8 +127,8 @@ function get(f: Files, name: string): string | undefined {
   return vars(f).get(name);
 }
 
-/** set is f_sysrc_set: change the last assignment in place, or append to the first file. */
-function set(f: Files, name: string, value: string): void {
+/** setUnlocked is f_sysrc_set: change the last assignment in place, or append to the first file. Call it under the state lock. */
+function setUnlocked(f: Files, name: string, value: string): void {
   const holder = find(f, name);
   if (holder === undefined || holder === f.defaults) {
     const first = f.files[0];
@@ -142,7 +142,11 @@ function set(f: Files, name: string, value: string): void {
 }
 
 /** del is f_sysrc_delete: remove every assignment from every file; false when none had one. */
-function del(f: Files, name: string): boolean {
+function del(sim: string, f: Files, name: string): boolean {
+  return withState(sim, () => delUnlocked(f, name));
+}
+
+function delUnlocked(f: Files, name: string): boolean {
   let any = false;
   for (const file of f.files) {
     const t = readIfExists(file.real);
@@ -162,6 +166,23 @@ function words(s: string, delim: string): string[] {
 function listDelim(value: string): string {
   const c = value[0] ?? "";
   return c === "" || /[ \t\n]/.test(c) || /[A-Za-z0-9]/.test(c) ? " " : c;
+}
+
+/** nextValue computes what `name=v`, `name+=v` or `name-=v` makes of `before`, as sysrc's loops do. */
+function nextValue(mode: "assign" | "append" | "remove", before: string, given: string): string {
+  if (mode === "assign") return given;
+  const delim = listDelim(given);
+  if (mode === "remove") {
+    const drop = words(given, delim);
+    return words(before, delim)
+      .filter((b) => !drop.includes(b))
+      .join(delim);
+  }
+  // A word is skipped only when the old value has it.
+  const old = words(before, delim);
+  let out = before;
+  for (const a of words(given, delim)) if (!old.includes(a)) out = `${out}${delim}${a}`;
+  return out.startsWith(delim) ? out.slice(delim.length) : out;
 }
 
 function parseOptions(argv: readonly string[], ctx: Ctx): { opts: Opts; rest: string[] } | number {
@@ -349,7 +370,7 @@ export function runSysrc(argv: readonly string[], ctx: Ctx): number {
         continue;
       }
       if (opts.del === 2) {
-        del(f, name);
+        del(ctx.sim, f, name);
         continue;
       }
       if (opts.verbose) io.out(`${find(f, name)?.shown ?? ""}: `);
@@ -383,7 +404,7 @@ export function runSysrc(argv: readonly string[], ctx: Ctx): number {
         io.out(opts.showEquals ? `: ${file}; ` : `${file}: `);
       }
       if (opts.del !== 0) {
-        if (!del(f, name)) status = 1;
+        if (!del(ctx.sim, f, name)) status = 1;
         continue;
       }
       if (opts.checkOnly) {
@@ -405,34 +426,17 @@ export function runSysrc(argv: readonly string[], ctx: Ctx): number {
         } else if (opts.verbose) io.out(`${find(f, name)?.shown ?? ""}: ${name}: already set to \`${current}'\n`);
         continue;
       }
-      let before = get(f, name) ?? "";
-      let next: string;
-      if (mode === "append") {
-        const delim = listDelim(given);
-        // Like sysrc's loop: a word is skipped only when the old value has it.
-        const old = words(before, delim);
-        let out = before;
-        for (const a of words(given, delim)) {
-          if (old.includes(a)) continue;
-          out = `${out}${delim}${a}`;
-        }
-        next = out.startsWith(delim) ? out.slice(delim.length) : out;
-      } else if (mode === "remove") {
-        const delim = listDelim(given);
-        const drop = words(given, delim);
-        next = words(before, delim)
-          .filter((b) => !drop.includes(b))
-          .join(delim);
-      } else next = given;
-      if (opts.showFile) before = find(f, name)?.shown ?? "";
-      if (!opts.showValue) {
-        io.out(`${name}\n`);
-        set(f, name, next);
-        continue;
-      }
-      set(f, name, next);
-      const after = opts.showFile ? (find(f, name)?.shown ?? "") : (get(f, name) ?? "");
-      io.out(`${opts.showName ? `${name}${sep}` : ""}${before}${opts.showEquals ? '" #' : ""} -> ${opts.showEquals ? '"' : ""}${after}${opts.showEquals ? '"' : ""}\n`);
+      // Read, compute and write under the lock, so concurrent `+=` on one list lose nothing.
+      const line = withState(ctx.sim, () => {
+        let before = get(f, name) ?? "";
+        const next = nextValue(mode, before, given);
+        if (opts.showFile) before = find(f, name)?.shown ?? "";
+        setUnlocked(f, name, next);
+        const after = opts.showFile ? (find(f, name)?.shown ?? "") : (get(f, name) ?? "");
+        if (!opts.showValue) return `${name}\n`;
+        return `${opts.showName ? `${name}${sep}` : ""}${before}${opts.showEquals ? '" #' : ""} -> ${opts.showEquals ? '"' : ""}${after}${opts.showEquals ? '"' : ""}\n`;
+      });
+      io.out(line);
       continue;
     }
     const value = get(f, name);
@@ -443,7 +447,7 @@ export function runSysrc(argv: readonly string[], ctx: Ctx): number {
     }
     if (opts.checkOnly || opts.describe) continue;
     if (opts.del !== 0) {
-      if (!del(f, name)) status = 1;
+      if (!del(ctx.sim, f, name)) status = 1;
       continue;
     }
     if (opts.showFile) {
