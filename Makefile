@@ -11,7 +11,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-.PHONY: deps build test host demo bench clean
+.PHONY: deps build test test-sim host demo bench clean
 deps: node_modules/.installed
 
 build: deps
@@ -23,6 +23,11 @@ host:
 
 test: build host
 	$(NODE) --test --test-concurrency=2 --test-reporter=spec $(TESTS)
+
+# The FreeBSD tool simulator's own scenarios (sim/README.md): no root, no zfs-fuse.
+# STEWARD_SIM_REAL=1 on a FreeBSD host runs them against the real tools instead.
+test-sim: build
+	$(NODE) --test --test-reporter=spec $(filter build/test/sim/%,$(TESTS))
 
 demo: build host
 	scripts/demo.sh
