@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { CLI_MAIN, REPO_ROOT } from "../test/helpers/cli.js";
 import { startGitHttpServer } from "../test/helpers/git-http-server.js";
 import { WorkRepo, makeBare, makeKey, makeTempDir, removeDir, writeAllowedSigners } from "../test/helpers/keys.js";
+import { useSimulator } from "../test/helpers/sim.js";
 import { createTestPool, installBase } from "../test/helpers/zfs-pool.js";
 
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -32,6 +33,8 @@ async function run(display: string, argv: readonly string[]): Promise<number> {
 
 const root = makeTempDir("steward-demo-");
 const pool = await createTestPool("stdemo", 256);
+// jail, jls, jexec, sysrc, pkg, service and pfctl cannot run on Linux: the simulator plays them (sim/README.md).
+const sim = useSimulator();
 // The base release jails are cloned from, installed once per release (docs/jails.md).
 await installBase(pool);
 const http = await startGitHttpServer(join(root, "srv"));
@@ -63,7 +66,8 @@ try {
   work.commit("A closet cluster on one node", { signer: admin });
   work.push(bare);
   const config = join(root, "etc", "steward.yaml");
-  writeFileSync(config, [`node: demo`, `state: ${join(root, "state")}`, `trust: ${trust}`, `remotes:`, `  - name: origin`, `    url: ${http.url("cluster.git")}`, ""].join("\n"));
+  mkdirSync(join(root, "etc", "jail.conf.d"), { recursive: true });
+  writeFileSync(config, [`node: demo`, `state: ${join(root, "state")}`, `trust: ${trust}`, `jail_conf_dir: ${join(root, "etc", "jail.conf.d")}`, `remotes:`, `  - name: origin`, `    url: ${http.url("cluster.git")}`, ""].join("\n"));
   process.stdout.write(readFileSync(join(work.dir, "services", "mail.yaml"), "utf8"));
 
   say("validate the checkout offline");
@@ -97,6 +101,7 @@ try {
 } finally {
   await http.close();
   await pool.destroy();
+  sim.close();
   removeDir(root);
 }
 say(failed ? "demo FAILED" : "demo done: everything above ran for real on this machine, and is cleaned up");

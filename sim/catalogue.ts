@@ -32,7 +32,15 @@ export interface CatalogueEntry {
   /** Package file size in bytes. */
   readonly pkgsize: number;
   readonly services: readonly RcScriptSpec[];
+  /**
+   * Users (and their groups) the package creates on install, as ports' USERS/GROUPS do, with
+   * the ids of ports/UIDs and ports/GIDs.
+   */
+  readonly users?: readonly { readonly name: string; readonly id: number }[];
 }
+
+/** USERS adds the users a package creates to its catalogue entry. */
+const USERS = (e: CatalogueEntry, users: { name: string; id: number }[]): CatalogueEntry => ({ ...e, users });
 
 const E = (name: string, version: string, origin: string, comment: string, www: string, flatsize: number, services: RcScriptSpec[]): CatalogueEntry => ({
   name,
@@ -52,24 +60,24 @@ export const BUILTIN_CATALOGUE: readonly CatalogueEntry[] = [
   E("nginx", "1.26.3_2,3", "www/nginx", "Robust and small WWW server", "https://nginx.org/", 1_500_000, [
     { script: "nginx", pidfile: "/var/run/nginx.pid", desc: "Robust and small WWW server", extraCommands: ["reload", "configtest", "upgrade", "gracefulstop"] },
   ]),
-  E("postfix", "3.9.3,1", "mail/postfix", "Secure alternative to widely-used Sendmail", "https://www.postfix.org/", 6_000_000, [
+  USERS(E("postfix", "3.9.3,1", "mail/postfix", "Secure alternative to widely-used Sendmail", "https://www.postfix.org/", 6_000_000, [
     { script: "postfix", pidfile: "/var/spool/postfix/pid/master.pid", desc: "Postfix Mail Transfer Agent", extraCommands: ["reload"] },
-  ]),
-  E("dovecot", "2.3.21.1_1", "mail/dovecot", "Secure, fast and powerful IMAP and POP3 server", "https://www.dovecot.org/", 9_000_000, [
+  ]), [{ name: "postfix", id: 125 }]),
+  USERS(E("dovecot", "2.3.21.1_1", "mail/dovecot", "Secure, fast and powerful IMAP and POP3 server", "https://www.dovecot.org/", 9_000_000, [
     { script: "dovecot", pidfile: "/var/run/dovecot/master.pid", desc: "Dovecot IMAP/POP3 server", extraCommands: ["reload"] },
-  ]),
-  E("py311-radicale", "3.3.1", "www/radicale", "Python based CalDAV/CardDAV server", "https://radicale.org/", 1_200_000, [
+  ]), [{ name: "dovecot", id: 143 }, { name: "dovenull", id: 144 }]),
+  USERS(E("py311-radicale", "3.3.1", "www/radicale", "Python based CalDAV/CardDAV server", "https://radicale.org/", 1_200_000, [
     { script: "radicale", pidfile: "/var/run/radicale/radicale.pid", desc: "Python based CalDAV/CardDAV server" },
-  ]),
-  E("prosody", "0.12.5", "net-im/prosody", "Simple extensible XMPP server written in Lua", "https://prosody.im/", 2_500_000, [
+  ]), [{ name: "radicale", id: 891 }]),
+  USERS(E("prosody", "0.12.5", "net-im/prosody", "Simple extensible XMPP server written in Lua", "https://prosody.im/", 2_500_000, [
     { script: "prosody", pidfile: "/var/run/prosody/prosody.pid", desc: "Prosody XMPP server", extraCommands: ["reload"] },
-  ]),
-  E("taskd", "1.1.0_9", "deskutils/taskd", "Taskwarrior synchronization server", "https://taskwarrior.org/", 900_000, [
+  ]), [{ name: "prosody", id: 524 }]),
+  USERS(E("taskd", "1.1.0_9", "deskutils/taskd", "Taskwarrior synchronization server", "https://taskwarrior.org/", 900_000, [
     { script: "taskd", pidfile: "/var/run/taskd.pid", desc: "Taskwarrior server" },
-  ]),
-  E("opendkim", "2.10.3_18", "mail/opendkim", "DKIM library and milter implementation", "http://www.opendkim.org/", 1_800_000, [
+  ]), [{ name: "taskd", id: 318 }]),
+  USERS(E("opendkim", "2.10.3_18", "mail/opendkim", "DKIM library and milter implementation", "http://www.opendkim.org/", 1_800_000, [
     { script: "milter-opendkim", name: "milteropendkim", rcvar: "milteropendkim_enable", pidfile: "/var/run/milteropendkim/pid", desc: "OpenDKIM milter" },
-  ]),
+  ]), [{ name: "mailnull", id: 26 }]),
   E("spamassassin", "4.0.1_3", "mail/spamassassin", "Highly efficient mail filter for identifying spam", "https://spamassassin.apache.org/", 4_000_000, [
     { script: "sa-spamd", name: "spamd", rcvar: "spamd_enable", pidfile: "/var/run/spamd/spamd.pid", desc: "SpamAssassin daemon", extraCommands: ["reload"] },
   ]),
@@ -77,9 +85,10 @@ export const BUILTIN_CATALOGUE: readonly CatalogueEntry[] = [
     { script: "obspamd", pidfile: "/var/run/spamd.pid", desc: "OpenBSD spamd" },
     { script: "obspamlogd", pidfile: "/var/run/spamlogd.pid", desc: "OpenBSD spamlogd" },
   ]),
-  E("git", "2.48.1", "devel/git", "Distributed source code management tool", "https://git-scm.com/", 45_000_000, [
+  USERS(E("git", "2.48.1", "devel/git", "Distributed source code management tool", "https://git-scm.com/", 45_000_000, [
     { script: "git_daemon", pidfile: "/var/run/git_daemon.pid", desc: "git daemon" },
-  ]),
+  ]), [{ name: "git_daemon", id: 964 }]),
+  E("rsync", "3.4.1", "net/rsync", "Network file distribution/synchronization utility", "https://rsync.samba.org/", 700_000, [{ script: "rsyncd", pidfile: "/var/run/rsyncd.pid", desc: "rsync daemon" }]),
 ];
 
 interface RepoFile {

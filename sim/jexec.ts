@@ -11,9 +11,12 @@
  * running one); `sh -c STRING`, `sh FILE` and an interactive `sh`, which run the host's
  * /bin/sh with the jail's directory as working directory and the simulated tools first in
  * PATH (other commands in the string run on the Linux host, unconfined); `env [-i] [-u name]
- * [NAME=value ...] command`; and true, false, echo. Anything else fails as execvp(3) would.
+ * [NAME=value ...] command`; true, false, echo; and the file tools Steward's jail driver uses to
+ * put a file in a jail, each on paths inside the jail's root: `mkdir -p DIR`, `dd of=FILE
+ * status=none` (stdin to FILE), `chmod MODE FILE`, `chown USER[:GROUP] FILE` (names from the
+ * jail's etc/passwd and etc/group), `mv -f FROM TO`. Anything else fails as execvp(3) would.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { currentJail, hostRoot, JAIL_ENV, under, withCtx, type Ctx } from "./context.js";
 import { loadFaults } from "./faults.js";
 import { bsdGetopt } from "./getopt.js";
@@ -127,6 +130,21 @@ export function execInJail(ctx: Ctx, j: SimJail, argv: readonly string[], env: R
       }
       return r;
     }
+    case "mkdir":
+    case "/bin/mkdir":
+      return { status: fileTool("mkdir", args, root, io) };
+    case "dd":
+    case "/bin/dd":
+      return { status: fileTool("dd", args, root, io) };
+    case "chmod":
+    case "/bin/chmod":
+      return { status: fileTool("chmod", args, root, io) };
+    case "chown":
+    case "/usr/sbin/chown":
+      return { status: fileTool("chown", args, root, io) };
+    case "mv":
+    case "/bin/mv":
+      return { status: fileTool("mv", args, root, io) };
     case "sh":
     case "/bin/sh": {
       const rr = rcRootOf(ctx, j);
@@ -207,4 +225,74 @@ export function runJexec(argv: readonly string[], ctx: Ctx): number {
     return 1;
   }
   return r.status;
+}
+
+/** nameToId reads a jail's passwd(5) or group(5) file for a name's numeric id. */
+function nameToId(root: string, file: "passwd" | "group", name: string): number | undefined {
+  if (/^\d+$/.test(name)) return Number(name);
+  let text: string;
+  try {
+    text = readFileSync(under(root, `/etc/${file}`), "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f[0] === name && f[2] !== undefined && /^\d+$/.test(f[2])) return Number(f[2]);
+  }
+  return undefined;
+}
+
+/**
+ * fileTool runs one of the file tools inside a jail's root, with the real tools' usage
+ * messages and exit statuses for what Steward's driver uses (mkdir(1), dd(1), chmod(1),
+ * chown(8), mv(1) of FreeBSD).
+ */
+function fileTool(tool: "mkdir" | "dd" | "chmod" | "chown" | "mv", args: readonly string[], root: string, io: Io): number {
+  const fail = (message: string, status = 1): number => {
+    io.err(`${tool}: ${message}\n`);
+    return status;
+  };
+  try {
+    switch (tool) {
+      case "mkdir": {
+        const p = args[0] === "-p";
+        const dirs = p ? args.slice(1) : args;
+        if (dirs.length === 0) return fail("usage: mkdir [-pv] [-m mode] directory_name ...", 64);
+        for (const d of dirs) mkdirSync(under(root, d), { recursive: p });
+        return 0;
+      }
+      case "dd": {
+        const of = args.find((a) => a.startsWith("of="));
+        if (of === undefined || args.some((a) => !/^(of=.+|status=(none|noxfer|progress))$/.test(a))) return fail("unknown operand", 1);
+        writeFileSync(under(root, of.slice(3)), readFileSync(0));
+        return 0;
+      }
+      case "chmod": {
+        const [mode, ...files] = args;
+        if (mode === undefined || !/^[0-7]{3,4}$/.test(mode) || files.length === 0) return fail("usage: chmod [-fhv] [-R [-H | -L | -P]] mode file ...", 1);
+        for (const f of files) chmodSync(under(root, f), Number.parseInt(mode, 8));
+        return 0;
+      }
+      case "chown": {
+        const [owner, ...files] = args;
+        if (owner === undefined || files.length === 0) return fail("usage: chown [-fhvx] [-R [-H | -L | -P]] owner[:group] file ...", 1);
+        const [user, group] = owner.split(":");
+        const uid = nameToId(root, "passwd", user ?? "");
+        if (uid === undefined) return fail(`${user ?? ""}: illegal user name`);
+        const gid = group === undefined ? -1 : nameToId(root, "group", group);
+        if (gid === undefined) return fail(`${group ?? ""}: illegal group name`);
+        for (const f of files) chownSync(under(root, f), uid, gid);
+        return 0;
+      }
+      case "mv": {
+        const rest = args[0] === "-f" ? args.slice(1) : args;
+        if (rest.length !== 2) return fail("usage: mv [-f | -i | -n] [-hv] source target", 64);
+        renameSync(under(root, rest[0] as string), under(root, rest[1] as string));
+        return 0;
+      }
+    }
+  } catch (e) {
+    return fail(`${args.at(-1) ?? ""}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "No such file or directory" : e instanceof Error ? e.message : String(e)}`);
+  }
 }

@@ -17,7 +17,7 @@
  * "pkg" package is installed in that jail it offers to bootstrap, and does so without asking
  * when ASSUME_ALWAYS_YES is yes.
  */
-import { existsSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fsRoot, currentJail, under, type Ctx } from "./context.js";
 import { loadCatalogue, type CatalogueEntry } from "./catalogue.js";
@@ -261,6 +261,7 @@ function install(t: Target, argv: readonly string[]): number {
       return 3;
     }
     const files = installScripts(t.root, j.c.name, j.c.version, j.c.services);
+    addUsers(t.root, j.c.users ?? []);
     changeDb(t.ctx.sim, t.root, (d) => {
       d.packages = d.packages.filter((p) => p.name !== j.c.name);
       d.packages.push({
@@ -282,6 +283,18 @@ function install(t: Target, argv: readonly string[]): number {
     progress(t, `[${i + 1}/${n}] Extracting ${nameVersion(j.c)}: .......... done\n`);
   }
   return 0;
+}
+
+/** addUsers creates a package's users and their groups in the root's passwd(5) and group(5), as pkg's pre-install scripts do. */
+function addUsers(root: string, users: readonly { name: string; id: number }[]): void {
+  if (users.length > 0) mkdirSync(under(root, "/etc"), { recursive: true });
+  for (const u of users) {
+    const passwd = under(root, "/etc/passwd");
+    const group = under(root, "/etc/group");
+    const read = (f: string): string => (existsSync(f) ? readFileSync(f, "utf8") : "");
+    if (!read(passwd).split("\n").some((l) => l.startsWith(`${u.name}:`))) appendFileSync(passwd, `${u.name}:*:${u.id}:${u.id}:${u.name} user:/nonexistent:/usr/sbin/nologin\n`);
+    if (!read(group).split("\n").some((l) => l.startsWith(`${u.name}:`))) appendFileSync(group, `${u.name}:*:${u.id}:\n`);
+  }
 }
 
 // ------------------------------------------------------------------ delete

@@ -55,6 +55,12 @@ const BASE: readonly RcScript[] = [
   { script: "sshd", dir: "/etc/rc.d", name: "sshd", rcvar: "sshd_enable", pidfile: "/var/run/sshd.pid", desc: "Secure Shell Daemon", extraCommands: ["configtest", "keygen", "reload"], rcvarDefault: undefined },
 ];
 
+/**
+ * The host's rc.d/netif, only for `cloneup`: creating the cloned interfaces rc.conf lists now
+ * (interfaces are not modelled; the command answers as rc.d/netif does).
+ */
+export const NETIF_SCRIPT: RcScript = { script: "netif", dir: "/etc/rc.d", name: "netif", rcvar: undefined, pidfile: undefined, desc: "Network interfaces", extraCommands: ["cloneup", "clonedown", "clear", "vnetup", "vnetdown"], rcvarDefault: undefined };
+
 /** The host's rc.d/jail; service.ts runs it (jail_start/jail_stop), not run_rc_command's defaults. */
 export const JAIL_SCRIPT: RcScript = { script: "jail", dir: "/etc/rc.d", name: "jail", rcvar: "jail_enable", pidfile: undefined, desc: "Manage system jails", extraCommands: ["config", "console", "status"], rcvarDefault: undefined };
 
@@ -100,6 +106,7 @@ export function findScript(rr: RcRoot, script: string): RcScript | undefined {
       const base = BASE.find((b) => b.script === script);
       if (base !== undefined) return base;
       if (script === "jail" && rr.jid === 0) return JAIL_SCRIPT;
+      if (script === "netif" && rr.jid === 0) return NETIF_SCRIPT;
     }
   }
   return undefined;

@@ -137,6 +137,12 @@ export function runService(argv: readonly string[], ctx: Ctx): number {
   }
   if (v) io.out(`${script} is located in ${sc.dir}\n`);
   if (sc.script === "jail" && sc.dir === "/etc/rc.d" && rr.jid === 0) return runJailScript(ctx, rr, sc, cmd, io);
+  if (sc.script === "netif" && sc.dir === "/etc/rc.d" && rr.jid === 0 && cmd[0] === "cloneup") {
+    // rc.d/netif's clone_up: every interface of cloned_interfaces (or those named), then one line.
+    const list = cmd.length > 1 ? cmd.slice(1) : (rootVars(rr.root).get("cloned_interfaces") ?? "").split(/\s+/).filter((x) => x !== "");
+    if (list.length > 0) io.out(`Created clone interfaces: ${list.join(" ")}.\n`);
+    return 0;
+  }
   return runRcCommand(rr, sc, cmd, io);
 }
 

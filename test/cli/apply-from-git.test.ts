@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { runCli } from "../helpers/cli.js";
 import { startGitHttpServer, type GitHttpServer } from "../helpers/git-http-server.js";
 import { WorkRepo, makeBare, makeKey, makeTempDir, removeDir, writeAllowedSigners, type SshKey } from "../helpers/keys.js";
+import { useSimulator, type Simulator } from "../helpers/sim.js";
 import { TEST_RELEASE, createTestPool, installBase, type TestPool } from "../helpers/zfs-pool.js";
 
 let root: string;
@@ -20,6 +21,7 @@ let admin: SshKey;
 let work: WorkRepo;
 let bare: string;
 let config: string;
+let sim: Simulator;
 
 interface ApplyJson {
   ok: boolean;
@@ -51,10 +53,13 @@ before(async () => {
   http = await startGitHttpServer(join(root, "srv"));
   work = WorkRepo.create(join(root, "work"));
   config = join(root, "etc", "steward.yaml");
-  writeFileSync(config, `node: n1\nstate: ${join(root, "state")}\ntrust: ${trust}\ntimeout: 10\nremotes:\n  - name: origin\n    url: ${http.url("cluster.git")}\n`);
+  mkdirSync(join(root, "jail.conf.d"));
+  writeFileSync(config, `node: n1\nstate: ${join(root, "state")}\ntrust: ${trust}\njail_conf_dir: ${join(root, "jail.conf.d")}\ntimeout: 10\nremotes:\n  - name: origin\n    url: ${http.url("cluster.git")}\n`);
+  sim = useSimulator();
 });
 
 after(async () => {
+  sim?.close();
   await http?.close();
   await pool?.destroy();
   removeDir(root);
@@ -72,7 +77,7 @@ test("plan shows the creates of a new signed revision and changes nothing", asyn
   const out = JSON.parse(r.stdout) as ApplyJson;
   assert.equal(out.source.revision, first);
   assert.equal(out.source.decision.kind, "apply");
-  assert.ok(out.plan.actions.length > 0 && out.plan.actions.every((a) => a.kind === "zfs.create" || a.kind === "zfs.clone"));
+  assert.ok(out.plan.actions.length > 0 && out.plan.actions.every((a) => a.kind === "zfs.create" || a.kind === "zfs.clone" || a.kind.startsWith("jail.")));
   const fetched = JSON.parse((await runCli(["fetch", "--config", config, "--json"])).stdout) as { lastApplied: string | null };
   assert.equal(fetched.lastApplied, null, "plan records nothing");
 });

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { acquireApplyLock } from "../../agent/src/apply/lock.js";
 import { silentLogger } from "../../agent/src/log.js";
 import { runCli } from "../helpers/cli.js";
+import { makeKey, writeAllowedSigners } from "../helpers/keys.js";
+import { useSimulator, type Simulator } from "../helpers/sim.js";
 import { TEST_RELEASE, createTestPool, installBase, type TestPool } from "../helpers/zfs-pool.js";
 
 let pool: TestPool;
@@ -40,19 +42,29 @@ async function writeRepo(opts: { quota?: string; compression?: string; ip?: stri
   );
 }
 
+let sim: Simulator;
+let etc: string;
+
 before(async () => {
   pool = await createTestPool();
   await installBase(pool);
+  sim = useSimulator();
   repo = await mkdtemp(join(tmpdir(), "steward-cli-repo-"));
   state = await mkdtemp(join(tmpdir(), "steward-cli-state-"));
+  etc = await mkdtemp(join(tmpdir(), "steward-cli-etc-"));
+  // The node's configuration: only its jail conf directory matters with --dir.
+  const trust = writeAllowedSigners(join(etc, "allowed_signers"), [{ principal: "admin@cluster", key: makeKey(join(etc, "keys"), "admin") }]);
+  await mkdir(join(etc, "jail.conf.d"));
+  await writeFile(join(etc, "steward.yaml"), `node: alpha\nstate: ${state}\ntrust: ${trust}\njail_conf_dir: ${join(etc, "jail.conf.d")}\nremotes:\n  - name: origin\n    url: ${repo}\n`);
   await writeRepo();
 });
 after(async () => {
   await pool?.destroy();
-  for (const d of [repo, state]) if (d !== undefined) await rm(d, { recursive: true, force: true });
+  sim?.close();
+  for (const d of [repo, state, etc]) if (d !== undefined) await rm(d, { recursive: true, force: true });
 });
 
-const target = (): string[] => ["--node", "alpha", "--dir", repo, "--state", state];
+const target = (): string[] => ["--config", join(etc, "steward.yaml"), "--node", "alpha", "--dir", repo, "--state", state];
 
 interface PlanJson {
   ok: boolean;
@@ -67,7 +79,8 @@ test("plan on a pool with only the base release lists every create and changes n
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as PlanJson;
   assert.equal(out.ok, true);
-  assert.deepEqual(out.plan.summary, { create: 6, change: 0, restart: 0, remove: 0, destroy: 0, findings: 0 });
+  // Six datasets (the jail's root cloned), its jail.conf and its start; the host's jail settings.
+  assert.deepEqual(out.plan.summary, { create: 8, change: 1, restart: 0, remove: 0, destroy: 0, findings: 0 });
   // The jail's root is cloned before the datasets mounted inside it.
   const ids = out.plan.actions.map((a) => a.id);
   assert.ok(ids.indexOf(`zfs.clone:${pool.name}/steward/jails/mail`) < ids.indexOf(`zfs.create:${pool.name}/steward/data/mail/mail`), ids.join(" "));
@@ -79,7 +92,7 @@ test("apply converges, then plan and apply have nothing to do", async () => {
   const out = JSON.parse(r.stdout) as ApplyJson;
   assert.deepEqual(
     out.result.outcomes.map((o) => o.status),
-    Array(6).fill("applied"),
+    Array(9).fill("applied"),
   );
   const plan = JSON.parse((await runCli(["plan", ...target(), "--json"])).stdout) as PlanJson;
   assert.equal(plan.plan.actions.length, 0);

@@ -100,7 +100,7 @@ export async function installBase(pool: TestPool, release = TEST_RELEASE): Promi
   const base = `${pool.name}/steward/base/${release}`;
   const mountpoint = join(pool.dir, "base", release);
   await zfsOk(["zfs", "create", "-o", `mountpoint=${mountpoint}`, base]);
-  for (const dir of ["etc", "usr/local/etc", "var/db/pkg", "var/run", "tmp"]) await mkdir(join(mountpoint, dir), { recursive: true });
+  for (const dir of ["dev", "etc", "usr/local/etc", "var/db/pkg", "var/log", "var/run", "tmp"]) await mkdir(join(mountpoint, dir), { recursive: true });
   await writeFile(join(mountpoint, "etc", "rc.conf"), 'sendmail_enable="NONE"\n');
   await writeFile(join(mountpoint, "etc", "passwd"), "root:*:0:0:Charlie &:/root:/bin/sh\n");
   await writeFile(join(mountpoint, "etc", "group"), "wheel:*:0:root\n");

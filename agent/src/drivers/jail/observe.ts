@@ -16,7 +16,7 @@ import { hostRcArgv, jlsArgv, pkgQueryArgv } from "./commands.js";
 import { CONF_HEADER } from "./conf.js";
 import { parseHostRc, parseJls, parsePkgQuery, parseRcConf } from "./parse.js";
 import { readJailRecord } from "./state.js";
-import type { JailDesired, JailObserved, ObservedJail } from "./types.js";
+import { EMPTY_JAIL_RECORD, type JailDesired, type JailObserved, type ObservedJail } from "./types.js";
 
 /** The most a file read for comparison may be (files a service installs are at most 1 MiB). */
 const MAX_READ = 2 * 1024 * 1024;
@@ -27,6 +27,12 @@ const MAX_READ = 2 * 1024 * 1024;
  * leaves that jail's packages unknown (they are then installed again, which pkg makes a no-op).
  */
 export async function observeJails(desired: JailDesired, ctx: DriverContext): Promise<JailObserved> {
+  // A node with no jails, none recorded and no conf file of Steward's has nothing to observe:
+  // it runs no jail command at all (a pool-only node, or a host without jails).
+  const known = ctx.stateDir === undefined ? EMPTY_JAIL_RECORD : await readJailRecord(ctx.stateDir, ctx.log);
+  if (desired.jails.length === 0 && Object.keys(known.jails).length === 0 && (await stewardConfs(desired.confDir)).length === 0) {
+    return { host: { jailEnable: undefined, jailList: [], clonedInterfaces: [] }, jails: {}, applied: known };
+  }
   const [jls, hostRc, applied] = await Promise.all([
     ctx.executor.run(jlsArgv(), { timeoutMs: 30_000 }),
     ctx.executor.run(hostRcArgv(), { timeoutMs: 30_000 }),

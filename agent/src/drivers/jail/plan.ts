@@ -103,6 +103,7 @@ function emptyObservation(name: string): ObservedJail {
 
 /** planHost keeps the host's rc.conf starting Steward's jails at boot, in order, with their interface. */
 function planHost(desired: JailDesired, observed: JailObserved): JailAction | undefined {
+  if (desired.jails.length === 0 && Object.keys(observed.jails).length === 0) return undefined;
   const list = desired.jails.map((j) => j.name).join(" ");
   const have = observed.host;
   const before: Record<string, string> = {};
