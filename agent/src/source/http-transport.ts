@@ -2,8 +2,9 @@
  * The `http` object handed to isomorphic-git: the one seam through which every byte from a
  * remote arrives (git.md §1.3). It routes by URL:
  * - `https://…` and `http://…` to isomorphic-git's node client, with redirects refused;
- * - `http://ssh.invalid/<remote>` to a pkt-line bridge running `ssh … "git-upload-pack '<path>'"`;
- * - `http://local.invalid/<remote>` to the same bridge running `git upload-pack <path>`.
+ * - `http://ssh.invalid/<remote>` to a pkt-line bridge running `ssh … "git-upload-pack '<path>'"`
+ *   (or `git-receive-pack` for a push);
+ * - `http://local.invalid/<remote>` to the same bridge running `git upload-pack <path>` (or `receive-pack`).
  *
  * isomorphic-git has no timeouts and no size limits, so both live here: one deadline for the
  * whole operation (created with the object; every wait races it and, when it passes, sockets
@@ -19,7 +20,7 @@ import { assertNever } from "../plan/assert-never.js";
 import { startProcess, type RunningProcess } from "../exec.js";
 import type { Logger } from "../log.js";
 import { DEFAULT_PACK_LIMITS, inspectUploadPackResponse, type PackLimits, type PackRefusal } from "./pack-guard.js";
-import { bridgeUrl, localUploadPackArgv, sshUploadPackArgv, type RemoteSpec } from "./remotes.js";
+import { bridgeArgv, bridgeUrl, type GitService, type RemoteSpec } from "./remotes.js";
 
 export interface GitHttpOptions {
   /** Limit for the whole operation (both requests of a fetch), from the moment of creation. */
@@ -49,6 +50,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 export const MAX_ADVERTISEMENT_BYTES = 4 * 1024 * 1024;
 const CLOSE_GRACE_MS = 500;
 const UPLOAD_PACK = "git-upload-pack";
+const RECEIVE_PACK = "git-receive-pack";
+const BRIDGE_SERVICES: readonly GitService[] = [UPLOAD_PACK, RECEIVE_PACK];
 
 /**
  * createGitHttp makes the http object for one operation against the given remotes and starts
@@ -139,30 +142,34 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
     return { ...res, body: once(await readWhole(res.body, remote.name, isPack)) };
   };
 
+  // A push (git-receive-pack) goes through the same session as a fetch: one process per
+  // operation, the advertisement on GET, the request on POST, the same deadline and caps; only
+  // its answer (report-status) is not a pack, so it is held to the advertisement's cap.
   const bridgeRequest = async (remote: RemoteSpec, rest: string, req: GitHttpRequest): Promise<GitHttpResponse> => {
     const method = (req.method ?? "GET").toUpperCase();
-    if (method === "GET" && rest === `/info/refs?service=${UPLOAD_PACK}`) {
+    const service = BRIDGE_SERVICES.find((s) => rest === (method === "GET" ? `/info/refs?service=${s}` : `/${s}`));
+    if (method === "GET" && service !== undefined) {
       await sessions.get(remote.name)?.close();
       const timing = { timeoutSeconds: options.timeoutMs / 1000 };
-      const argv = remote.target.kind === "ssh" ? sshUploadPackArgv(remote, timing) : localUploadPackArgv(remote, timing);
-      const session = new BridgeSession(remote, startProcess(argv, { timeoutMs: options.timeoutMs + 1_000 }), maxBytes);
+      const argv = bridgeArgv(remote, service, timing);
+      const session = new BridgeSession(remote, service, startProcess(argv, { timeoutMs: options.timeoutMs + 1_000 }), maxBytes);
       sessions.set(remote.name, session);
       if (deadline.signal.aborted) session.process.kill();
       options.log?.debug({ program: argv[0] }, "bridge started");
       const advertisement = await race(session.readAdvertisement());
-      const body = concat([pktLine(`# service=${UPLOAD_PACK}\n`), Buffer.from("0000"), advertisement]);
-      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-advertisement` }, body: once(body) };
+      const body = concat([pktLine(`# service=${service}\n`), Buffer.from("0000"), advertisement]);
+      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${service}-advertisement` }, body: once(body) };
     }
-    if (method === "POST" && rest === `/${UPLOAD_PACK}`) {
+    if (method === "POST" && service !== undefined) {
       const session = sessions.get(remote.name);
-      if (session === undefined || session.posted) {
-        throw new StewardError("SOURCE_PROTOCOL", "upload-pack request without a fresh advertisement", { data: { remote: remote.name }, retry: "internal" });
+      if (session === undefined || session.posted || session.service !== service) {
+        throw new StewardError("SOURCE_PROTOCOL", `${service} request without a fresh advertisement`, { data: { remote: remote.name }, retry: "internal" });
       }
       session.posted = true;
       await race(session.writeRequest(req.body));
-      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-result` }, body: once(await readWhole(session.responseBody(), remote.name, true, () => session.finish())) };
+      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${service}-result` }, body: once(await readWhole(session.responseBody(), remote.name, service === UPLOAD_PACK, () => session.finish())) };
     }
-    throw new StewardError("SOURCE_PROTOCOL", "the bridge serves only git-upload-pack", { data: { remote: remote.name, method, path: rest }, hint: "only fetching is supported over this remote", retry: "stalled" });
+    throw new StewardError("SOURCE_PROTOCOL", "the bridge serves only git-upload-pack and git-receive-pack", { data: { remote: remote.name, method, path: rest }, hint: "only fetching and pushing are supported over this remote", retry: "stalled" });
   };
 
   const http: HttpClient = {
@@ -189,8 +196,8 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
 }
 
 /**
- * One upload-pack process spoken to in stateful protocol v0 (git.md §1.3): the GET returns its
- * advertisement, the POST writes the request and streams the rest of its stdout.
+ * One upload-pack or receive-pack process spoken to in stateful protocol v0 (git.md §1.3): the
+ * GET returns its advertisement, the POST writes the request and streams the rest of its stdout.
  */
 class BridgeSession {
   posted = false;
@@ -199,6 +206,7 @@ class BridgeSession {
 
   constructor(
     readonly remote: RemoteSpec,
+    readonly service: GitService,
     readonly process: RunningProcess,
     maxBytes: number,
   ) {
@@ -267,7 +275,8 @@ class BridgeSession {
   async close(): Promise<void> {
     this.closing ??= (async () => {
       if (!this.posted) {
-        // A session that never got its request: tell upload-pack there is nothing to want.
+        // A session that never got its request: tell upload-pack there is nothing to want, or
+        // receive-pack there are no commands (a push refused on the client side).
         this.process.stdin.end("0000");
       }
       const timer = setTimeout(() => this.process.kill(), CLOSE_GRACE_MS);
