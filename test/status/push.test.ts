@@ -220,3 +220,19 @@ test("1,000 no-change heartbeats with a remote that takes them push one commit p
   assert.equal(logOf(bare, "refs/heads/status/alpha").length, 17);
   assert.equal(await pendingFor(n.repo, "origin"), 0);
 });
+
+test("a server that accepts and never answers is STATUS_PUSH (SOURCE_TIMEOUT) within the deadline", async () => {
+  serverRepo("hang.git");
+  const hanging = await startGitHttpServer(srv, { remoteUser: "alpha" });
+  try {
+    hanging.setFault("hang");
+    const n = await node([viaHttp("hang.git", hanging)]);
+    await report(n.repo, signer, T0);
+    const started = performance.now();
+    const [outcome] = await pushStatus(n.remotes, { ...n.ctx, timeoutMs: 500 });
+    assert.ok(performance.now() - started < 5_000);
+    assert.ok(outcome?.status === "failed" && outcome.error.code === "STATUS_PUSH" && outcome.error.data["cause"] === "SOURCE_TIMEOUT" && outcome.pending === 1, JSON.stringify(outcome));
+  } finally {
+    await hanging.close();
+  }
+});

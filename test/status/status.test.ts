@@ -157,3 +157,21 @@ test("a report that cannot be written is a result, and the reports already queue
     await http.close();
   }
 });
+
+test("an admin's note on top of the branch: a node without state continues the report below it", async () => {
+  const bare = server();
+  let now = T0;
+  const first = config(join(dir, `state${n++}`), [remote("origin", bare)]);
+  await reportStatus(context(first, () => now), input(reconcile(first, true)));
+  const work = WorkRepo.create(join(dir, `note${n++}`));
+  git(work.dir, ["fetch", "-q", bare, "refs/heads/status/alpha"]);
+  work.checkout(["-q", "FETCH_HEAD"]).write("NOTE", "disk replaced\n");
+  const note = work.commit("note from an admin");
+  work.push(bare, { branch: "status/alpha" });
+  const second = config(join(dir, `state${n++}`), [remote("origin", bare)]);
+  now = T0 + 30 * MINUTE;
+  const r = await reportStatus(context(second, () => now), input(reconcile(second, true)));
+  assert.ok(r.commit.action === "committed" && r.commit.previous === note && r.commit.report === "change", JSON.stringify(r.commit));
+  assert.deepEqual(r.document?.conditions.map((c) => c.since), ["2025-01-01T12:00:00Z", "2025-01-01T12:00:00Z"]);
+  assert.ok(r.pushes[0]?.status === "pushed" && !r.pushes[0].rebuilt, JSON.stringify(r.pushes));
+});

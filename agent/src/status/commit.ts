@@ -148,6 +148,18 @@ export async function readStatusTip(repo: StatusRepo): Promise<StatusTip | undef
   return tip;
 }
 
+/**
+ * readPreviousDocument is the document the next report continues (for `since` and the facts a
+ * run may not learn): the tip's, or when the tip is foreign (an admin's note on top) that of
+ * the newest report below it. Undefined when there is none. Throws STATUS_STATE.
+ */
+export async function readPreviousDocument(repo: StatusRepo): Promise<StatusDocument | undefined> {
+  const tip = await readStatusTip(repo);
+  if (tip === undefined || tip.document !== undefined) return tip?.document;
+  const newest = await newestReport(repo, tip.commit.oid);
+  return newest === undefined ? undefined : readStatusDocument(repo, newest);
+}
+
 /** readPushedMarkers lists every remote's marker (pushedRef), by remote name. Throws STATUS_STATE. */
 export async function readPushedMarkers(repo: StatusRepo): Promise<Map<string, string>> {
   const markers = new Map<string, string>();

@@ -15,7 +15,7 @@ import type { FetchIsolate } from "../source/fetch-isolated.js";
 import { isBranchName } from "../source/remotes.js";
 import { gitFs, prepareRepo, resolveOrUndefined, withRepoLock } from "../source/repo.js";
 import { sourcePaths } from "../source/state.js";
-import { readStatusTip, stateError, statusBranch, statusRef, writeStatus, type StatusRepo, type WriteResult } from "./commit.js";
+import { readPreviousDocument, stateError, statusBranch, statusRef, writeStatus, type StatusRepo, type WriteResult } from "./commit.js";
 import { buildStatus, type HostFacts, type ServiceHealth, type StatusDocument, type StatusInputs } from "./document.js";
 import { adoptRemoteStatus, pushStatus, type PushOutcome, type StatusProblem } from "./push.js";
 import { checkSigningKey, sshSigner } from "./sign.js";
@@ -93,7 +93,7 @@ export async function reportStatus(ctx: StatusContext, input: ReportInput): Prom
         try {
           await prepareRepo(repo.gitdir, config.remotes, config.branch, log);
           if ((await resolveOrUndefined(repo.gitdir, statusRef(config.node))) === undefined) await adoptRemoteStatus(config.remotes, pushCtx);
-          const previous = (await readStatusTip(repo))?.document;
+          const previous = await readPreviousDocument(repo);
           const inputs = await statusInputs(ctx, input, repo);
           document = buildStatus(previous, inputs, nowMs);
           return await writeStatus(repo, document, { signer, nowMs, heartbeatIntervalMs: ctx.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS });
