@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 import { StewardError } from "../../agent/src/errors.js";
 import type { Executor } from "../../agent/src/exec.js";
 import { repoFs, resolveOrUndefined } from "../../agent/src/source/repo.js";
-import { pushedRef, readStatusCommit, readStatusTip, rebuildCommits, statusRef, writeStatus, type StatusRepo } from "../../agent/src/status/commit.js";
+import { pushedRef, readStatusCommit, readStatusTip, rebuildCommits, statusRef, type StatusRepo } from "../../agent/src/status/commit.js";
 import { renderStatus } from "../../agent/src/status/document.js";
 import { checkSigningKey, sshSigner } from "../../agent/src/status/sign.js";
 import { git, makeKey, makeTempDir, removeDir, type SshKey } from "../helpers/keys.js";

@@ -30,7 +30,6 @@ import { bridgeUrl, type RemoteKind, type RemoteSpec } from "../source/remotes.j
 import { repoFs, resolveOrUndefined, withRepoLock } from "../source/repo.js";
 import {
   isAncestorOrSelf,
-  newestReport,
   pushedRef,
   readPushedMarkers,
   readStatusCommit,
@@ -47,7 +46,7 @@ import type { Signer } from "./sign.js";
 export interface PushContext {
   readonly repo: StatusRepo;
   readonly signer: Signer;
-  /** Limit for each remote's whole operation (a push, or a fetch and a push). */
+  /** Limit for each network operation (one push, or the fetch of a moved branch), in ms. */
   readonly timeoutMs: number;
   readonly log: Logger;
   /** Fetch a remote's status branch in this worker (the agent's); in this thread otherwise. */
@@ -138,7 +137,7 @@ async function pushLocked(remote: RemoteSpec, ctx: PushContext, log: Logger): Pr
   let outgoing = local;
   let rebuilt = false;
   if (marker !== undefined && !(await isAncestorOrSelf(repo, marker, local))) {
-    const plan = await rebuildFor(remote, local, marker, ctx);
+    const plan = await rebuildFor(local, marker, ctx);
     if (plan === undefined) return { status: "up-to-date", oid: marker };
     outgoing = plan.outgoing;
     rebuilt = true;
@@ -159,7 +158,7 @@ async function pushLocked(remote: RemoteSpec, ctx: PushContext, log: Logger): Pr
     throw new StewardError("STATUS_PUSH", `remote ${remote.name} refused a fast-forward but has no status branch`, { data: { remote: remote.name }, hint: "the branch was deleted while pushing; retried at the next run", retry: "transient" });
   }
   await setMarker(repo, remote.name, tip);
-  const plan = await rebuildFor(remote, local, tip, ctx);
+  const plan = await rebuildFor(local, tip, ctx);
   if (plan === undefined) return { status: "up-to-date", oid: tip };
   const second = await pushOnce(remote, plan.outgoing, ctx);
   if (second.result === "moved") {
@@ -172,20 +171,13 @@ async function pushLocked(remote: RemoteSpec, ctx: PushContext, log: Logger): Pr
 
 /**
  * rebuildFor rebuilds, on `onto` (what the remote has), this node's reports on the local
- * branch that the remote lacks, and points `refs/steward/outgoing/<remote>` at the result.
- * Returns undefined when the remote lacks none.
+ * branch that the remote lacks. Returns undefined when the remote lacks none. Writes objects.
  */
-async function rebuildFor(remote: RemoteSpec, local: string, onto: string, ctx: PushContext): Promise<{ outgoing: string; commits: number } | undefined> {
+async function rebuildFor(local: string, onto: string, ctx: PushContext): Promise<{ outgoing: string; commits: number } | undefined> {
   const unsent = await unsentCommits(ctx.repo, local, onto);
   if (unsent.commits.length === 0) return undefined;
   const outgoing = await rebuildCommits(ctx.repo, unsent.commits, onto, ctx.signer);
-  if (outgoing === undefined) return undefined;
-  try {
-    await git.writeRef({ fs: ctx.repo.fs ?? repoFs, gitdir: ctx.repo.gitdir, ref: outgoingRef(remote.name), value: outgoing, force: true });
-  } catch (e) {
-    throw stateError(e, "recording rebuilt status commits");
-  }
-  return { outgoing, commits: unsent.commits.length };
+  return outgoing === undefined ? undefined : { outgoing, commits: unsent.commits.length };
 }
 
 /**
@@ -222,15 +214,16 @@ async function adoptIfAlone(remote: RemoteSpec, local: string, base: string | un
  */
 async function pushOnce(remote: RemoteSpec, oid: string, ctx: PushContext): Promise<{ result: "pushed" | "current" | "moved"; had: string | undefined }> {
   const { repo } = ctx;
-  const transport = createGitHttp([remote], { timeoutMs: ctx.timeoutMs, log: ctx.log });
   let current = false;
   let had: string | undefined;
+  // isomorphic-git pushes a ref, not an oid: the local branch or rebuilt commits alike.
   const ref = outgoingRef(remote.name);
   try {
     await git.writeRef({ fs: repo.fs ?? repoFs, gitdir: repo.gitdir, ref, value: oid, force: true });
   } catch (e) {
     throw stateError(e, "preparing the push");
   }
+  const transport = createGitHttp([remote], { timeoutMs: ctx.timeoutMs, log: ctx.log });
   try {
     await git.push({
       fs: repo.fs ?? repoFs,
