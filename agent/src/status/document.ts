@@ -4,7 +4,7 @@
  * last action did, service health, where its source came from and how old it is, host facts
  * and timestamps. Pure: inputs and the previous document in, a document and its text out.
  *
- * Conditions (the fixed set, in this order; STYLE.md §7):
+ * Conditions (the fixed set, in this order):
  * - `Ready` (positive, always present): derived by deriveReady from the others, never set by a
  *   step. True when no other condition has severity Error.
  * - `FetchFailed`: a remote could not be fetched (Warning while another answered), or no
