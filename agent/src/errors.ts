@@ -48,6 +48,11 @@ export type ErrorCode =
   | "EXEC_FAILED"
   | "EXEC_TIMEOUT"
   | "APPLY_PRECONDITION"
+  // status (the signed report on status/<node>)
+  | "STATUS_STATE"
+  | "STATUS_SIGN"
+  | "STATUS_PUSH"
+  | "STATUS_PUSH_DENIED"
   | "INTERNAL";
 
 export type Retry = "stalled" | "transient" | "internal";

@@ -8,6 +8,8 @@
  *                the protocol framing looks complete and only the pack is short;
  * - `hang`:      requests are accepted and never answered;
  * - `401`:       every request is refused with 401.
+ * With `remoteUser`, every request runs as that authenticated user (REMOTE_USER), which is what
+ * makes http-backend accept pushes (git-receive-pack) and what the server's hooks see.
  * Test code: uses node:child_process directly.
  */
 import { spawn } from "node:child_process";
@@ -27,8 +29,13 @@ export interface GitHttpServer {
   close(): Promise<void>;
 }
 
+export interface GitHttpServerOptions {
+  /** Set REMOTE_USER on every request: http-backend then serves git-receive-pack too. */
+  readonly remoteUser?: string;
+}
+
 /** startGitHttpServer serves the bare repositories under `root` on an ephemeral loopback port. */
-export async function startGitHttpServer(root: string): Promise<GitHttpServer> {
+export async function startGitHttpServer(root: string, options: GitHttpServerOptions = {}): Promise<GitHttpServer> {
   let fault: Fault = "none";
   let requests = 0;
   const sockets = new Set<Socket>();
@@ -52,7 +59,7 @@ export async function startGitHttpServer(root: string): Promise<GitHttpServer> {
         return;
       }
       default:
-        cgi(root, req, res, req.method === "POST" && (fault === "truncated" || fault === "cut-pack") ? fault : undefined);
+        cgi(root, req, res, req.method === "POST" && (fault === "truncated" || fault === "cut-pack") ? fault : undefined, options.remoteUser);
     }
   });
   server.on("connection", (socket) => {
@@ -85,7 +92,7 @@ export async function startGitHttpServer(root: string): Promise<GitHttpServer> {
   };
 }
 
-function cgi(root: string, req: IncomingMessage, res: ServerResponse, cut: "truncated" | "cut-pack" | undefined): void {
+function cgi(root: string, req: IncomingMessage, res: ServerResponse, cut: "truncated" | "cut-pack" | undefined, remoteUser: string | undefined): void {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
@@ -97,6 +104,7 @@ function cgi(root: string, req: IncomingMessage, res: ServerResponse, cut: "trun
     QUERY_STRING: url.search.replace(/^\?/, ""),
     REQUEST_METHOD: req.method ?? "GET",
     REMOTE_ADDR: "127.0.0.1",
+    ...(remoteUser === undefined ? {} : { REMOTE_USER: remoteUser }),
   };
   const header = (name: string): string | undefined => {
     const v = req.headers[name];

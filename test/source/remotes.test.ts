@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { StewardError } from "../../agent/src/errors.js";
-import { bridgeUrl, isBranchName, localUploadPackArgv, parseRemoteUrl, quoteForGitShell, sshUploadPackArgv, type RemoteSpec } from "../../agent/src/source/remotes.js";
+import { bridgeArgv, bridgeUrl, isBranchName, localReceivePackArgv, localUploadPackArgv, parseRemoteUrl, quoteForGitShell, sshReceivePackArgv, sshUploadPackArgv, type RemoteSpec } from "../../agent/src/source/remotes.js";
 
 for (const c of [
   { name: "reads an https URL without its trailing slash", url: "https://git.home.arpa/cluster.git/", want: { kind: "http", url: "https://git.home.arpa/cluster.git" } },
@@ -73,3 +73,20 @@ test("builds the local upload-pack argv with the path as the last argument", () 
 for (const [name, ok] of [["main", true], ["release/2025", true], ["-x", false], ["a..b", false], ["a/.hidden", false], ["x.lock", false], ["a b", false], ["a//b", false], ["", false]] as const) {
   test(`${ok ? "accepts" : "refuses"} the branch name ${JSON.stringify(name)}`, () => assert.equal(isBranchName(name), ok));
 }
+
+test("builds the receive-pack argv for a push: the same ssh options, only the command differs", () => {
+  const fetch = sshUploadPackArgv(ssh, { timeoutSeconds: 30 });
+  const push = sshReceivePackArgv(ssh, { timeoutSeconds: 30 });
+  assert.deepEqual(push.slice(0, -1), fetch.slice(0, -1));
+  assert.equal(push.at(-1), `git-receive-pack '/srv/it'\\''s.git'`);
+  assert.deepEqual(bridgeArgv(ssh, "git-receive-pack", { timeoutSeconds: 30 }), push);
+  assert.deepEqual(bridgeArgv(ssh, "git-upload-pack", { timeoutSeconds: 30 }), fetch);
+});
+
+test("builds the local receive-pack argv with the path as the last argument", () => {
+  const local: RemoteSpec = { name: "mirror", url: "/mnt/m.git", target: parseRemoteUrl("/mnt/m.git"), key: undefined, knownHosts: undefined };
+  assert.deepEqual(localReceivePackArgv(local), ["git", "-c", "safe.directory=/mnt/m.git", "receive-pack", "/mnt/m.git"]);
+  assert.deepEqual(bridgeArgv(local, "git-receive-pack", { timeoutSeconds: 2 }), localReceivePackArgv(local));
+  assert.deepEqual(bridgeArgv(local, "git-upload-pack", { timeoutSeconds: 2 }), localUploadPackArgv(local, { timeoutSeconds: 2 }));
+  assert.throws(() => localReceivePackArgv(ssh), (e: unknown) => e instanceof StewardError && e.code === "INTERNAL");
+});

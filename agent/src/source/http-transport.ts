@@ -2,8 +2,9 @@
  * The `http` object handed to isomorphic-git: the one seam through which every byte from a
  * remote arrives (git.md §1.3). It routes by URL:
  * - `https://…` and `http://…` to isomorphic-git's node client, with redirects refused;
- * - `http://ssh.invalid/<remote>` to a pkt-line bridge running `ssh … "git-upload-pack '<path>'"`;
- * - `http://local.invalid/<remote>` to the same bridge running `git upload-pack <path>`.
+ * - `http://ssh.invalid/<remote>` to a pkt-line bridge running `ssh … "git-upload-pack '<path>'"`
+ *   (or `git-receive-pack` for a push);
+ * - `http://local.invalid/<remote>` to the same bridge running `git upload-pack <path>` (or `receive-pack`).
  *
  * Every ref advertisement is narrowed to the tracked branch before isomorphic-git reads it
  * (advertisement.ts), so a remote's HEAD never matters and a missing branch is named as such.
@@ -25,16 +26,17 @@ import type { Logger } from "../log.js";
 import { narrowAdvertisement } from "./advertisement.js";
 import { DEFAULT_PACK_LIMITS, inspectUploadPackResponse, type PackLimits, type PackRefusal } from "./pack-guard.js";
 import { readSmallFile } from "../read-small-file.js";
-import { bridgeUrl, localUploadPackArgv, sshUploadPackArgv, type RemoteSpec } from "./remotes.js";
+import { bridgeArgv, bridgeUrl, type GitService, type RemoteSpec } from "./remotes.js";
 import { checkPrivateKey } from "./ssh-files.js";
 import { readSshFailure, sshFailureError } from "./ssh-failure.js";
 
 export interface GitHttpOptions {
   /**
-   * The branch fetched: every ref advertisement is narrowed to it (advertisement.ts), so
-   * isomorphic-git never depends on the remote's HEAD.
+   * The branch fetched: every upload-pack ref advertisement is narrowed to it
+   * (advertisement.ts), so isomorphic-git never depends on the remote's HEAD. Absent: the
+   * advertisement is passed whole (a push).
    */
-  readonly branch: string;
+  readonly branch?: string;
   /** Limit for the whole operation (both requests of a fetch), from the moment of creation. */
   readonly timeoutMs: number;
   /** Largest response accepted, in bytes (isomorphic-git holds a whole pack in memory). */
@@ -62,6 +64,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 export const MAX_ADVERTISEMENT_BYTES = 4 * 1024 * 1024;
 const CLOSE_GRACE_MS = 500;
 const UPLOAD_PACK = "git-upload-pack";
+const RECEIVE_PACK = "git-receive-pack";
+const BRIDGE_SERVICES: readonly GitService[] = [UPLOAD_PACK, RECEIVE_PACK];
 
 /**
  * createGitHttp makes the http object for one operation against the given remotes and starts
@@ -137,6 +141,7 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
   // tracked branch (advertisement.ts): a remote whose HEAD names another branch, or nothing,
   // serves that branch all the same; a remote without it is told apart here.
   const narrow = (remote: RemoteSpec, body: Buffer): Buffer => {
+    if (options.branch === undefined) return body;
     const ad = narrowAdvertisement(body, options.branch);
     switch (ad.kind) {
       case "branch":
@@ -180,31 +185,37 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
     return { ...res, body: once(isAdvertisement ? narrow(remote, body) : body) };
   };
 
+  // A push (git-receive-pack) goes through the same session as a fetch: one process per
+  // operation, the advertisement on GET, the request on POST, the same deadline and caps; only
+  // its answer (report-status) is not a pack, so it is held to the advertisement's cap.
   const bridgeRequest = async (remote: RemoteSpec, rest: string, req: GitHttpRequest): Promise<GitHttpResponse> => {
     const method = (req.method ?? "GET").toUpperCase();
-    if (method === "GET" && rest === `/info/refs?service=${UPLOAD_PACK}`) {
+    const service = BRIDGE_SERVICES.find((s) => rest === (method === "GET" ? `/info/refs?service=${s}` : `/${s}`));
+    if (method === "GET" && service !== undefined) {
       await sessions.get(remote.name)?.close();
       const timing = { timeoutSeconds: options.timeoutMs / 1000 };
-      const argv = remote.target.kind === "ssh" ? sshUploadPackArgv(remote, timing) : localUploadPackArgv(remote, timing);
+      const argv = bridgeArgv(remote, service, timing);
       const knownHostsText = remote.target.kind === "ssh" ? readSshFiles(remote) : undefined;
-      const session = new BridgeSession(remote, startProcess(argv, { timeoutMs: options.timeoutMs + 1_000 }), maxBytes, knownHostsText);
+      const session = new BridgeSession(remote, service, startProcess(argv, { timeoutMs: options.timeoutMs + 1_000 }), maxBytes, knownHostsText);
       sessions.set(remote.name, session);
       if (deadline.signal.aborted) session.process.kill();
       options.log?.debug({ program: argv[0] }, "bridge started");
       const advertisement = await race(session.readAdvertisement());
-      const body = narrow(remote, concat([pktLine(`# service=${UPLOAD_PACK}\n`), Buffer.from("0000"), advertisement]));
-      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-advertisement` }, body: once(body) };
+      // A fetch sees only the tracked branch; a push sees every ref it may update.
+      const full = concat([pktLine(`# service=${service}\n`), Buffer.from("0000"), advertisement]);
+      const body = service === UPLOAD_PACK ? narrow(remote, full) : full;
+      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${service}-advertisement` }, body: once(body) };
     }
-    if (method === "POST" && rest === `/${UPLOAD_PACK}`) {
+    if (method === "POST" && service !== undefined) {
       const session = sessions.get(remote.name);
-      if (session === undefined || session.posted) {
-        throw new StewardError("SOURCE_PROTOCOL", "upload-pack request without a fresh advertisement", { data: { remote: remote.name }, retry: "internal" });
+      if (session === undefined || session.posted || session.service !== service) {
+        throw new StewardError("SOURCE_PROTOCOL", `${service} request without a fresh advertisement`, { data: { remote: remote.name }, retry: "internal" });
       }
       session.posted = true;
       await race(session.writeRequest(req.body));
-      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${UPLOAD_PACK}-result` }, body: once(await readWhole(session.responseBody(), remote.name, true, () => session.finish())) };
+      return { url: req.url, method, statusCode: 200, statusMessage: "OK", headers: { "content-type": `application/x-${service}-result` }, body: once(await readWhole(session.responseBody(), remote.name, service === UPLOAD_PACK, () => session.finish())) };
     }
-    throw new StewardError("SOURCE_PROTOCOL", "the bridge serves only git-upload-pack", { data: { remote: remote.name, method, path: rest }, hint: "only fetching is supported over this remote", retry: "stalled" });
+    throw new StewardError("SOURCE_PROTOCOL", "the bridge serves only git-upload-pack and git-receive-pack", { data: { remote: remote.name, method, path: rest }, hint: "only fetching and pushing are supported over this remote", retry: "stalled" });
   };
 
   const http: HttpClient = {
@@ -231,8 +242,8 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
 }
 
 /**
- * One upload-pack process spoken to in stateful protocol v0 (git.md §1.3): the GET returns its
- * advertisement, the POST writes the request and streams the rest of its stdout.
+ * One upload-pack or receive-pack process spoken to in stateful protocol v0 (git.md §1.3): the
+ * GET returns its advertisement, the POST writes the request and streams the rest of its stdout.
  */
 class BridgeSession {
   posted = false;
@@ -241,6 +252,7 @@ class BridgeSession {
 
   constructor(
     readonly remote: RemoteSpec,
+    readonly service: GitService,
     readonly process: RunningProcess,
     maxBytes: number,
     /** The remote's known_hosts as read before ssh started (ssh remotes), for messages. */
@@ -311,7 +323,8 @@ class BridgeSession {
   async close(): Promise<void> {
     this.closing ??= (async () => {
       if (!this.posted) {
-        // A session that never got its request: tell upload-pack there is nothing to want.
+        // A session that never got its request: tell upload-pack there is nothing to want, or
+        // receive-pack there are no commands (a push refused on the client side).
         this.process.stdin.end("0000");
       }
       const timer = setTimeout(() => this.process.kill(), CLOSE_GRACE_MS);

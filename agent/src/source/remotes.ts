@@ -1,7 +1,7 @@
 /**
  * Remote URLs: what a configured URL means (HTTP(S), SSH, or a path on this host), the
  * synthetic URL isomorphic-git is given for it, and the argument vectors that reach a remote
- * over SSH or a local `git upload-pack`. Pure: strings in, data out; no I/O.
+ * over SSH or a local `git upload-pack` / `git receive-pack`. Pure: strings in, data out; no I/O.
  *
  * Everything that ends up in an argument vector is validated here first (ARCHITECTURE.md,
  * trust model): host names, user names, ports, repository paths and the ssh file options.
@@ -190,12 +190,44 @@ export interface BridgeTiming {
 }
 
 /**
- * sshUploadPackArgv builds the ssh command for `git-upload-pack` on an SSH remote: batch
+ * The two git services a bridge process runs: `git-upload-pack` to fetch, `git-receive-pack`
+ * to push (the status step's `status/<node>` branch). git-shell and gitolite accept both.
+ */
+export type GitService = "git-upload-pack" | "git-receive-pack";
+
+/**
+ * bridgeArgv builds the command a bridge runs for `service` on an SSH or local remote
+ * (sshServiceArgv, localUploadPackArgv, localReceivePackArgv). Throws INTERNAL for an HTTP
+ * remote, CONFIG_INVALID as sshServiceArgv does.
+ */
+export function bridgeArgv(remote: RemoteSpec, service: GitService, timing: BridgeTiming): Argv {
+  if (remote.target.kind === "ssh") return sshServiceArgv(remote, service, timing);
+  return service === "git-upload-pack" ? localUploadPackArgv(remote, timing) : localReceivePackArgv(remote);
+}
+
+/**
+ * sshUploadPackArgv builds the ssh command for `git-upload-pack` on an SSH remote (see
+ * sshServiceArgv).
+ */
+export function sshUploadPackArgv(remote: RemoteSpec, timing: BridgeTiming): Argv {
+  return sshServiceArgv(remote, "git-upload-pack", timing);
+}
+
+/**
+ * sshReceivePackArgv builds the ssh command for `git-receive-pack` on an SSH remote (see
+ * sshServiceArgv): the same options as a fetch, so a push is held to the same limits.
+ */
+export function sshReceivePackArgv(remote: RemoteSpec, timing: BridgeTiming): Argv {
+  return sshServiceArgv(remote, "git-receive-pack", timing);
+}
+
+/**
+ * sshServiceArgv builds the ssh command for a git service on an SSH remote: batch
  * mode, the pinned known_hosts only, the configured key only, no forwarding, no user config,
  * connect and keep-alive limits derived from the operation timeout. Throws CONFIG_INVALID
  * (via checkSshFilePath) when known_hosts is missing or unsafe.
  */
-export function sshUploadPackArgv(remote: RemoteSpec, timing: BridgeTiming): Argv {
+function sshServiceArgv(remote: RemoteSpec, service: GitService, timing: BridgeTiming): Argv {
   const t = remote.target;
   if (t.kind !== "ssh") throw new StewardError("INTERNAL", `remote ${remote.name} is not an ssh remote`, { retry: "internal" });
   if (remote.knownHosts === undefined) {
@@ -225,7 +257,7 @@ export function sshUploadPackArgv(remote: RemoteSpec, timing: BridgeTiming): Arg
   if (remote.key !== undefined) argv.push("-i", checkSshFilePath("key", remote.key));
   if (t.port !== undefined) argv.push("-p", String(t.port));
   if (t.user !== undefined) argv.push("-l", t.user);
-  argv.push("--", t.host, `git-upload-pack ${quoteForGitShell(t.path)}`);
+  argv.push("--", t.host, `${service} ${quoteForGitShell(t.path)}`);
   return argv as unknown as Argv;
 }
 
@@ -239,6 +271,17 @@ export function localUploadPackArgv(remote: RemoteSpec, timing: BridgeTiming): A
   if (t.kind !== "local") throw new StewardError("INTERNAL", `remote ${remote.name} is not a local remote`, { retry: "internal" });
   const idle = Math.max(1, Math.ceil(timing.timeoutSeconds));
   return ["git", "-c", `safe.directory=${t.path}`, "upload-pack", "--strict", `--timeout=${idle}`, t.path];
+}
+
+/**
+ * localReceivePackArgv builds the `git receive-pack` command for pushing to a repository on a
+ * mounted disk, with `safe.directory` as for upload-pack. receive-pack has no `--timeout`:
+ * the bridge's deadline ends it. The repository's own hooks and `receive.*` settings apply.
+ */
+export function localReceivePackArgv(remote: RemoteSpec): Argv {
+  const t = remote.target;
+  if (t.kind !== "local") throw new StewardError("INTERNAL", `remote ${remote.name} is not a local remote`, { retry: "internal" });
+  return ["git", "-c", `safe.directory=${t.path}`, "receive-pack", t.path];
 }
 
 function hasControl(s: string): boolean {
