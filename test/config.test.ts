@@ -39,6 +39,13 @@ test("fills in the defaults", () => {
   assert.deepEqual([c.state, c.branch, c.timeout], ["/var/db/steward", "main", 30]);
 });
 
+test("the node's key: signs status, and is the key of every ssh remote that names none; agent timings have defaults", () => {
+  const c = parseConfig(GOOD.replace("    key: id_ed25519\n", "").replace("timeout: 20", "key: /usr/local/etc/steward/node_key\ntimeout: 20\ninterval: 120"), FILE);
+  assert.equal(c.key, "/usr/local/etc/steward/node_key");
+  assert.deepEqual(c.remotes.map((r) => r.key), ["/usr/local/etc/steward/node_key", undefined]);
+  assert.deepEqual([c.interval, c.heartbeat, c.maxSourceAge], [120, 900, undefined]);
+});
+
 test("loads the file from disk and names it, reading relative paths from its folder", async () => {
   const file = join(dir, "steward.yaml");
   writeAllowedSigners(join(dir, "allowed_signers"), [{ principal: "admin@cluster", key: makeKey(join(dir, "keys"), "admin") }]);
@@ -62,7 +69,8 @@ test("a missing file is CONFIG_INVALID", async () => {
 
 for (const c of [
   { name: "refuses a duplicate key, pointing at it", text: GOOD.replace("timeout: 20", "timeout: 20\nnode: beta"), line: 6 },
-  { name: "refuses an unknown key, pointing at it", text: GOOD.replace("timeout: 20", "timeout: 20\ninterval: 5"), line: 6 },
+  { name: "refuses an unknown key, pointing at it", text: GOOD.replace("timeout: 20", "timeout: 20\nintervall: 5"), line: 6 },
+  { name: "refuses an interval under 5 s", text: GOOD.replace("timeout: 20", "timeout: 20\ninterval: 1"), line: 6 },
   { name: "refuses an unknown key in a remote", text: GOOD.replace("    url: /mnt/mirror/cluster.git", "    url: /mnt/mirror/cluster.git\n    token: x"), line: 13 },
   { name: "refuses a missing node", text: GOOD.replace("node: alpha\n", ""), line: 1 },
   { name: "refuses a bad node name", text: GOOD.replace("node: alpha", "node: Alpha!"), line: 1 },
@@ -124,6 +132,7 @@ for (const c of [
   { name: "a missing revocation list is found at revoked:", text: GOOD.replace("timeout: 20", "revoked: revoked_kyes\ntimeout: 20"), files: FILES, lines: [5], says: /revoked_kyes does not exist/ },
   { name: "a missing key file is found at key:", files: { ...FILES, "/usr/local/etc/steward/id_ed25519": undefined }, lines: [9], says: /id_ed25519 does not exist/ },
   { name: "a public key named as key: is found at key:", files: { ...FILES, "/usr/local/etc/steward/id_ed25519": `${ADMIN} node\n` }, lines: [9], says: /is a public key/ },
+  { name: "a missing node key is found at the top-level key:, once", text: GOOD.replace("    key: id_ed25519\n", "").replace("timeout: 20", "key: id_ed25519\ntimeout: 20"), files: { ...FILES, "/usr/local/etc/steward/id_ed25519": undefined }, lines: [5], says: /id_ed25519 does not exist/ },
   { name: "a missing known_hosts file is found at known_hosts:", files: { ...FILES, "/usr/local/etc/steward/known_hosts": undefined }, lines: [10], says: /known_hosts does not exist/ },
   { name: "a relative state directory is found at state:", text: GOOD.replace("state: /var/db/steward", "state: ../state"), files: FILES, lines: [2], says: /not an absolute path/ },
 ]) {

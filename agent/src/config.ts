@@ -7,6 +7,7 @@
  * are checked too (checkFiles below), so that a typo in a path is found now rather than the
  * day the file is first needed. `state` must be absolute; the other paths (`trust`, `revoked`,
  * `key`, `known_hosts`) may be relative and are then read from the configuration file's folder.
+ * An ssh remote without its own `key` uses the node's `key`.
  *
  * ```yaml
  * node: alpha
@@ -14,11 +15,13 @@
  * branch: main
  * trust: /usr/local/etc/steward/allowed_signers
  * revoked: /usr/local/etc/steward/revoked_keys   # optional
- * timeout: 30
+ * key: /usr/local/etc/steward/id_ed25519   # signs status commits; ssh remotes use it
+ * timeout: 30          # seconds per remote operation
+ * interval: 60         # steward agent: seconds between reconciles
+ * heartbeat: 900       # steward agent: seconds between unchanged status commits
  * remotes:
  *   - name: origin
  *     url: ssh://git@git.home.arpa:22/srv/git/cluster.git
- *     key: /usr/local/etc/steward/id_ed25519
  *     known_hosts: /usr/local/etc/steward/known_hosts
  *   - name: mirror
  *     url: /mnt/mirror/cluster.git
@@ -39,6 +42,8 @@ export const DEFAULT_CONFIG_PATH = "/usr/local/etc/steward/steward.yaml";
 export const DEFAULT_STATE_DIR = "/var/db/steward";
 export const DEFAULT_BRANCH = "main";
 export const DEFAULT_TIMEOUT_SECONDS = 30;
+export const DEFAULT_INTERVAL_SECONDS = 60;
+export const DEFAULT_HEARTBEAT_SECONDS = 900;
 const MAX_CONFIG_BYTES = 64 * 1024;
 
 /** The validated configuration. Every path is absolute. */
@@ -52,8 +57,16 @@ export interface AgentConfig {
   readonly trust: string;
   /** Keys that never verify (ssh-keygen -Y verify -r), if configured. */
   readonly revoked?: string | undefined;
+  /** The node's SSH private key: signs its status commits; ssh remotes without their own use it. */
+  readonly key?: string | undefined;
   /** Seconds allowed for each remote operation. */
   readonly timeout: number;
+  /** steward agent: seconds between reconciles (before jitter). */
+  readonly interval: number;
+  /** steward agent: seconds between status commits when nothing changed. */
+  readonly heartbeat: number;
+  /** steward agent: the newest verified commit may be this old before SourceStale is an error. */
+  readonly maxSourceAge?: number | undefined;
   /** In priority order. */
   readonly remotes: readonly RemoteSpec[];
   /** Where the jail driver writes jail.conf(5) files (DEFAULT_JAIL_CONF_DIR when absent). */
@@ -76,7 +89,11 @@ interface RawConfig {
   branch?: string;
   trust: string;
   revoked?: string;
+  key?: string;
   timeout?: number;
+  interval?: number;
+  heartbeat?: number;
+  max_source_age?: number;
   jail_conf_dir?: string;
   remotes: { name: string; url: string; key?: string; known_hosts?: string }[];
 }
@@ -143,7 +160,8 @@ export function parseConfig(text: string, file: string, readFile?: ConfigFileRea
     seen.add(r.name);
     try {
       const target = parseRemoteUrl(r.url);
-      const key = r.key === undefined ? undefined : resolve(base, r.key);
+      const own = r.key ?? (target.kind === "ssh" ? raw.key : undefined);
+      const key = own === undefined ? undefined : resolve(base, own);
       const knownHosts = r.known_hosts === undefined ? undefined : resolve(base, r.known_hosts);
       if (target.kind !== "ssh") {
         for (const k of ["key", "known_hosts"] as const) {
@@ -156,7 +174,7 @@ export function parseConfig(text: string, file: string, readFile?: ConfigFileRea
           try {
             checkSshFilePath(k, v);
           } catch (e) {
-            problems.push({ message: (e as StewardError).message, where: place(["remotes", i, k]), hint: (e as StewardError).hint ?? "" });
+            problems.push({ message: (e as StewardError).message, where: place(k === "key" && r.key === undefined ? ["key"] : ["remotes", i, k]), hint: (e as StewardError).hint ?? "" });
           }
         }
       }
@@ -173,7 +191,11 @@ export function parseConfig(text: string, file: string, readFile?: ConfigFileRea
     branch: raw.branch ?? DEFAULT_BRANCH,
     trust: resolve(base, raw.trust),
     revoked: raw.revoked === undefined ? undefined : resolve(base, raw.revoked),
+    key: raw.key === undefined ? undefined : resolve(base, raw.key),
     timeout: raw.timeout ?? DEFAULT_TIMEOUT_SECONDS,
+    interval: raw.interval ?? DEFAULT_INTERVAL_SECONDS,
+    heartbeat: raw.heartbeat ?? DEFAULT_HEARTBEAT_SECONDS,
+    maxSourceAge: raw.max_source_age,
     remotes,
     jailConfDir: raw.jail_conf_dir ?? DEFAULT_JAIL_CONF_DIR,
   };
@@ -223,21 +245,23 @@ function checkFiles(config: AgentConfig, readFile: ConfigFileReader, place: (pat
     const revoked = readFile(config.revoked, 1);
     if (!revoked.ok) problems.push({ message: `revoked: ${config.revoked} ${revoked.reason}`, where: place(["revoked"]), hint: `create it (it may be empty) or fix the path (${relative}); remove revoked: if you keep no revocation list` });
   }
+  const checkKey = (path: string, at: Where): void => {
+    const key = readFile(path, KEY_HEAD_BYTES);
+    if (!key.ok) problems.push({ message: `key: ${path} ${key.reason}`, where: at, hint: `create the node's key (steward init, or ssh-keygen -t ed25519 -N '' -f ${path}) or fix the path (${relative})` });
+    else {
+      const problem = checkPrivateKey(path, key);
+      if (problem !== undefined) problems.push({ message: problem.message, where: at, hint: problem.hint });
+    }
+  };
+  if (config.key !== undefined) checkKey(config.key, place(["key"]));
   config.remotes.forEach((r, i) => {
     if (r.target.kind !== "ssh") return;
     if (r.knownHosts !== undefined) {
       const kh = readFile(r.knownHosts, 1);
       if (!kh.ok) problems.push({ message: `known_hosts: ${r.knownHosts} ${kh.reason}`, where: place(["remotes", i, "known_hosts"]), hint: `pin the server's host key there (ssh-keyscan, then check the fingerprint), or fix the path (${relative})` });
     }
-    if (r.key !== undefined) {
-      const at = place(["remotes", i, "key"]);
-      const key = readFile(r.key, KEY_HEAD_BYTES);
-      if (!key.ok) problems.push({ message: `key: ${r.key} ${key.reason}`, where: at, hint: `create the node's key (ssh-keygen -t ed25519 -N '' -f ${r.key}) or fix the path (${relative})` });
-      else {
-        const problem = checkPrivateKey(r.key, key);
-        if (problem !== undefined) problems.push({ message: problem.message, where: at, hint: problem.hint });
-      }
-    }
+    // A remote without its own key uses the node's, checked above.
+    if (r.key !== undefined && r.key !== config.key) checkKey(r.key, place(["remotes", i, "key"]));
   });
   return problems;
 }
@@ -249,6 +273,9 @@ const HINTS: Readonly<Record<string, string>> = {
   trust: "the path of an OpenSSH allowed_signers file",
   revoked: "the path of a file of revoked public keys (or a KRL)",
   timeout: "seconds, e.g. 30",
+  interval: "seconds between reconciles, e.g. 60",
+  heartbeat: "seconds between unchanged status commits, e.g. 900",
+  max_source_age: "seconds, e.g. 604800 (a week)",
   jail_conf_dir: "an absolute directory such as /etc/jail.conf.d",
   remotes: "a list of {name, url} in priority order",
   name: "a lowercase name such as origin or mirror",
@@ -257,7 +284,7 @@ const HINTS: Readonly<Record<string, string>> = {
   known_hosts: "the path of a known_hosts file pinning the server's host key",
 };
 
-const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "jail_conf_dir", "timeout", "remotes"];
+const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "key", "jail_conf_dir", "timeout", "interval", "heartbeat", "max_source_age", "remotes"];
 const REMOTE_KEYS = ["name", "url", "key", "known_hosts"];
 
 function schemaProblem(e: ErrorObject, parsed: ParsedFile): ConfigProblem {

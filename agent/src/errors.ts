@@ -53,6 +53,10 @@ export type ErrorCode =
   | "STATUS_SIGN"
   | "STATUS_PUSH"
   | "STATUS_PUSH_DENIED"
+  | "STATUS_UNVERIFIED"
+  // the agent
+  | "AGENT_RUNNING"
+  | "AGENT_KICK_FAILED"
   | "INTERNAL";
 
 export type Retry = "stalled" | "transient" | "internal";

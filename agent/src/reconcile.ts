@@ -67,6 +67,8 @@ export interface ApplyContext extends ObserveContext {
   readonly observers?: readonly ApplyObserver[];
   /** The bytes of the files the desired state installs (desiredFromSnapshot); none by default. */
   readonly contents?: ContentStore;
+  /** Once aborted, no further action starts (apply.ts ApplyOptions.stop). */
+  readonly stop?: AbortSignal;
 }
 
 export interface ApplyNodeResult {
@@ -118,7 +120,7 @@ async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<Ap
     const plan = makePlan(desired, observed, drivers);
     const contents = new Map<string, Uint8Array>(ctx.contents ?? []);
     for (const d of drivers) for (const [hash, bytes] of d.contents?.(d.slice(desired)) ?? []) contents.set(hash, bytes);
-    const result = await apply(plan, ctx.executor, [journal, logObserver(log), ...(ctx.observers ?? [])], { drivers, contents }).catch((e: unknown) => {
+    const result = await apply(plan, ctx.executor, [journal, logObserver(log), ...(ctx.observers ?? [])], { drivers, contents, ...(ctx.stop === undefined ? {} : { stop: ctx.stop }) }).catch((e: unknown) => {
       // Only an observer throws out of apply: most likely the journal could not be written.
       throw isStewardError(e) ? e : new StewardError("APPLY_FAILED", "apply stopped: an observer failed", { retry: "transient", data: { error: String(e) }, cause: e });
     });
@@ -211,6 +213,8 @@ export interface ReconcileContext {
   readonly observers?: readonly ApplyObserver[];
   /** Passed to the source step (the agent's object cache and fetch worker, a clock). */
   readonly source?: Omit<SourceOptions, "log">;
+  /** Once aborted, no further action starts (apply.ts ApplyOptions.stop). */
+  readonly stop?: AbortSignal;
 }
 
 /**
@@ -232,7 +236,7 @@ export async function reconcileFromSource(ctx: ReconcileContext): Promise<Reconc
     const target = await desiredFromSource(source, node, agentPaths(config), undefined, hostLayout(config));
     if (target.rejected !== undefined) log.warn({ revision: target.rejected.revision, problems: target.rejected.diagnostics.length, kept: target.revision }, "new revision's manifest is invalid; keeping the last applied revision");
     if (target.desired === undefined) return { source, target };
-    const run = await applyLocked(target.desired, { executor: ctx.executor, stateDir: config.state, log: log.child({ step: "apply", revision: target.revision }), contents: target.contents, ...(ctx.observers === undefined ? {} : { observers: ctx.observers }) });
+    const run = await applyLocked(target.desired, { executor: ctx.executor, stateDir: config.state, log: log.child({ step: "apply", revision: target.revision }), contents: target.contents, ...(ctx.observers === undefined ? {} : { observers: ctx.observers }), ...(ctx.stop === undefined ? {} : { stop: ctx.stop }) });
     const decision = source.decision;
     if (run.result.ok && decision.kind === "apply" && target.revision === decision.revision) {
       await recordApplied(config.state, decision.revision, new Date(), source.cache);

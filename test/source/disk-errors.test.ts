@@ -49,7 +49,7 @@ after(() => {
 });
 
 function config(state: string): AgentConfig {
-  return { file: join(dir, "steward.yaml"), node: "alpha", state, branch: "main", trust, timeout: 10, remotes: [{ name: "mirror", url: bare, target: parseRemoteUrl(bare), key: undefined, knownHosts: undefined }] };
+  return { file: join(dir, "steward.yaml"), node: "alpha", state, branch: "main", trust, timeout: 10, interval: 60, heartbeat: 900, remotes: [{ name: "mirror", url: bare, target: parseRemoteUrl(bare), key: undefined, knownHosts: undefined }] };
 }
 
 test("a full state file system is SOURCE_STATE with a free-space hint, not the remote's fault", async () => {

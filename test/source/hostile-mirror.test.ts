@@ -69,7 +69,7 @@ test("a pack that leaves out a new commit's tree is SOURCE_PROTOCOL; ref and pac
 
 test("a commit signed by a removed key, whose parent's tree the mirror withholds, is never chosen", async () => {
   const state = join(dir, `state${n++}`);
-  const config: AgentConfig = { file: join(state, "steward.yaml"), node: "alpha", state, branch: "main", trust: bootstrap, timeout: 5, remotes: [mirror()] };
+  const config: AgentConfig = { file: join(state, "steward.yaml"), node: "alpha", state, branch: "main", trust: bootstrap, timeout: 5, interval: 60, heartbeat: 900, remotes: [mirror()] };
   server.set({ tip: L, pack: fullL });
   const first = await runSource(config, { log: silentLogger });
   assert.equal(first.decision.kind, "apply", JSON.stringify(first.decision));

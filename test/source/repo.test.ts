@@ -37,7 +37,7 @@ function ownerLine(pid: number): string {
 function config(): AgentConfig {
   const state = join(dir, `s${n++}`);
   const url = "http://127.0.0.1:9/none.git";
-  return { file: join(state, "steward.yaml"), node: "alpha", state, branch: "main", trust: join(dir, "none"), timeout: 1, remotes: [{ name: "origin", url, target: parseRemoteUrl(url), key: undefined, knownHosts: undefined }] };
+  return { file: join(state, "steward.yaml"), node: "alpha", state, branch: "main", trust: join(dir, "none"), timeout: 1, interval: 60, heartbeat: 900, remotes: [{ name: "origin", url, target: parseRemoteUrl(url), key: undefined, knownHosts: undefined }] };
 }
 
 test("the source step holds with SOURCE_LOCKED while another live process holds repo.lock", async (t) => {

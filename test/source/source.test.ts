@@ -71,7 +71,7 @@ function world(options: { primaryVia?: "http" | "ssh" } = {}): World {
   const mirror = makeBare(join(dir, "mirror.git"));
   const work = WorkRepo.create(join(dir, "work"));
   const origin = options.primaryVia === "ssh" ? spec("origin", sshd.url(primary), { key: sshd.clientKey.private, knownHosts: sshd.knownHosts }) : spec("origin", http.url(`p${n}.git`));
-  const config: AgentConfig = { file: join(dir, "steward.yaml"), node: "alpha", state: join(dir, "state"), branch: "main", trust: bootstrap, timeout: 2, remotes: [origin, spec("mirror", mirror)] };
+  const config: AgentConfig = { file: join(dir, "steward.yaml"), node: "alpha", state: join(dir, "state"), branch: "main", trust: bootstrap, timeout: 2, interval: 60, heartbeat: 900, remotes: [origin, spec("mirror", mirror)] };
   // One push updates both servers (two push URLs), to keep process start-ups down.
   git(work.dir, ["remote", "add", "both", primary]);
   git(work.dir, ["remote", "set-url", "--add", "--push", "both", primary]);

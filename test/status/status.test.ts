@@ -42,7 +42,7 @@ function server(): string {
 }
 
 function config(state: string, remotes: readonly RemoteSpec[]): AgentConfig {
-  return { file: join(dir, "steward.yaml"), node: "alpha", state, branch: "main", trust: join(dir, "allowed_signers"), timeout: 10, remotes };
+  return { file: join(dir, "steward.yaml"), node: "alpha", state, branch: "main", trust: join(dir, "allowed_signers"), timeout: 10, interval: 60, heartbeat: 900, remotes };
 }
 
 function context(cfg: AgentConfig, at: () => number, over: Partial<StatusContext> = {}): StatusContext {

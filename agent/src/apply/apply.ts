@@ -14,6 +14,11 @@ export interface ApplyOptions {
   readonly drivers?: readonly Driver[];
   /** The bytes steps feed on stdin, by SHA-256 (Driver.contents). */
   readonly contents?: ContentStore;
+  /**
+   * Once aborted, no further action starts: the one running finishes and the rest are
+   * `skipped` (because "stopped"). The agent aborts it on SIGTERM.
+   */
+  readonly stop?: AbortSignal;
 }
 
 /**
@@ -36,7 +41,9 @@ export async function apply(plan: Plan, executor: Executor, observers: readonly 
     const badNeed = action.needs.find((r) => failedResources.has(r));
     const resourceFailure = failedResources.get(action.resource);
     let outcome: ActionOutcome;
-    if (resourceFailure !== undefined) {
+    if (options.stop?.aborted === true) {
+      outcome = { action: action.id, status: "skipped", because: "stopped", blockedBy: "the agent was asked to stop" };
+    } else if (resourceFailure !== undefined) {
       outcome = { action: action.id, status: "skipped", because: "resource-failed", blockedBy: resourceFailure };
     } else if (badNeed !== undefined) {
       outcome = { action: action.id, status: "skipped", because: "dependency-failed", blockedBy: failedResources.get(badNeed) as string };
@@ -58,7 +65,7 @@ export async function apply(plan: Plan, executor: Executor, observers: readonly 
         };
       }
     }
-    if (outcome.status === "failed" || outcome.status === "skipped") {
+    if (outcome.status === "failed" || (outcome.status === "skipped" && outcome.because !== "stopped")) {
       if (!failedResources.has(action.resource)) failedResources.set(action.resource, action.id);
     }
     outcomes.push(outcome);

@@ -1,5 +1,7 @@
 /**
- * Apply progress as log lines: constant messages, facts in fields.
+ * Apply progress as log lines: constant messages, facts in fields. One line per action with its
+ * resource and outcome (the revision is in the logger's bindings); a run with nothing to do
+ * logs at debug only, so an idle agent stays quiet.
  */
 import type { Logger } from "../log.js";
 import type { ActionBase as Action, Plan } from "../plan/types.js";
@@ -9,7 +11,8 @@ import type { ActionOutcome, ApplyObserver, ApplyResult } from "./types.js";
 export function logObserver(log: Logger): ApplyObserver {
   return {
     onApplyStart(plan: Plan) {
-      log.info({ plan: plan.id, actions: plan.actions.length, findings: plan.findings.length }, "apply started");
+      const level = plan.actions.length === 0 ? "debug" : "info";
+      log[level]({ plan: plan.id, actions: plan.actions.length, findings: plan.findings.length }, "apply started");
     },
     onActionStart(action: Action) {
       log.debug({ action: action.id }, "action started");
@@ -18,18 +21,19 @@ export function logObserver(log: Logger): ApplyObserver {
       switch (outcome.status) {
         case "applied":
         case "unchanged":
-          log.info({ action: action.id, outcome: outcome.status, ms: Math.round(outcome.durationMs) }, "action done");
+          log.info({ action: action.id, resource: action.resource, outcome: outcome.status, ms: Math.round(outcome.durationMs) }, "action done");
           break;
         case "failed":
-          log.warn({ action: action.id, outcome: "failed", code: outcome.code, exitCode: outcome.exitCode, stderr: outcome.stderr.split("\n", 1)[0] }, "action failed");
+          log.warn({ action: action.id, resource: action.resource, outcome: "failed", code: outcome.code, exitCode: outcome.exitCode, stderr: outcome.stderr.split("\n", 1)[0] }, "action failed");
           break;
         case "skipped":
-          log.warn({ action: action.id, outcome: "skipped", because: outcome.because, blockedBy: outcome.blockedBy }, "action skipped");
+          log.warn({ action: action.id, resource: action.resource, outcome: "skipped", because: outcome.because, blockedBy: outcome.blockedBy }, "action skipped");
           break;
       }
     },
     onApplyEnd(plan: Plan, result: ApplyResult) {
-      log.info({ plan: plan.id, ok: result.ok, ...result.summary }, "apply finished");
+      const level = result.outcomes.length === 0 ? "debug" : "info";
+      log[level]({ plan: plan.id, ok: result.ok, ...result.summary }, "apply finished");
     },
   };
 }

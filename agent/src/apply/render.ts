@@ -19,6 +19,7 @@ export function renderOutcome(o: ActionOutcome): string {
       return `FAILED    ${o.action}: ${o.code}: ${o.message}${first === undefined ? "" : `: ${first.trim()}`}`;
     }
     case "skipped":
+      if (o.because === "stopped") return `skipped   ${o.action} (${o.blockedBy})`;
       return `skipped   ${o.action} (${o.because === "dependency-failed" ? "depends on" : "same resource as"} ${o.blockedBy})`;
     default:
       return assertNever(o, "outcome");

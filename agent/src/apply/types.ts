@@ -11,7 +11,8 @@ import type { ActionBase as Action, Plan } from "../plan/types.js";
  * - applied:   every command exited 0
  * - unchanged: nothing needed doing after all (a destroy target already gone)
  * - failed:    a command failed or a precondition did not hold; later actions on the resource are skipped
- * - skipped:   not run, because a dependency or an earlier action on the same resource did not succeed
+ * - skipped:   not run, because a dependency or an earlier action on the same resource did not
+ *              succeed, or because the agent was asked to stop (SIGTERM) before it started
  */
 export type ActionOutcome =
   | { readonly action: string; readonly status: "applied"; readonly durationMs: number }
@@ -27,7 +28,7 @@ export type ActionOutcome =
       readonly message: string;
       readonly durationMs: number;
     }
-  | { readonly action: string; readonly status: "skipped"; readonly because: "dependency-failed" | "resource-failed"; readonly blockedBy: string };
+  | { readonly action: string; readonly status: "skipped"; readonly because: "dependency-failed" | "resource-failed" | "stopped"; readonly blockedBy: string };
 
 export type OutcomeStatus = ActionOutcome["status"];
 

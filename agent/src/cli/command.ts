@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { StewardError, isStewardError } from "../errors.js";
 import { createLogger, type Logger } from "../log.js";
+import { STEWARD_VERSION } from "../version.js";
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEM = 1;
@@ -114,4 +115,3 @@ export async function runCommand(commands: readonly CommandEntry[], argv: readon
   }
 }
 
-export const STEWARD_VERSION = "0.1.0";

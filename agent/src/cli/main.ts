@@ -14,6 +14,8 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: "check", summary: "validate the revision this node would run and print its resolved desired state", load: async () => (await import("./check.js")).checkCommand },
   { name: "plan", summary: "show the actions that would bring this node to the manifest (changes nothing)", load: async () => (await import("./plan.js")).planCommand },
   { name: "apply", summary: "converge this node to the manifest now; record the revision applied", load: async () => (await import("./apply.js")).applyCommand },
+  { name: "agent", summary: "keep this node converged: run the flow every interval and on a push; report status", load: async () => (await import("./agent.js")).agentCommand },
+  { name: "kick", summary: "wake the running agent now", load: async () => (await import("./kick.js")).kickCommand },
 ];
 
 process.exitCode = await runCommand(COMMANDS, process.argv.slice(2));
