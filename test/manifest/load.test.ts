@@ -30,6 +30,15 @@ test("defaults fill in: drift, release, dataset properties, routes expand", asyn
   ]);
 });
 
+test("budgets: a service's own, else the cluster's default, in seconds; a node's key is kept as written", async () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxUsnBRDIusyZUM4PEmhX2dz7c0e8XHFuMXWIo8oLNg alpha@steward";
+  const { model, diagnostics } = loadModel(await templateWith({ "nodes/alpha.yaml": (t) => `${t}key: ${key}\n` }));
+  assert.deepEqual(diagnostics, []);
+  const budget = (name: string): number | undefined => model?.services.find((s) => s.name === name)?.budget;
+  assert.deepEqual([budget("mail"), budget("xmpp"), budget("blog")], [3 * 86_400, 86_400, 7 * 86_400]);
+  assert.equal(model?.nodes.find((n) => n.name === "alpha")?.key, key);
+});
+
 interface Case {
   readonly name: string;
   readonly edits: Readonly<Record<string, string | null | ((t: string) => string)>>;
@@ -50,6 +59,10 @@ const cases: readonly Case[] = [
   { name: "a missing required key points at the map that lacks it", edits: { [MAIL]: "node: alpha\n" }, want: [["MANIFEST_SCHEMA", MAIL, 1]] },
   { name: "an unknown key points at the key", edits: { [MAIL]: mail("exposed: [25/tcp]\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
   { name: "an address with a prefix length is not an ipv4 address", edits: { [MAIL]: "node: alpha\njail:\n  ip: 10.17.0.25/24\n" }, want: [["MANIFEST_SCHEMA", MAIL, 3]] },
+  { name: "a node key that is not a public key line is a schema error at key:", edits: { "nodes/alpha.yaml": (t) => `${t}key: /usr/local/etc/steward/id_ed25519.pub\n` }, want: [["MANIFEST_SCHEMA", "nodes/alpha.yaml", 6]] },
+  { name: "a node key whose base64 is not a key is refused at key:", edits: { "nodes/alpha.yaml": (t) => `${t}key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA alpha\n` }, want: [["MANIFEST_INVALID", "nodes/alpha.yaml", 6]] },
+  { name: "a node key whose type does not match its line is refused", edits: { "nodes/alpha.yaml": (t) => `${t}key: ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIMxUsnBRDIusyZUM4PEmhX2dz7c0e8XHFuMXWIo8oLNg\n` }, want: [["MANIFEST_INVALID", "nodes/alpha.yaml", 6]] },
+  { name: "a budget must be a whole number of m, h, d or w", edits: { [MAIL]: mail("budget: 3 days\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
   { name: "a package name with shell metacharacters is refused", edits: { [MAIL]: mail("  packages: [postfix, 'x; rm -rf /']\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
   { name: "an rc value with command substitution is refused", edits: { [MAIL]: mail("  rc: { postfix_flags: \"$(reboot)\" }\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
   { name: "an rc value written as a YAML boolean asks for quotes", edits: { [MAIL]: mail("  rc: { postfix_enable: true }\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },

@@ -11,6 +11,7 @@ import { INTERNET, type Entry, type Locate, type RawCluster, type RawNode, type 
 import { closest } from "./schema.js";
 import { containerNames, datasetName, parseSize } from "./desired.js";
 import { describeOverlaps, hostPathOverlaps } from "./paths.js";
+import { decodeBase64Strict, parseSshPublicKey } from "../source/sshsig.js";
 
 export interface CheckInput {
   readonly cluster: Entry<RawCluster> | undefined;
@@ -70,6 +71,10 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
       if (overlaps.length > 0) {
         error("MANIFEST_PATH", locate(n.file, ["jails"]), `jails: ${jails.replace(/(.)\/+$/, "$1")} ${describeOverlaps(overlaps)}; jail roots and datasets mounted there would hide the node's own files`, "use a dedicated directory such as /jails or /usr/local/jails");
       }
+    }
+    if (n.raw.key !== undefined) {
+      const problem = publicKeyProblem(n.raw.key);
+      if (problem !== undefined) error("MANIFEST_INVALID", locate(n.file, ["key"]), `key: ${problem}`, "paste the one line of the node's public key file (steward init prints it; or cat /usr/local/etc/steward/id_ed25519.pub)");
     }
     (n.raw.destroy ?? []).forEach((name, i) => {
       if (!name.startsWith(`${n.raw.pool}/steward/`)) {
@@ -236,6 +241,19 @@ function checkDatasetProperties(props: Readonly<Record<string, string>>, path: r
       error("MANIFEST_INVALID", locate(file, path, key), `${label}: '${key}' is Steward's own property`, "use your own module prefix, e.g. org.example:backup");
     }
   }
+}
+
+/** publicKeyProblem says what is wrong with a public key line whose form the schema checked, or undefined. */
+function publicKeyProblem(line: string): string | undefined {
+  const [type, base64] = line.split(" ");
+  const blob = decodeBase64Strict(new TextEncoder().encode(base64 ?? ""));
+  if (blob === undefined) return "the key is not valid base64";
+  const parsed = parseSshPublicKey(blob);
+  if (parsed.kind === "invalid") return `not an SSH public key: ${parsed.reason}`;
+  if (parsed.kind === "key-length") return "the RSA key is shorter than 1024 bits";
+  const inside = parsed.kind === "key" ? parsed.key.type : parsed.type;
+  if (inside !== type) return `the line says ${type ?? ""} but the key is ${inside}`;
+  return undefined;
 }
 
 function hasDotSegment(path: string): boolean {

@@ -7,6 +7,7 @@
  */
 import type { Diagnostic, Where } from "../errors.js";
 import { checkSemantics } from "./check.js";
+import { durationSeconds } from "./duration.js";
 import { INTERNET, ROUTE_SHORTHANDS, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
 import { validateSchema, type ManifestKind } from "./schema.js";
 import type { ClusterModel, ClusterSpec, NodeSpec, RepoSnapshot, RouteSpec, ServiceSpec } from "./types.js";
@@ -160,6 +161,7 @@ function buildCluster(raw: RawCluster): ClusterSpec {
     release: raw.defaults?.release,
     drift: raw.defaults?.drift ?? "correct",
     datasetDefaults: { ...(raw.defaults?.datasets ?? {}) },
+    ...(raw.defaults?.budget === undefined ? {} : { budget: durationSeconds(raw.defaults.budget) }),
   };
 }
 
@@ -173,6 +175,7 @@ function buildNode(e: Entry<RawNode>, cluster: ClusterSpec, locate: Locate): Nod
     release: e.raw.release ?? cluster.release,
     jails: (e.raw.jails ?? DEFAULT_JAILS_DIR).replace(/(.)\/+$/, "$1"),
     destroy: [...(e.raw.destroy ?? [])],
+    ...(e.raw.key === undefined ? {} : { key: e.raw.key }),
     where: { file: e.file, line: 1, column: 1 },
     ...(e.raw.jails === undefined ? {} : { jailsWhere: locate(e.file, ["jails"]) }),
   };
@@ -203,6 +206,7 @@ function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonl
     files: Object.entries(raw.files ?? {}).map(([path, f]) => ({ path, from: f.from, mode: f.mode, owner: f.owner, restart: [...(f.restart ?? [])] })),
     expose: (raw.expose ?? []).map(parsePort),
     routes: (raw.routes ?? []).flatMap(parseRoute),
+    ...(raw.budget !== undefined ? { budget: durationSeconds(raw.budget) } : cluster.budget !== undefined ? { budget: cluster.budget } : {}),
     where: { file: e.file, line: 1, column: 1 },
   };
 }

@@ -11,6 +11,7 @@ export interface RawCluster {
   readonly defaults?: {
     readonly release?: string;
     readonly drift?: "correct" | "report";
+    readonly budget?: string;
     readonly datasets?: Readonly<Record<string, string>>;
   };
 }
@@ -23,11 +24,13 @@ export interface RawNode {
   readonly release?: string;
   readonly jails?: string;
   readonly destroy?: readonly string[];
+  readonly key?: string;
 }
 
 export interface RawService {
   readonly node: string;
   readonly drift?: "correct" | "report";
+  readonly budget?: string;
   readonly jail: {
     readonly ip: string;
     readonly release?: string;

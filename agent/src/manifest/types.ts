@@ -47,6 +47,8 @@ export interface ClusterSpec {
   readonly drift: Drift;
   /** Properties every service dataset gets unless it says otherwise (as written). */
   readonly datasetDefaults: Readonly<Record<string, string>>;
+  /** Downtime a service may have per calendar month, in seconds, unless it says otherwise. */
+  readonly budget?: number;
 }
 
 export interface NodeSpec {
@@ -62,6 +64,8 @@ export interface NodeSpec {
   readonly jailsWhere?: Where;
   /** Full dataset names the admin asked to destroy. */
   readonly destroy: readonly string[];
+  /** The node's SSH public key line (signs its status commits), when the manifest names it. */
+  readonly key?: string;
   readonly where: Where;
 }
 
@@ -114,6 +118,8 @@ export interface ServiceSpec {
   readonly files: readonly FileSpec[];
   readonly expose: readonly PortSpec[];
   readonly routes: readonly RouteSpec[];
+  /** Downtime allowed per calendar month, in seconds (its own or the cluster's); absent: none set. */
+  readonly budget?: number;
   readonly where: Where;
 }
 
