@@ -8,7 +8,7 @@ import { isManifestPath } from "../manifest/load.js";
 import { MAX_FILE_BYTES, type RepoSnapshot } from "../manifest/types.js";
 import { MAX_MANIFEST_BYTES } from "../manifest/yaml.js";
 import { typedReadError } from "./git-errors.js";
-import { frozenGitFs, withRepoLock, type GitFs } from "./repo.js";
+import { frozenGitFs, gitFs, withRepoLock, type GitFs } from "./repo.js";
 
 /** The largest manifest file read: the manifest step's own limit (yaml.ts). */
 export const MAX_SNAPSHOT_BLOB_BYTES = MAX_MANIFEST_BYTES;
@@ -35,6 +35,19 @@ export async function readSnapshot(gitdir: string, oid: string, cache: object): 
       throw typedReadError(e, "SOURCE_STATE", "the revision is incomplete in the local repository", { revision: oid, gitdir });
     }
   });
+}
+
+/**
+ * readCloneSnapshot is readSnapshot for a repository Steward does not own (an admin's clone,
+ * read by `steward status`): no lock file is created next to it, and objects are read as they
+ * are. Throws as readSnapshot does, except SOURCE_LOCKED.
+ */
+export async function readCloneSnapshot(gitdir: string, oid: string, cache: object): Promise<RepoSnapshot> {
+  try {
+    return await readSnapshotUnlocked(gitdir, oid, cache, gitFs);
+  } catch (e) {
+    throw typedReadError(e, "SOURCE_STATE", "the revision is incomplete in the repository", { revision: oid, gitdir });
+  }
 }
 
 async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object, gitFs: GitFs): Promise<RepoSnapshot> {

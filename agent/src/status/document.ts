@@ -111,7 +111,8 @@ export interface StatusDocument {
   readonly kind: typeof STATUS_KIND;
   readonly version: typeof STATUS_VERSION;
   readonly node: string;
-  readonly agent: { readonly version: string };
+  /** The agent's version, and how often it writes a report when nothing changes (`heartbeat:`). */
+  readonly agent: { readonly version: string; readonly heartbeatSeconds?: number };
   /** When this document was made (a heartbeat field). */
   readonly heartbeat: string;
   /** When the substance last changed. */
@@ -180,6 +181,8 @@ export interface RunInput {
 export interface StatusInputs {
   readonly node: string;
   readonly agentVersion: string;
+  /** The agent's heartbeat interval, in seconds (recorded so that silence can be told from health). */
+  readonly heartbeatSeconds?: number;
   readonly source?: SourceInput;
   readonly target?: TargetInput;
   readonly run?: RunInput;
@@ -386,7 +389,7 @@ export function buildStatus(previous: StatusDocument | undefined, inputs: Status
     kind: STATUS_KIND,
     version: STATUS_VERSION,
     node: inputs.node,
-    agent: { version: inputs.agentVersion },
+    agent: { version: inputs.agentVersion, ...(inputs.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: inputs.heartbeatSeconds }) },
     heartbeat: now,
     changedAt: now,
     lastAttemptedRevision,
@@ -453,7 +456,7 @@ export function renderStatus(doc: StatusDocument): string {
     kind: doc.kind,
     version: doc.version,
     node: doc.node,
-    agent: { version: doc.agent.version },
+    agent: { version: doc.agent.version, ...(doc.agent.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: doc.agent.heartbeatSeconds }) },
     heartbeat: doc.heartbeat,
     changedAt: doc.changedAt,
     lastAttemptedRevision: doc.lastAttemptedRevision,
@@ -489,6 +492,7 @@ export function parseStatus(text: string): StatusDocument | undefined {
   const strOrNull = (v: unknown): boolean => v === null || typeof v === "string";
   const { node, agent, heartbeat, changedAt, conditions, source, resources, services, host } = value;
   if (!str(node) || !isRecord(agent) || !str(agent["version"]) || !str(heartbeat) || !str(changedAt)) return undefined;
+  if (agent["heartbeatSeconds"] !== undefined && !(typeof agent["heartbeatSeconds"] === "number" && agent["heartbeatSeconds"] > 0)) return undefined;
   if (!strOrNull(value["lastAttemptedRevision"]) || !strOrNull(value["lastAppliedRevision"])) return undefined;
   if (!Array.isArray(conditions) || !conditions.every((c) => isRecord(c) && CONDITION_TYPES.includes(c["type"] as ConditionType) && (c["status"] === "True" || c["status"] === "False") && str(c["reason"]) && str(c["message"]) && str(c["since"]))) return undefined;
   if (!isRecord(source) || !strOrNull(source["answered"]) || !strOrNull(source["lastAnswerAt"]) || !Array.isArray(source["remotes"])) return undefined;

@@ -135,6 +135,7 @@ async function statusInputs(ctx: StatusContext, input: ReportInput, repo: Status
   return {
     node: ctx.config.node,
     agentVersion: ctx.agentVersion,
+    heartbeatSeconds: Math.round((ctx.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS) / 1000),
     ...(source === undefined ? {} : { source }),
     ...(r?.target === undefined ? {} : { target: r.target }),
     ...(r?.run === undefined ? {} : { run: r.run }),
