@@ -692,6 +692,98 @@ describe("pre-receive: signatures, trust and rewrites, as the nodes judge them",
   });
 });
 
+describe("pre-receive: status branches, written by each node's own key only", () => {
+  const alphaKey = makeKey(join(root, "keys"), "alpha");
+  const betaKey = makeKey(join(root, "keys"), "beta");
+  const pub = (k: SshKey): string => readFileSync(`${k.private}.pub`, "utf8").trim();
+  const asNode = (node: string): NodeJS.ProcessEnv => ({ ...serverEnv, STEWARD_PUSHER: `${node}@steward` });
+
+  /** A server whose main names alpha's and beta's keys, and a node client with an empty status branch. */
+  function statusServer(): Server & { node: string } {
+    const s = server();
+    const alphaYaml = readFileSync(join(TEMPLATE, "nodes/alpha.yaml"), "utf8");
+    const betaYaml = readFileSync(join(TEMPLATE, "nodes/beta.yaml"), "utf8");
+    writeFileSync(join(s.client, "nodes/beta.yaml"), `${betaYaml}key: ${pub(betaKey)}\n`);
+    commitFile(s.client, "nodes/alpha.yaml", `${alphaYaml}key: ${pub(alphaKey)}\n`, "the nodes' keys");
+    assertAccepted(push(s.client, "origin", "main"), 1);
+    const node = freshDir("node");
+    git(node, "init", "-q", "-b", "status/alpha");
+    git(node, "remote", "add", "origin", s.bare);
+    return { ...s, node };
+  }
+
+  /** report commits status/<name>.yaml (and `extra` files) in the node client, signed with `key`. */
+  function report(dir: string, name: string, key: SshKey, text: string, extra: Record<string, string> = {}): string {
+    mkdirSync(join(dir, "status"), { recursive: true });
+    writeFileSync(join(dir, "status", `${name}.yaml`), text);
+    for (const [path, body] of Object.entries(extra)) writeFileSync(join(dir, path), body);
+    git(dir, "add", "-A");
+    git(dir, "-c", "gpg.format=ssh", "-c", `user.signingkey=${key.private}`, "commit", "-q", "-S", "-m", `status ${name}`);
+    return git(dir, "rev-parse", "HEAD");
+  }
+
+  test("a node pushes its own reports, signed by its key; the hook says what it checked", () => {
+    const s = statusServer();
+    report(s.node, "alpha", alphaKey, "node: alpha\n");
+    const tip = report(s.node, "alpha", alphaKey, "node: alpha\nheartbeat: 2\n");
+    const r = run(s.node, ["push", "-q", "origin", "status/alpha"], asNode("alpha"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^remote: steward-pre-receive: refs\/heads\/status\/alpha: 2 reports signed by alpha's key\s*$/m);
+    assert.equal(serverRef(s.bare, "refs/heads/status/alpha"), tip);
+    assertHookTmpClean();
+  });
+
+  test("a node's key cannot push another node's branch, main, or a tag", () => {
+    const s = statusServer();
+    report(s.node, "beta", alphaKey, "node: beta\n");
+    const other = run(s.node, ["push", "-q", "origin", "HEAD:refs/heads/status/beta"], asNode("alpha"));
+    assertDeclined(other);
+    assert.match(other.stderr, /alpha@steward may push only status\/alpha/);
+    assert.equal(serverRef(s.bare, "refs/heads/status/beta"), undefined);
+    // A perfectly good admin commit, pushed with alpha's identity, is refused: nodes do not write main.
+    commitFile(s.client, MAIL, mailEdit(), "an admin's change");
+    const main = run(s.client, ["push", "-q", "origin", "main"], asNode("alpha"));
+    assertDeclined(main);
+    assert.match(main.stderr, /alpha@steward is a node's key: it may push refs\/heads\/status\/alpha only, not refs\/heads\/main/);
+    git(s.client, "tag", "v1");
+    assertDeclined(run(s.client, ["push", "-q", "origin", "v1"], asNode("alpha")));
+  });
+
+  test("reports not signed by the node's key are refused, whoever pushes them", () => {
+    const s = statusServer();
+    const forged = report(s.node, "alpha", admin, "node: alpha\n");
+    for (const env of [asNode("alpha"), serverEnv]) {
+      const r = run(s.node, ["push", "-q", "origin", "status/alpha"], env);
+      assertDeclined(r);
+      assert.match(r.stderr, new RegExp(`STATUS_UNVERIFIED: ${forged} is not signed by alpha's key`));
+    }
+    git(s.node, "reset", "-q", "--hard", "HEAD");
+    git(s.node, "commit", "-q", "--amend", "--no-gpg-sign", "-m", "unsigned");
+    assertDeclined(run(s.node, ["push", "-q", "origin", "status/alpha"], asNode("alpha")));
+    assert.equal(serverRef(s.bare, "refs/heads/status/alpha"), undefined);
+  });
+
+  test("a status branch is never rewritten or deleted, and holds the report only", () => {
+    const s = statusServer();
+    const first = report(s.node, "alpha", alphaKey, "node: alpha\n");
+    assert.equal(run(s.node, ["push", "-q", "origin", "status/alpha"], asNode("alpha")).code, 0);
+    git(s.node, "reset", "-q", "--hard", first);
+    git(s.node, "-c", "gpg.format=ssh", "-c", `user.signingkey=${alphaKey.private}`, "commit", "-q", "-S", "--amend", "-m", "rewritten");
+    const rewrite = run(s.node, ["push", "-q", "--force", "origin", "status/alpha"], asNode("alpha"));
+    assertDeclined(rewrite);
+    assert.match(rewrite.stderr, /not a fast-forward/);
+    const deletion = run(s.node, ["push", "-q", "origin", ":status/alpha"], serverEnv);
+    assertDeclined(deletion);
+    assert.match(deletion.stderr, /cannot be deleted/);
+    git(s.node, "reset", "-q", "--hard", first);
+    report(s.node, "alpha", alphaKey, "node: alpha\nheartbeat: 3\n", { "README.md": "hello\n" });
+    const extra = run(s.node, ["push", "-q", "origin", "status/alpha"], asNode("alpha"));
+    assertDeclined(extra);
+    assert.match(extra.stderr, /holds more than status\/alpha\.yaml/);
+    assert.equal(serverRef(s.bare, "refs/heads/status/alpha"), first);
+  });
+});
+
 test("the hooks' manifest limit is the validator's", () => {
   for (const hook of ["pre-commit", "pre-receive"]) {
     assert.match(readFileSync(join(HOOKS, hook), "utf8"), new RegExp(`^manifest_limit=${MAX_MANIFEST_BYTES}$`, "m"), hook);
