@@ -8,6 +8,7 @@ import { runCommand, type CommandEntry } from "./command.js";
 
 /** Subcommands in the order of the flow; `steward --help` lists them in this order. */
 const COMMANDS: readonly CommandEntry[] = [
+  { name: "init", summary: "bootstrap this node: its key, its configuration, the server's pinned host key", load: async () => (await import("./init.js")).initCommand },
   { name: "fetch", summary: "fetch and verify the cluster repo; print the revision this node would run", load: async () => (await import("./fetch.js")).fetchCommand },
   { name: "validate", summary: "check a cluster repo offline: YAML, schema, references (exit 0 valid, 1 invalid)", load: async () => (await import("./validate.js")).validateCommand },
   { name: "verify-push", summary: "on the git server: check an update of the branch as the nodes will (signatures, trust, rewrites)", load: async () => (await import("./verify-push.js")).verifyPushCommand },
