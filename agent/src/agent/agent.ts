@@ -111,14 +111,18 @@ export async function runAgent(options: AgentOptions): Promise<RunSummary | unde
   }
 }
 
-interface RunContext {
+/** What runs share across the agent's life. */
+export interface RunContext {
   readonly isolate: FetchIsolate;
   readonly cache: object;
   readonly stop: AbortSignal;
 }
 
-/** runOnce is one run: reconcile, judge, observe health and host facts, report. Never throws. */
-async function runOnce(options: AgentOptions, run: RunContext): Promise<RunSummary> {
+/**
+ * runOnce is one run, as the loop does it: reconcile, judge, observe health and host facts,
+ * report. Never throws. Exported for the benchmarks; the agent lock is the caller's business.
+ */
+export async function runOnce(options: AgentOptions, run: RunContext): Promise<RunSummary> {
   const { config, executor, log } = options;
   let reconcile: ReconcileResult | undefined;
   let error: StewardError | undefined;
@@ -171,6 +175,8 @@ function logRun(log: Logger, verdict: CycleVerdict, r: ReconcileResult | undefin
     status: report.commit.action,
     pushed: report.pushes.filter((p) => p.status === "pushed").map((p) => p.remote),
     ...(report.pushes.some((p) => p.status === "failed") ? { pushFailed: report.pushes.filter((p) => p.status === "failed").map((p) => p.remote) } : {}),
+    rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+    heapMiB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
   };
   if (verdict.kind !== "converged") log.warn(fields, "run did not converge");
   else if (changed || report.commit.action === "committed") log.info(fields, "run finished");
