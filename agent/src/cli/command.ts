@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { StewardError, isStewardError } from "../errors.js";
-import { createLogger, type Logger } from "../log.js";
+import { createLogger, logSettings, LOG_LEVELS, type Logger } from "../log.js";
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEM = 1;
@@ -12,6 +12,12 @@ export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 3;
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Options every command takes. */
+const GLOBAL_OPTIONS: Options = {
+  json: { type: "boolean" },
+  "log-format": { type: "string" },
+};
 
 export interface Io {
   readonly out: (text: string) => void;
@@ -51,7 +57,10 @@ export function usageText(commands: readonly CommandEntry[]): string {
     "",
     "Every command takes --json for machine-readable output and --help for its options.",
     "Exit status: 0 ok, 1 a problem was found (printed), 2 usage error, 3 internal error.",
-    "Logs go to stderr as JSON lines; set STEWARD_LOG=info (or debug) for more.",
+    "",
+    "Logs go to stderr, never to stdout: short lines (`warn: message key=value`) when stderr is",
+    "a terminal, JSON lines (pino) when it is not. --log-format text|json (or STEWARD_LOG_FORMAT)",
+    `chooses; STEWARD_LOG sets the level (${LOG_LEVELS.join(", ")}; default warn).`,
   ].join("\n");
 }
 
@@ -93,14 +102,17 @@ export async function runCommand(commands: readonly CommandEntry[], argv: readon
     try {
       parsed = parseArgs({
         args: [...rest],
-        options: { json: { type: "boolean" }, ...command.options },
+        options: { ...GLOBAL_OPTIONS, ...command.options },
         allowPositionals: command.allowPositionals,
         strict: true,
       });
     } catch (e) {
       throw usageError(e instanceof Error ? e.message : String(e));
     }
-    const log = createLogger().child({ command: name });
+    const logFormat = parsed.values["log-format"];
+    const settings = logSettings(process.env, typeof logFormat === "string" ? logFormat : undefined, process.stderr.isTTY === true);
+    if ("problem" in settings) throw usageError(settings.problem);
+    const log = createLogger(settings).child({ command: name });
     return await command.run(parsed.values, parsed.positionals, { out, err, log });
   } catch (e) {
     const se = isStewardError(e) ? e : new StewardError("INTERNAL", e instanceof Error ? (e.stack ?? e.message) : String(e), { retry: "internal" });
