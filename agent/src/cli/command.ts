@@ -55,7 +55,8 @@ export function usageText(commands: readonly CommandEntry[]): string {
     "commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Every command takes --json for machine-readable output and --help for its options.",
+    "Every command takes --json for machine-readable output and --help for its options",
+    "(`steward help <command>` says the same).",
     "Exit status: 0 ok, 1 a problem was found (printed), 2 usage error, 3 internal error.",
     "",
     "Logs go to stderr, never to stdout: short lines (`warn: message key=value`) when stderr is",
@@ -78,9 +79,19 @@ export async function runCommand(commands: readonly CommandEntry[], argv: readon
   const out = (t: string): void => void process.stdout.write(t.endsWith("\n") ? t : `${t}\n`);
   const err = (t: string): void => void process.stderr.write(t.endsWith("\n") ? t : `${t}\n`);
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined || name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
     (name === undefined ? err : out)(usage);
     return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === "help") {
+    // `steward help X` is `steward X --help`.
+    const topic = commands.find((c) => c.name === rest[0]);
+    if (topic === undefined || rest.length > 1) {
+      err(`steward help: ${rest.length > 1 ? "one command at a time" : `unknown command '${rest[0] ?? ""}'`}; the commands are ${commands.map((c) => c.name).join(", ")}`);
+      return EXIT_USAGE;
+    }
+    out((await topic.load()).usage);
+    return EXIT_OK;
   }
   if (name === "--version") {
     out(STEWARD_VERSION);
