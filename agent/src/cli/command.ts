@@ -3,7 +3,7 @@
  * typed usage errors, and the mapping of outcomes to exit codes.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { StewardError, isStewardError } from "../errors.js";
+import { StewardError, isStewardError, renderDiagnostic, type Diagnostic, type Where } from "../errors.js";
 import { createLogger, logSettings, LOG_LEVELS, type Logger } from "../log.js";
 
 export const EXIT_OK = 0;
@@ -129,12 +129,27 @@ export async function runCommand(commands: readonly CommandEntry[], argv: readon
     const se = isStewardError(e) ? e : new StewardError("INTERNAL", e instanceof Error ? (e.stack ?? e.message) : String(e), { retry: "internal" });
     if (json) out(JSON.stringify({ ok: false, error: se.toJSON() }, null, 2));
     else {
-      err(`steward ${name}: ${se.code}: ${se.message}`);
-      if (se.hint !== undefined) err(`  hint: ${se.hint}`);
-      if (se.code === "USAGE") err(command.usage);
+      const diagnostics = configDiagnostics(se);
+      if (diagnostics.length > 0) for (const d of diagnostics) err(renderDiagnostic(d));
+      else {
+        err(`steward ${name}: ${se.code}: ${se.message}`);
+        if (se.hint !== undefined) err(`  hint: ${se.hint}`);
+        if (se.code === "USAGE") err(command.usage);
+      }
     }
     return se.code === "USAGE" ? EXIT_USAGE : se.code === "INTERNAL" ? EXIT_INTERNAL : EXIT_PROBLEM;
   }
+}
+
+/**
+ * configDiagnostics is every problem of an invalid agent configuration (CONFIG_INVALID carries
+ * them all in `data.problems`, config.ts), as diagnostics to print one by one, as validate
+ * prints a manifest's; empty for any other error.
+ */
+function configDiagnostics(e: StewardError): Diagnostic[] {
+  const problems = e.code === "CONFIG_INVALID" ? e.data["problems"] : undefined;
+  if (!Array.isArray(problems)) return [];
+  return (problems as { message: string; where: Where; hint: string }[]).map((p) => ({ code: "CONFIG_INVALID", severity: "error", message: p.message, where: p.where, ...(p.hint === "" ? {} : { hint: p.hint }) }));
 }
 
 export const STEWARD_VERSION = "0.1.0";
