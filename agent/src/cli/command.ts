@@ -50,7 +50,7 @@ export function usageText(commands: readonly CommandEntry[]): string {
   return [
     "usage: steward <command> [options]",
     "",
-    "Steward keeps this node's ZFS datasets as the signed cluster repo says (jails and pf: not yet).",
+    "Steward keeps this node's ZFS datasets and jails as the signed cluster repo says (pf: not yet).",
     "",
     "commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
