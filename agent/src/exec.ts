@@ -1,5 +1,5 @@
 /**
- * The one place that starts processes (STYLE.md §5). Everything Steward runs on the host goes
+ * The one place that starts processes (docs/decisions.md, "One executor"). Everything Steward runs on the host goes
  * through an Executor: an argument vector, never a shell string; a timeout on everything;
  * `reject: false`, so a non-zero exit is data for the caller's parser, not an exception.
  * The executor never logs: callers and observers decide what a result means.

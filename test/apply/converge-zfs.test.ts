@@ -146,7 +146,7 @@ test("a dataset listed for destroy is destroyed, after its guid is confirmed", a
   let ex = new RecordingExecutor([], systemExecutor);
   let run = await applyNode(desired([mail(25)], [spoolName()]), { ...ctx(), executor: ex });
   assert.deepEqual(run.plan.actions.map((a) => a.id), [`zfs.destroy:${spoolName()}`]);
-  // zfs-fuse only: a dataset used moments ago can be "busy" for a while (freebsd.md §1.7);
+  // zfs-fuse only: a dataset used moments ago can be "busy" for a while (docs/decisions.md, "The portable subset of zfs");
   // the next reconcile retries, as the agent's next interval would.
   for (let i = 0; i < 30 && isBusy(run.result.outcomes[0]); i++) {
     await new Promise((r) => setTimeout(r, 200));

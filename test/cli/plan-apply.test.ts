@@ -123,7 +123,7 @@ test("an invalid manifest prints its diagnostics, exits 1 and touches nothing", 
 });
 
 test("apply exits 1 when an action fails, and says which", async () => {
-  // zfs-fuse rejects lz4 (freebsd.md §1.6): both datasets' compression sets fail.
+  // zfs-fuse rejects lz4 (docs/decisions.md, "gzip instead of lz4, on zfs-fuse only"): both datasets' compression sets fail.
   await writeRepo({ quota: "30G", compression: "lz4" });
   const r = await runCli(["apply", ...target(), "--json"]);
   assert.equal(r.code, 1);

@@ -1,6 +1,6 @@
 /**
  * A git smart-HTTP server on 127.0.0.1 for tests: node's http server running `git
- * http-backend` per request as a CGI (git.md §3.1), with fault modes to play a broken server:
+ * http-backend` per request as a CGI (git-http-backend(1)), with fault modes to play a broken server:
  * - `down`:      every connection is reset at once;
  * - `garbage`:   200 with random bytes;
  * - `truncated`: the upload-pack answer is cut in the middle of a pkt-line (the response ends cleanly);

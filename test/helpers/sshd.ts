@@ -1,5 +1,5 @@
 /**
- * An OpenSSH server on 127.0.0.1 for tests (git.md §3.2): its own config, host key and
+ * An OpenSSH server on 127.0.0.1 for tests (sshd(8), sshd_config(5)): its own config, host key and
  * authorized_keys in a temp directory, started by absolute path in the foreground on a free
  * high port. The authorized key may only run git-shell (`restrict,command=…`), like a git
  * server's git account. Logins are as the user running the tests (root in CI).

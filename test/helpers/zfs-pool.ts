@@ -45,7 +45,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /**
  * createTestPool makes a fresh pool `<prefix><hex>` on a sparse file (128 MiB unless told). A
- * pool that does not come up ONLINE (zfs-fuse after a daemon crash, freebsd.md §1.7) is
+ * pool that does not come up ONLINE (zfs-fuse after a daemon crash; docs/decisions.md, "The
+ * portable subset of zfs") is
  * destroyed and made again.
  */
 export async function createTestPool(prefix = "st", sizeMb = 128): Promise<TestPool> {
@@ -73,7 +74,7 @@ export async function createTestPool(prefix = "st", sizeMb = 128): Promise<TestP
 }
 
 async function destroyPool(name: string, vdev: string, dir: string): Promise<void> {
-  // zfs-fuse may call a just-used dataset busy for a few seconds (freebsd.md §1.7): retry.
+  // zfs-fuse may call a just-used dataset busy for a few seconds (docs/decisions.md, "The portable subset of zfs"): retry.
   for (let i = 0; i < 40; i++) {
     const r = await zfsRun(["zpool", "destroy", "-f", name]);
     if (r.exitCode === 0 || /no such pool/.test(r.stderr)) break;

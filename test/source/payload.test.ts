@@ -17,7 +17,7 @@ before(() => {
 });
 after(() => removeDir(dir));
 
-/** git's own split (git.md §1.5): `git cat-file commit` through awk. */
+/** git's own split (docs/decisions.md, "The signed payload, rebuilt with git's rule"): `git cat-file commit` through awk. */
 function referenceSplit(oid: string): { raw: Buffer; payload: Buffer; signature: Buffer } {
   const out = join(dir, oid);
   execFileSync("sh", ["-c", `git cat-file commit ${oid} > ${out}.raw && awk 'BEGIN{h=1} h&&/^$/{h=0} h&&/^gpgsig /{s=1; sub(/^gpgsig /,""); print > "${out}.sig"; next} h&&s&&/^ /{sub(/^ /,""); print > "${out}.sig"; next} {s=0; print > "${out}.payload"}' ${out}.raw`], { cwd: work.dir });

@@ -1,7 +1,7 @@
 /**
  * The source step end to end (runSource): a primary served by git http-backend (or sshd), a
- * mirror on a local path, commits signed by native git, and every attack of git.md §5 the
- * agent must refuse. Each test builds its own repositories and state directory.
+ * mirror on a local path, commits signed by native git, and every attack of docs/architecture.md,
+ * "Trust and threats", the agent must refuse. Each test builds its own repositories and state directory.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -1,5 +1,5 @@
 /**
- * What apply reports (STYLE.md §6): one outcome per action, and the observers that hear about
+ * What apply reports (docs/architecture.md, "Apply"): one outcome per action, and the observers that hear about
  * progress (the journal and the logger). Plain data.
  */
 import type { ErrorCode } from "../errors.js";

@@ -3,8 +3,8 @@
  * typed usage errors, and the mapping of outcomes to exit codes.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { StewardError, isStewardError } from "../errors.js";
-import { createLogger, type Logger } from "../log.js";
+import { StewardError, isStewardError, renderDiagnostic, type Diagnostic, type Where } from "../errors.js";
+import { createLogger, logSettings, LOG_LEVELS, type Logger } from "../log.js";
 import { STEWARD_VERSION } from "../version.js";
 
 export const EXIT_OK = 0;
@@ -13,6 +13,12 @@ export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 3;
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Options every command takes. */
+const GLOBAL_OPTIONS: Options = {
+  json: { type: "boolean" },
+  "log-format": { type: "string" },
+};
 
 export interface Io {
   readonly out: (text: string) => void;
@@ -45,14 +51,18 @@ export function usageText(commands: readonly CommandEntry[]): string {
   return [
     "usage: steward <command> [options]",
     "",
-    "Steward keeps this node's ZFS datasets as the signed cluster repo says (jails and pf: not yet).",
+    "Steward keeps this node's ZFS datasets and jails as the signed cluster repo says (pf: not yet).",
     "",
     "commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Every command takes --json for machine-readable output and --help for its options.",
+    "Every command takes --json for machine-readable output and --help for its options",
+    "(`steward help <command>` says the same).",
     "Exit status: 0 ok, 1 a problem was found (printed), 2 usage error, 3 internal error.",
-    "Logs go to stderr as JSON lines; set STEWARD_LOG=info (or debug) for more.",
+    "",
+    "Logs go to stderr, never to stdout: short lines (`warn: message key=value`) when stderr is",
+    "a terminal, JSON lines (pino) when it is not. --log-format text|json (or STEWARD_LOG_FORMAT)",
+    `chooses; STEWARD_LOG sets the level (${LOG_LEVELS.join(", ")}; default warn).`,
   ].join("\n");
 }
 
@@ -70,9 +80,19 @@ export async function runCommand(commands: readonly CommandEntry[], argv: readon
   const out = (t: string): void => void process.stdout.write(t.endsWith("\n") ? t : `${t}\n`);
   const err = (t: string): void => void process.stderr.write(t.endsWith("\n") ? t : `${t}\n`);
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined || name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
     (name === undefined ? err : out)(usage);
     return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === "help") {
+    // `steward help X` is `steward X --help`.
+    const topic = commands.find((c) => c.name === rest[0]);
+    if (topic === undefined || rest.length > 1) {
+      err(`steward help: ${rest.length > 1 ? "one command at a time" : `unknown command '${rest[0] ?? ""}'`}; the commands are ${commands.map((c) => c.name).join(", ")}`);
+      return EXIT_USAGE;
+    }
+    out((await topic.load()).usage);
+    return EXIT_OK;
   }
   if (name === "--version") {
     out(STEWARD_VERSION);
@@ -94,24 +114,41 @@ export async function runCommand(commands: readonly CommandEntry[], argv: readon
     try {
       parsed = parseArgs({
         args: [...rest],
-        options: { json: { type: "boolean" }, ...command.options },
+        options: { ...GLOBAL_OPTIONS, ...command.options },
         allowPositionals: command.allowPositionals,
         strict: true,
       });
     } catch (e) {
       throw usageError(e instanceof Error ? e.message : String(e));
     }
-    const log = createLogger().child({ command: name });
+    const logFormat = parsed.values["log-format"];
+    const settings = logSettings(process.env, typeof logFormat === "string" ? logFormat : undefined, process.stderr.isTTY === true);
+    if ("problem" in settings) throw usageError(settings.problem);
+    const log = createLogger(settings).child({ command: name });
     return await command.run(parsed.values, parsed.positionals, { out, err, log });
   } catch (e) {
     const se = isStewardError(e) ? e : new StewardError("INTERNAL", e instanceof Error ? (e.stack ?? e.message) : String(e), { retry: "internal" });
     if (json) out(JSON.stringify({ ok: false, error: se.toJSON() }, null, 2));
     else {
-      err(`steward ${name}: ${se.code}: ${se.message}`);
-      if (se.hint !== undefined) err(`  hint: ${se.hint}`);
-      if (se.code === "USAGE") err(command.usage);
+      const diagnostics = configDiagnostics(se);
+      if (diagnostics.length > 0) for (const d of diagnostics) err(renderDiagnostic(d));
+      else {
+        err(`steward ${name}: ${se.code}: ${se.message}`);
+        if (se.hint !== undefined) err(`  hint: ${se.hint}`);
+        if (se.code === "USAGE") err(command.usage);
+      }
     }
     return se.code === "USAGE" ? EXIT_USAGE : se.code === "INTERNAL" ? EXIT_INTERNAL : EXIT_PROBLEM;
   }
 }
 
+/**
+ * configDiagnostics is every problem of an invalid agent configuration (CONFIG_INVALID carries
+ * them all in `data.problems`, config.ts), as diagnostics to print one by one, as validate
+ * prints a manifest's; empty for any other error.
+ */
+function configDiagnostics(e: StewardError): Diagnostic[] {
+  const problems = e.code === "CONFIG_INVALID" ? e.data["problems"] : undefined;
+  if (!Array.isArray(problems)) return [];
+  return (problems as { message: string; where: Where; hint: string }[]).map((p) => ({ code: "CONFIG_INVALID", severity: "error", message: p.message, where: p.where, ...(p.hint === "" ? {} : { hint: p.hint }) }));
+}

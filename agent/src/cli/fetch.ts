@@ -3,8 +3,7 @@
  * which remote, what each remote answered — or why the last applied revision is kept.
  * Exit 0 when a revision is chosen (new or unchanged), 1 when held.
  */
-import { DEFAULT_CONFIG_PATH, loadConfig, type AgentConfig, type ConfigProblem } from "../config.js";
-import { isStewardError, renderDiagnostic } from "../errors.js";
+import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import type { SourceProblem } from "../source/choose.js";
 import { describeProblem } from "../source/problem-text.js";
 import { runSource, type RemoteReport, type SourceResult } from "../source/source.js";
@@ -52,16 +51,8 @@ export const fetchCommand: Command = {
   },
   allowPositionals: false,
   async run(values, _positionals, io) {
-    let config: AgentConfig;
-    try {
-      config = await loadConfig(typeof values["config"] === "string" ? values["config"] : DEFAULT_CONFIG_PATH);
-    } catch (e) {
-      // Every problem of the configuration, not only the first, as validate prints a manifest's.
-      const problems = isStewardError(e) && e.code === "CONFIG_INVALID" ? (e.data["problems"] as readonly ConfigProblem[] | undefined) : undefined;
-      if (values["json"] === true || problems === undefined || problems.length === 0) throw e;
-      for (const p of problems) io.err(renderDiagnostic({ code: "CONFIG_INVALID", severity: "error", message: p.message, where: p.where, hint: p.hint }));
-      return EXIT_PROBLEM;
-    }
+    // An invalid configuration throws CONFIG_INVALID; runCommand prints every problem.
+    const config = await loadConfig(typeof values["config"] === "string" ? values["config"] : DEFAULT_CONFIG_PATH);
     const result = await runSource(config, { log: io.log });
     const chosen = result.decision.kind !== "hold";
     let recorded = false;

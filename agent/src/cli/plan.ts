@@ -13,8 +13,8 @@ export const planCommand: Command = {
   usage: [
     "usage: steward plan [--config FILE | --dir DIR] [--node NAME] [--state DIR] [--rev REV] [--json]",
     "",
-    "Observes the node's ZFS datasets and prints the ordered actions apply would run, each with",
-    "its reason and exact commands, then the findings (conflicts, orphans, drift left alone).",
+    "Observes the node (ZFS datasets, jails) and prints the ordered actions apply would run, each",
+    "with its reason and exact commands, then the findings (conflicts, orphans, drift left alone).",
     "Nothing on the host is changed (fetching updates only the agent's local repository).",
     "",
     TARGET_USAGE,

@@ -3,7 +3,7 @@
  *
  * In a pre-receive hook the pushed objects are still in quarantine: git sets
  * GIT_OBJECT_DIRECTORY to the quarantine directory and GIT_ALTERNATE_OBJECT_DIRECTORIES to the
- * repository's own objects (git.md §4, githooks(5) "pre-receive"). isomorphic-git reads neither
+ * repository's own objects (githooks(5) "pre-receive"; docs/decisions.md, "Native git in the pre-receive hook"). isomorphic-git reads neither
  * variable nor objects/info/alternates, so it cannot see a push before it is accepted; native
  * git, started with the hook's environment, sees exactly what the hook sees: loose objects and
  * packs in quarantine and in the repository, alternates, multi-pack indexes.

@@ -3,7 +3,7 @@
  * node's bare repository, with isomorphic-git through the http seam (http-transport.ts).
  *
  * The local remote-tracking ref is passed as `ref`, so its tip is the "have" sent to the
- * server and a no-op fetch transfers no pack (git.md §1.2). The branch is fetched by name and
+ * server and a no-op fetch transfers no pack (docs/decisions.md, "isomorphic-git behind its http seam"). The branch is fetched by name and
  * the remote's HEAD plays no part: isomorphic-git sees the advertisement narrowed to that
  * branch (advertisement.ts). isomorphic-git moves that ref
  * before it has received the pack and never checks the pack's checksum, so after every fetch
@@ -93,7 +93,7 @@ export async function fetchRemote(remote: RemoteSpec, options: FetchOptions): Pr
     if (res.fetchHead === null || res.fetchHead === undefined) {
       throw new StewardError("SOURCE_EMPTY", `remote ${remote.name} has no branches`, { data: { remote: remote.name, branch }, hint: "push the cluster repo to this remote", retry: "stalled" });
     }
-    // `packfile` is set when a pack was written (git.md §1.2); the typings omit it.
+    // `packfile` is set when a pack was written; isomorphic-git's typings omit it.
     const packfile = (res as { packfile?: string }).packfile;
     const packBytes = packfile === undefined ? 0 : await checkPack(gitdir, packfile, remote.name);
     const tip = res.fetchHead;

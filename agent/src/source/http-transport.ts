@@ -1,6 +1,6 @@
 /**
  * The `http` object handed to isomorphic-git: the one seam through which every byte from a
- * remote arrives (git.md §1.3). It routes by URL:
+ * remote arrives (docs/decisions.md, "isomorphic-git behind its http seam"). It routes by URL:
  * - `https://…` and `http://…` to isomorphic-git's node client, with redirects refused;
  * - `http://ssh.invalid/<remote>` to a pkt-line bridge running `ssh … "git-upload-pack '<path>'"`
  *   (or `git-receive-pack` for a push);
@@ -242,7 +242,7 @@ export function createGitHttp(remotes: readonly RemoteSpec[], options: GitHttpOp
 }
 
 /**
- * One upload-pack or receive-pack process spoken to in stateful protocol v0 (git.md §1.3): the
+ * One upload-pack or receive-pack process spoken to in stateful protocol v0 (gitprotocol-pack(5)): the
  * GET returns its advertisement, the POST writes the request and streams the rest of its stdout.
  */
 class BridgeSession {
@@ -377,7 +377,7 @@ function readSshFiles(remote: RemoteSpec): string {
 
 /**
  * bridgeFailure turns the end of a failed bridge process into a typed error. ssh exits 255
- * for its own failures (git.md §1.3); its stderr tells the case (ssh-failure.ts: SOURCE_HOST_KEY,
+ * for its own failures (ssh(1), EXIT STATUS); its stderr tells the case (ssh-failure.ts: SOURCE_HOST_KEY,
  * SOURCE_AUTH, CONFIG_INVALID, SOURCE_TIMEOUT, SOURCE_FETCH_FAILED). Other exits come from
  * git-shell or upload-pack: a missing repository is SOURCE_NOT_FOUND, the rest SOURCE_PROTOCOL.
  */

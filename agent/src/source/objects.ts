@@ -1,7 +1,7 @@
 /**
  * Where the chain verification (verify.ts) reads git objects from. The node reads its own bare
  * repository through isomorphic-git; the git server's pre-receive hook reads the pushed
- * objects, which sit in git's quarantine directory (git.md §4) where isomorphic-git cannot see
+ * objects, which sit in git's quarantine directory (githooks(5), "pre-receive") where isomorphic-git cannot see
  * them (it reads no alternates), through native git (cat-file.ts). Both hand verify.ts the same
  * bytes, and verify.ts parses them with the same code, so a push is judged as a node judges it.
  */

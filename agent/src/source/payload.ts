@@ -2,7 +2,7 @@
  * What an SSH commit signature covers. Pure: raw commit bytes in, payload and signature out.
  *
  * isomorphic-git's readCommit().payload cuts after a PGP end marker and is garbage for SSH
- * signatures (git.md §1.5), so the payload is rebuilt here with git's own rule
+ * signatures (docs/decisions.md, "The signed payload, rebuilt with git's rule"), so the payload is rebuilt here with git's own rule
  * (parse_signed_commit): in the header block only, drop the `gpgsig ` line and its
  * continuation lines (one leading space); keep every other byte.
  */

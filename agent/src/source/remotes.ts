@@ -3,8 +3,8 @@
  * synthetic URL isomorphic-git is given for it, and the argument vectors that reach a remote
  * over SSH or a local `git upload-pack` / `git receive-pack`. Pure: strings in, data out; no I/O.
  *
- * Everything that ends up in an argument vector is validated here first (ARCHITECTURE.md,
- * trust model): host names, user names, ports, repository paths and the ssh file options.
+ * Everything that ends up in an argument vector is validated here first (docs/architecture.md,
+ * "Hostile input"): host names, user names, ports, repository paths and the ssh file options.
  */
 import type { Argv } from "../exec.js";
 import { StewardError } from "../errors.js";
@@ -179,7 +179,7 @@ export function describeRemote(remote: RemoteSpec): string {
   }
 }
 
-/** quoteForGitShell quotes one argument the way git-shell and gitolite parse it (git.md §1.3). */
+/** quoteForGitShell quotes one argument the way git-shell(1) and gitolite parse it. */
 export function quoteForGitShell(arg: string): string {
   return `'${arg.replaceAll("'", `'\\''`)}'`;
 }

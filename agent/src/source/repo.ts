@@ -1,7 +1,7 @@
 /**
  * The node's bare repository (`<state>/source/repo.git`) and the locks around it. Every
  * isomorphic-git call on a gitdir runs under `withRepoLock`: isomorphic-git's own locks are
- * per call, and a fetch interleaved with reads sees packs half-written (git.md §1.8). The lock
+ * per call, and a fetch interleaved with reads sees packs half-written (docs/decisions.md, "One lock around the local repository"). The lock
  * is an in-process mutex plus the flock(2) lock on `<state>/source/repo.lock` (file-lock.ts), so a
  * `steward fetch` and the agent never fetch into the same repository at once.
  */
@@ -202,7 +202,7 @@ export function withRepoLock<T>(gitdir: string, fn: () => Promise<T>, log: Logge
 
 /**
  * prepareRepo makes sure the bare repository exists and has one remote per configured remote
- * (git.md §1.1): creates it on first use, sets core.ignorecase=false and gc.auto=0, and
+ * (docs/decisions.md, "One lock around the local repository"): creates it on first use, sets core.ignorecase=false and gc.auto=0, and
  * (re)writes `remote.<name>.url` to the URL isomorphic-git must use, and removes a stray
  * `shallow` file (logged), which would stop every history walk at the commits it names. Call
  * under the lock. Throws SOURCE_STATE when the directory cannot be created or written.

@@ -2,7 +2,7 @@
  * The verdict on one commit signature, decided in process. Pure: the armored signature, the
  * signed payload, the parsed trust file and revocation list, and the time, in; a verdict out.
  *
- * The verdict is, by construction, the one signature.ts takes from ssh-keygen (git.md §2.2):
+ * The verdict is, by construction, the one signature.ts takes from ssh-keygen (ssh-keygen(1), -Y):
  * - ok with principal P iff `-Y find-principals` prints a principal that, trimmed, is P and
  *   holds no `*`, `?` or `!`, and `-Y verify -I P -n git` (with `-r` when there is a revocation
  *   list) exits 0; the first such P in the printed order;

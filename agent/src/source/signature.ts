@@ -1,5 +1,6 @@
 /**
- * Checking one commit's SSH signature (git.md §2.2): in process first (signature-verdict.ts,
+ * Checking one commit's SSH signature (ssh-keygen(1), -Y; docs/decisions.md, "Signatures checked in
+ * process, ssh-keygen as the fallback"): in process first (signature-verdict.ts,
  * with node:crypto), and with ssh-keygen whenever the in-process check cannot be sure to answer
  * as ssh-keygen would (certificates, key types it does not implement, a KRL, …). Both give
  * the same verdict. The ssh-keygen path decides on exit codes only, never on its messages:

@@ -1,6 +1,6 @@
 /**
  * Reading one revision of the cluster repo straight from the object store, without a working
- * tree (git.md §1.4): the text of the manifest files and the list of every file path.
+ * tree (docs/architecture.md, "The flow", step 2): the text of the manifest files and the list of every file path.
  */
 import git from "isomorphic-git";
 import { StewardError } from "../errors.js";

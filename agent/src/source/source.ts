@@ -184,7 +184,7 @@ async function ancestryFacts(gitdir: string, cache: object, facts: readonly Remo
   for (const a of nodes) {
     for (const b of nodes) {
       if (a === b) continue;
-      // isDescendent(x, x) is false (git.md §1.4); equal tips were excluded above.
+      // isomorphic-git's isDescendent(x, x) is false; equal tips were excluded above.
       if (await git.isDescendent({ fs: rfs, gitdir, oid: b, ancestor: a, depth: -1, cache })) pairs.push([a, b]);
     }
   }

@@ -1,5 +1,5 @@
 /**
- * What went wrong when ssh exits 255 (its own failures, git.md §1.3), told from its stderr, and
+ * What went wrong when ssh exits 255 (its own failures, ssh(1) EXIT STATUS), told from its stderr, and
  * the error an admin is shown for it. Pure: stderr and the known_hosts text in, data out.
  *
  * The cases need different people to do different things, so they get different codes:

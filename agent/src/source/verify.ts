@@ -4,7 +4,7 @@
  * The commits checked are the first-parent chain from the tip down to (excluding) L; when L
  * is not on that chain (it was merged in as a side parent), down to the first commit that is L
  * or an ancestor of L (the ancestor set is computed only then). Side-branch commits are
- * covered by the signed merge that brings them in (git.md §5). With no L (first run) only
+ * covered by the signed merge that brings them in (docs/architecture.md, "Signed history"). With no L (first run) only
  * the tip is checked.
  *
  * Each commit must be signed by a key the trust of its first parent admits: the parent's

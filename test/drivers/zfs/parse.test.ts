@@ -77,7 +77,7 @@ test("a usage error (unknown property, exit 2) is a failure", () => {
 });
 
 test("a daemon that is not running is a failure that says ZFS is unavailable", () => {
-  // Text from freebsd.md §1.7 (not recorded: stopping the shared daemon would break other tests).
+  // zfs-fuse's text without its daemon (docs/decisions.md, "The portable subset of zfs"; not recorded: stopping the shared daemon would break other tests).
   const stderr = "connect: No such file or directory\nPlease make sure that the zfs-fuse daemon is running.\ninternal error: failed to initialize ZFS library\n";
   assert.deepEqual(parseObserveResult("tank/steward", { exitCode: 1, stdout: "", stderr, timedOut: false }), { kind: "failed", unavailable: true });
 });

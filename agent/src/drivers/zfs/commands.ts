@@ -1,5 +1,6 @@
 /**
- * The exact `zfs` command lines of the ZFS driver (freebsd.md §1.2), as argument vectors.
+ * The exact `zfs` command lines of the ZFS driver (zfs(8); docs/decisions.md, "The portable
+ * subset of zfs"), as argument vectors.
  * Pure: builds arrays, runs nothing. Only the portable subset that zfs-fuse 0.7.0 and OpenZFS
  * on FreeBSD both accept is used.
  */

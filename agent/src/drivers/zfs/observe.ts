@@ -1,5 +1,5 @@
 /**
- * Observing ZFS (ARCHITECTURE.md step 3): one `zfs get -rHp` under `<pool>/steward`, and the
+ * Observing ZFS (docs/architecture.md, "The flow", step 4): one `zfs get -rHp` under `<pool>/steward`, and the
  * applied record from the state directory.
  */
 import { StewardError } from "../../errors.js";

@@ -1,5 +1,5 @@
 /**
- * Reading what `zfs` printed (freebsd.md §1.1–1.3). Pure: text and exit codes in, data out.
+ * Reading what `zfs` printed (zfs(8), zfs-get(8), zfsprops(7)). Pure: text and exit codes in, data out.
  * Each parser reads the exit code itself: "dataset does not exist" is an observation here,
  * not an error.
  */

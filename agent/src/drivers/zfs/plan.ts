@@ -153,7 +153,11 @@ function baseMissing(name: string, snapshot: string, absent: boolean): ZfsFindin
     dataset: name,
     snapshot,
     blocking: true,
-    message: `${absent ? "the base release is not installed" : `the base release has no snapshot @${snapshot}`}: jails of ${release} cannot be created. Install it once (docs/jails.md): zfs create -p ${name}; tar -xf ${release}-base.txz -C <its mountpoint>; zfs snapshot ${name}@${snapshot}`,
+    // The steps of docs/jails.md, "The base release"; not `zfs create -p`, which would make
+    // Steward's containers without its marker, and under them a base with no mountpoint.
+    message: absent
+      ? `the base release is not installed: jails of ${release} cannot be created. Install it once (docs/jails.md, "The base release"): zfs create -o mountpoint=/usr/local/steward/base/${release} ${name}; tar -xf ${release}-base.txz -C /usr/local/steward/base/${release}; zfs snapshot ${name}@${snapshot}`
+      : `the base release has no snapshot @${snapshot}: jails of ${release} cannot be created. Finish installing it (docs/jails.md, "The base release"), then: zfs snapshot ${name}@${snapshot}`,
   };
 }
 
