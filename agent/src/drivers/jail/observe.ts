@@ -7,13 +7,13 @@
  */
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readdir, realpath } from "node:fs/promises";
+import { lstat, open, readdir, realpath } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { StewardError } from "../../errors.js";
 import type { RunResult } from "../../exec.js";
 import { mapBounded } from "../../map-bounded.js";
 import type { DriverContext } from "../driver.js";
-import { hostRcArgv, jlsArgv, pkgQueryArgv } from "./commands.js";
+import { hostRcArgv, jlsArgv, pkgQueryArgv, tempPath } from "./commands.js";
 import { CONF_HEADER } from "./conf.js";
 import { parseHostRc, parseJls, parsePkgQuery, parseRcConf } from "./parse.js";
 import { readJailRecord } from "./state.js";
@@ -63,12 +63,14 @@ async function observeJail(name: string, desired: JailDesired, running: readonly
   }
   let rc: Record<string, string> | undefined;
   const files: Record<string, { sha256: string; mode: number }> = {};
+  const temporaries: string[] = [];
   if (spec !== undefined) {
     const rcText = await readInside(spec.root, "/etc/rc.conf");
     rc = rcText === undefined ? undefined : parseRcConf(rcText.bytes.toString("utf8"));
     for (const f of spec.files) {
       const got = await readInside(spec.root, f.path);
       if (got !== undefined) files[f.path] = { sha256: sha256(got.bytes), mode: got.mode };
+      if (await existsInside(spec.root, tempPath(f.path))) temporaries.push(f.path);
     }
   }
   return {
@@ -79,6 +81,7 @@ async function observeJail(name: string, desired: JailDesired, running: readonly
     packages,
     rc,
     files,
+    ...(temporaries.length === 0 ? {} : { temporaries }),
   };
 }
 
@@ -128,6 +131,26 @@ async function readBounded(path: string): Promise<{ bytes: Buffer; mode: number 
   }
 }
 
+/** insideRoot says whether the directory of `path` in a jail resolves inside the jail's root (no symlink leads out). */
+async function insideRoot(root: string, full: string): Promise<boolean> {
+  try {
+    const [realRoot, realDir] = await Promise.all([realpath(root), realpath(dirname(full))]);
+    return realDir === realRoot || realDir.startsWith(`${realRoot}/`);
+  } catch {
+    return false;
+  }
+}
+
+/** existsInside says whether `path` of a jail exists (as anything, a symlink included), looked up only inside its root. */
+async function existsInside(root: string, path: string): Promise<boolean> {
+  const full = join(root, path);
+  if (!(await insideRoot(root, full))) return false;
+  return lstat(full).then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * readInside reads `path` of a jail from the host only when its directory resolves inside the
  * jail's root (so a symlink in the jail cannot point the read at the host) and the file itself
@@ -135,11 +158,6 @@ async function readBounded(path: string): Promise<{ bytes: Buffer; mode: number 
  */
 async function readInside(root: string, path: string): Promise<{ bytes: Buffer; mode: number } | undefined> {
   const full = join(root, path);
-  try {
-    const [realRoot, realDir] = await Promise.all([realpath(root), realpath(dirname(full))]);
-    if (realDir !== realRoot && !realDir.startsWith(`${realRoot}/`)) return undefined;
-  } catch {
-    return undefined;
-  }
+  if (!(await insideRoot(root, full))) return undefined;
   return readBounded(full);
 }
