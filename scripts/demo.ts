@@ -2,10 +2,12 @@
  * `make demo`: Steward's main job end to end on this machine, with nothing but loopback.
  *
  * A git server (git http-backend on 127.0.0.1) serves a cluster repo made from
- * cluster-repo-template/ and signed by an admin key; one node converges its ZFS datasets on a
- * file-backed zfs-fuse pool through the real `steward` CLI: validate, fetch, plan, apply, a
- * second apply that changes nothing, a signed change, a hand edit corrected as drift, and an
- * unsigned commit that is held. Everything is removed at the end.
+ * cluster-repo-template/ and signed by an admin key; one node converges its ZFS datasets (on a
+ * file-backed zfs-fuse pool) and its six service jails (on the simulated jail tools) through
+ * the real `steward` CLI: validate, fetch, plan, apply and the jails it runs, a second apply
+ * that changes nothing, a signed change that restarts one service, a dataset changed and a jail
+ * stopped by hand corrected as drift, and an unsigned commit that is held. Everything is
+ * removed at the end.
  */
 import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -27,6 +29,18 @@ async function run(display: string, argv: readonly string[]): Promise<number> {
   process.stdout.write(`$ ${display}\n`);
   const child = spawn(argv[0] ?? "", argv.slice(1), { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, STEWARD_LOG: "error" } });
   const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+  if (code !== 0) process.stdout.write(`(exit ${code})\n`);
+  return code;
+}
+
+/** runFiltered is run with only the output lines `keep` accepts, as a pipe through grep would show them. */
+async function runFiltered(display: string, argv: readonly string[], keep: (line: string) => boolean): Promise<number> {
+  process.stdout.write(`$ ${display}\n`);
+  const child = spawn(argv[0] ?? "", argv.slice(1), { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, STEWARD_LOG: "error" } });
+  let out = "";
+  child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+  process.stdout.write(out.split("\n").filter(keep).join("\n"));
   if (code !== 0) process.stdout.write(`(exit ${code})\n`);
   return code;
 }
@@ -74,22 +88,28 @@ try {
   expect(await steward(["validate", work.dir]), 0, "validate");
   say("fetch: which revision would this node run, and is it signed by a trusted key?");
   expect(await steward(["fetch", "--config", config]), 0, "fetch");
-  say("plan: what would change (nothing is touched)");
-  expect(await steward(["plan", "--config", config]), 0, "plan");
+  say("plan: what would change (nothing is touched; the commands under each action left out here)");
+  expect(await runFiltered(`steward plan --config ${config.replaceAll(root, "$DEMO")} | grep -v '^      '`, [process.execPath, CLI_MAIN, "plan", "--config", config], (l) => !l.startsWith("      ")), 0, "plan");
   say("apply: converge, then record the revision as applied");
   expect(await steward(["apply", "--config", config]), 0, "apply");
   expect(await run(`zfs list -r -o name,quota,compression,mountpoint ${pool.name}/steward`, ["zfs", "list", "-r", "-o", "name,quota,compression,mountpoint", `${pool.name}/steward`]), 0, "zfs list");
+  say("the jails running, as jls(8) lists them (the simulator's), and one of mail's services");
+  expect(await run("jls", ["jls"]), 0, "jls");
+  expect(await run("service -j mail postfix status", ["service", "-j", "mail", "postfix", "status"]), 0, "service status");
   say("apply again: nothing to do");
   expect(await steward(["apply", "--config", config]), 0, "second apply");
 
-  say("a signed change: mail gets a bigger quota");
+  say("a signed change: mail gets a bigger quota and a tuned main.cf (only postfix restarts)");
   work.write("services/mail.yaml", readFileSync(join(work.dir, "services", "mail.yaml"), "utf8").replace("quota: 20G", "quota: 25G"));
-  work.commit("mail: 25G", { signer: admin });
+  work.write("files/mail/main.cf", `${readFileSync(join(work.dir, "files", "mail", "main.cf"), "utf8")}smtpd_tls_security_level = may\n`);
+  work.commit("mail: 25G, TLS when offered", { signer: admin });
   work.push(bare);
   expect(await steward(["apply", "--config", config]), 0, "apply the change");
 
-  say("someone changes a dataset by hand; Steward puts it back");
+  say("someone changes a dataset and stops a jail by hand; Steward puts both back");
   expect(await run(`zfs set atime=on ${pool.name}/steward/data/blog/www`, ["zfs", "set", "atime=on", `${pool.name}/steward/data/blog/www`]), 0, "zfs set");
+  const xmppConf = join(root, "etc", "jail.conf.d", "xmpp.conf");
+  expect(await run(`jail -f ${xmppConf.replaceAll(root, "$DEMO")} -r xmpp`, ["jail", "-f", xmppConf, "-r", "xmpp"]), 0, "jail -r");
   expect(await steward(["plan", "--config", config]), 0, "plan drift");
   expect(await steward(["apply", "--config", config]), 0, "apply drift");
 

@@ -7,7 +7,8 @@
  */
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeCtx, type Ctx } from "./context.js";
+import { currentJail, makeCtx, type Ctx } from "./context.js";
+import { hangIfFaulted, loadFaults } from "./faults.js";
 import { processIo } from "./io.js";
 import { SimConfigError } from "./state.js";
 
@@ -25,6 +26,7 @@ export function runMain(prog: string, tool: Tool): void {
   }
   let code: number;
   try {
+    hangIfFaulted(ctx.sim, loadFaults(ctx.sim, ctx.env), currentJail(ctx)?.name, prog, argv);
     code = tool(argv, ctx);
   } catch (e) {
     if (e instanceof SimConfigError) {

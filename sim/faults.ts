@@ -4,7 +4,7 @@
  * its lists are added to the file's). Each entry names an item anywhere (`nginx`), in one
  * jail (`web:nginx`) or on the host only (`host:nginx`). See sim/README.md for the effects.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SimConfigError } from "./state.js";
 
@@ -21,9 +21,18 @@ export interface Faults {
   readonly execFail?: readonly string[];
   /** jail_set(2) refuses to create these jails with the message given: `{"web": "jail_set: Cannot allocate memory"}`. */
   readonly jailCreateFail?: Readonly<Record<string, string>>;
+  /**
+   * These commands hang before doing anything: a tool started on the host (`jail`, `host:pkg`)
+   * or a command run inside a jail (`web:mv`, `web:service`). Each records itself in
+   * `hung.jsonl` first, so a test knows when to kill what started it.
+   */
+  readonly hang?: readonly string[];
+  /** How long a hung command waits before it goes on as if nothing happened (default 10 minutes). */
+  readonly hangMs?: number;
 }
 
-const LISTS = ["pkgInstallFail", "pkgDeleteFail", "serviceStartFail", "serviceStopFail", "execFail"] as const;
+const LISTS = ["pkgInstallFail", "pkgDeleteFail", "serviceStartFail", "serviceStopFail", "execFail", "hang"] as const;
+const DEFAULT_HANG_MS = 10 * 60_000;
 
 function parseFaults(text: string, where: string): Faults {
   let v: unknown;
@@ -35,7 +44,7 @@ function parseFaults(text: string, where: string): Faults {
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new SimConfigError(`${where}: must be a JSON object`);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (![...LISTS, "jailCreateFail"].includes(k)) throw new SimConfigError(`${where}: unknown fault "${k}"`);
+    if (![...LISTS, "jailCreateFail", "hangMs"].includes(k)) throw new SimConfigError(`${where}: unknown fault "${k}"`);
   }
   for (const k of LISTS) {
     const l = o[k];
@@ -45,6 +54,8 @@ function parseFaults(text: string, where: string): Faults {
   if (jc !== undefined && (typeof jc !== "object" || jc === null || Array.isArray(jc) || Object.values(jc).some((x) => typeof x !== "string"))) {
     throw new SimConfigError(`${where}: jailCreateFail must map jail names to messages`);
   }
+  const ms = o.hangMs;
+  if (ms !== undefined && (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0)) throw new SimConfigError(`${where}: hangMs must be a whole number of milliseconds`);
   return o as Faults;
 }
 
@@ -60,7 +71,20 @@ export function loadFaults(sim: string, env: Readonly<Record<string, string | un
     if (l.length > 0) merged[k] = l;
   }
   merged.jailCreateFail = { ...(fromFile.jailCreateFail ?? {}), ...(fromEnv.jailCreateFail ?? {}) };
+  const hangMs = fromEnv.hangMs ?? fromFile.hangMs;
+  if (hangMs !== undefined) merged.hangMs = hangMs;
   return merged as Faults;
+}
+
+/**
+ * hangIfFaulted blocks this process when the `hang` fault names `item` in `jail` (undefined =
+ * the host): it appends `{time, pid, jail, item, argv}` to `$STEWARD_SIM_ROOT/hung.jsonl`, then
+ * sleeps (the whole process: nothing else runs, as a wedged tool) for `hangMs`, or until killed.
+ */
+export function hangIfFaulted(sim: string, faults: Faults, jail: string | undefined, item: string, argv: readonly string[]): void {
+  if (!faultHits(faults.hang, jail, item)) return;
+  appendFileSync(join(sim, "hung.jsonl"), `${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, jail: jail ?? "host", item, argv })}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, faults.hangMs ?? DEFAULT_HANG_MS);
 }
 
 /** faultHits says whether `list` names `item` in the jail called `jail` (undefined = the host). */

@@ -18,7 +18,7 @@
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { currentJail, hostRoot, JAIL_ENV, under, withCtx, type Ctx } from "./context.js";
-import { loadFaults } from "./faults.js";
+import { hangIfFaulted, loadFaults } from "./faults.js";
 import { bsdGetopt } from "./getopt.js";
 import { runHost, withSimPath } from "./hostcmd.js";
 import type { Io } from "./io.js";
@@ -90,6 +90,7 @@ function toolFor(cmd: string): ToolFn | undefined {
 export function execInJail(ctx: Ctx, j: SimJail, argv: readonly string[], env: Record<string, string>, io: Io): InJailResult {
   const [cmd, ...args] = argv;
   if (cmd === undefined) return { status: 0 };
+  hangIfFaulted(ctx.sim, loadFaults(ctx.sim, ctx.env), j.name, cmd.slice(cmd.lastIndexOf("/") + 1), argv);
   const root = jailRoot(ctx.sim, j);
   const jenv: Record<string, string> = { ...env, ...simVars(ctx.env), [JAIL_ENV]: String(j.jid) };
   const inner = withCtx(ctx, { jid: j.jid, env: jenv, io, cwd: root });

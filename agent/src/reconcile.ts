@@ -19,7 +19,7 @@ import { agentPaths, hostPathConflicts } from "./manifest/paths.js";
 import { readSnapshot } from "./source/snapshot.js";
 import { runSource, type SourceOptions, type SourceResult } from "./source/source.js";
 import { recordApplied } from "./source/state.js";
-import type { Driver } from "./drivers/driver.js";
+import type { Driver, HealthOptions, ServiceHealth } from "./drivers/driver.js";
 import { DRIVERS } from "./drivers/registry.js";
 import { plan as makePlan } from "./plan/plan.js";
 import type { ObservedState, Plan } from "./plan/types.js";
@@ -50,6 +50,16 @@ export async function observe(desired: DesiredState, ctx: ObserveContext): Promi
   const observed: Record<string, unknown> = {};
   for (const d of ctx.drivers ?? DRIVERS) observed[d.name] = await d.observe(d.slice(desired), ctx);
   return observed;
+}
+
+/**
+ * nodeHealth checks the services every driver supervises (Driver.health; the jail driver's rc
+ * services), for the status report: read-only, bounded by `options`. Never throws.
+ */
+export async function nodeHealth(desired: DesiredState, executor: Executor, options?: HealthOptions, drivers: readonly Driver[] = DRIVERS): Promise<ServiceHealth[]> {
+  const out: ServiceHealth[] = [];
+  for (const d of drivers) if (d.health !== undefined) out.push(...(await d.health(d.slice(desired), executor, options)));
+  return out;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Runs the built `steward` CLI as a child process, the way an admin or a git hook does, and
  * returns the outcome as data. Tests assert on `code` and on diagnostic codes in the output.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -38,17 +38,28 @@ export interface CliOptions {
  * resolves with its exit code and output once it exits. Never rejects for a non-zero exit.
  */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).done;
+}
+
+/** A CLI process still running: its pid (for a test that kills it) and its outcome. */
+export interface StartedCli {
+  readonly child: ChildProcess;
+  readonly done: Promise<CliResult>;
+}
+
+/** startCli is runCli that hands back the process at once, e.g. to SIGKILL it mid-apply. */
+export function startCli(args: readonly string[], options: CliOptions = {}): StartedCli {
   const rssDir = options.measureRss === true ? mkdtempSync(join(tmpdir(), "steward-rss-")) : undefined;
   const rssFile = rssDir === undefined ? undefined : join(rssDir, "maxrss");
   const measure = rssFile === undefined ? [] : ["--import", join(REPO_ROOT, "build/test/helpers/peak-rss.js")];
   const env = { ...(options.env ?? process.env), ...(rssFile === undefined ? {} : { STEWARD_TEST_RSS_FILE: rssFile }) };
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...measure, CLI_MAIN, ...args], {
-      cwd: options.cwd ?? REPO_ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: options.timeoutMs ?? 30_000,
-    });
+  const child = spawn(process.execPath, [...measure, CLI_MAIN, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: options.timeoutMs ?? 30_000,
+  });
+  const done = new Promise<CliResult>((resolvePromise, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
@@ -72,4 +83,5 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
       });
     });
   });
+  return { child, done };
 }

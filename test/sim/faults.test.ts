@@ -2,7 +2,10 @@
  * Fault injection ($STEWARD_SIM_ROOT/faults.json, or STEWARD_SIM_FAULTS): each fault makes a
  * tool fail the way the real one does when that step fails.
  */
-import { scenarios } from "./harness.js";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { scenarios, type Host } from "./harness.js";
 
 const sim = "simulator fault injection";
 const jail = { argv: ["jail", "-c", "name=simweb", "path=${DIR}/simweb", "host.hostname=simweb.home.arpa", "persist"] };
@@ -63,6 +66,26 @@ scenarios([
     dirs: ["simweb"],
     files: { "sim/faults.json": '{"jailCreateFail": {"simweb": "jail_set: Cannot allocate memory"}}', "web.conf": 'simweb {\n  path = "${DIR}/simweb";\n  persist;\n}\n' },
     steps: [{ argv: ["jail", "-f", "${DIR}/web.conf", "-c", "simweb"], code: 1, stderr: "jail: simweb: jail_set: Cannot allocate memory\n" }],
+  },
+  {
+    name: "hang: the command records itself in hung.jsonl, then waits hangMs before it runs",
+    simOnly: sim,
+    dirs: ["simweb"],
+    files: { "sim/faults.json": '{"hang": ["simweb:echo"], "hangMs": 400}' },
+    steps: [
+      jail,
+      { argv: ["jexec", "simweb", "echo", "late"], stdout: "late\n" },
+      { argv: ["jexec", "simweb", "true"] },
+      {
+        check: (h: Host) => {
+          const lines = (file: string): Record<string, unknown>[] => readFileSync(join(h.sim ?? "", file), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+          const hung = lines("hung.jsonl");
+          assert.deepEqual(hung.map((l) => [l["jail"], l["item"], l["argv"]]), [["simweb", "echo", ["echo", "late"]]]);
+          const ended = lines("calls.jsonl").find((l) => l["tool"] === "jexec");
+          assert.ok(Date.parse(String(ended?.["time"])) - Date.parse(String(hung[0]?.["time"])) >= 350, "it waited before running");
+        },
+      },
+    ],
   },
   {
     name: "a malformed fault file is a loud configuration error",

@@ -8,7 +8,8 @@
  *   knows (so a need that names anything else is a bug the planner reports);
  * - how its actions read for people;
  * - optionally: a check of an action's precondition right before its commands run, the
- *   contents its actions feed on stdin, and a record of what apply converged.
+ *   contents its actions feed on stdin, a record of what apply converged, and the health of
+ *   the services it supervises (for the status report).
  */
 import type { OutcomeStatus } from "../apply/types.js";
 import type { Executor, RunResult } from "../exec.js";
@@ -46,6 +47,33 @@ export type CheckResult =
   | { readonly kind: "refused"; readonly message: string; readonly result?: RunResult };
 
 /**
+ * One rc service the manifest lists in a jail, as a health check found it:
+ * - running: rc.subr(8) says it runs (`service -j JAIL SERVICE onestatus` exited 0);
+ * - stopped: the jail runs, the service does not (it exited 1);
+ * - jail-down: the jail itself does not run, so neither does the service;
+ * - unknown: the check could not tell (it failed, timed out, or the deadline passed first).
+ * `detail` says it for people: the tool's own line ("postfix is running as pid 812.") or why.
+ */
+export interface ServiceHealth {
+  readonly jail: string;
+  readonly service: string;
+  readonly state: "running" | "stopped" | "jail-down" | "unknown";
+  readonly detail: string;
+}
+
+/** Bounds of a health check; every field has a default in the driver. */
+export interface HealthOptions {
+  /** The most one command may take. */
+  readonly timeoutMs?: number;
+  /** The most the whole check may take: what is not checked by then is `unknown`. */
+  readonly deadlineMs?: number;
+  /** How many commands run at once. */
+  readonly concurrency?: number;
+  /** The clock (ms, monotonic), for tests. */
+  readonly now?: () => number;
+}
+
+/**
  * One kind of resource. Methods (not function properties) so that a driver of specific types
  * is a Driver of the base types in the registry.
  */
@@ -69,4 +97,11 @@ export interface Driver<S = unknown, O = unknown, A extends ActionBase = ActionB
    * (failed and skipped ones included, so the next plan knows what is still due).
    */
   record?(slice: S, observed: O, part: DriverPlan<A, F>, outcomes: ReadonlyMap<string, OutcomeStatus>, ctx: DriverContext & { readonly stateDir: string }): Promise<void>;
+  /**
+   * health checks the services of its slice, read-only, in a bounded number of commands and
+   * within `options.deadlineMs`; the agent calls it for the status report, after apply or
+   * without one. Never throws: what it cannot check is `unknown`. Only drivers that supervise
+   * services have it (jails).
+   */
+  health?(slice: S, executor: Executor, options?: HealthOptions): Promise<readonly ServiceHealth[]>;
 }

@@ -198,3 +198,25 @@ test("the host's rc.conf lists Steward's jails in order, enables them and clones
     { argv: ["service", "netif", "cloneup"] },
   ]);
 });
+
+test("a jail that runs without a record (an apply killed after starting it) has its services restarted: start would fail on a running one", async () => {
+  const s = await desired();
+  const o = withJail(converged(s), "mail", (j) => j, () => undefined);
+  const first = (a: { steps: readonly unknown[] }): string => (a.steps[0] as { argv: readonly string[] }).argv.join(" ");
+  assert.deepEqual(planJails(s, o).actions.filter((a) => a.jail === "mail").map(first), ["service -j mail postfix restart", "service -j mail dovecot restart", "service -j mail milter-opendkim restart"]);
+  // Not running, but its rc.conf already enables them: the jail's /etc/rc starts them first.
+  const stopped = withJail(converged(s), "mail", (j) => ({ ...j, running: undefined, packages: undefined }), () => undefined);
+  assert.deepEqual(planJails(s, stopped).actions.filter((a) => a.kind === "jail.service-restart" && a.jail === "mail").map(first), ["service -j mail postfix restart", "service -j mail dovecot restart", "service -j mail milter-opendkim restart"]);
+});
+
+test("a temporary file an interrupted apply left is written again, so renamed away, and nothing restarts", async () => {
+  const s = await desired();
+  const o = withJail(converged(s), "mail", (j) => ({ ...j, temporaries: ["/usr/local/etc/postfix/main.cf"] }));
+  const p = planJails(s, o);
+  assert.deepEqual(p.actions.map((a) => [a.id, a.cause, a.reason]), [["jail.file:mail:/usr/local/etc/postfix/main.cf", "drift", "/usr/local/etc/postfix/main.cf.steward-new was left by an interrupted apply"]]);
+  assert.deepEqual(p.actions[0]?.steps.at(-1), { argv: ["jexec", "mail", "mv", "-f", "/usr/local/etc/postfix/main.cf.steward-new", "/usr/local/etc/postfix/main.cf"] });
+  // Steward's own leftover is not drift an admin made: it goes even with drift: report.
+  const report = await desired((d) => ({ ...d, services: d.services.map((x) => ({ ...x, drift: "report" as const })) }));
+  const r = planJails(report, withJail(converged(report), "mail", (j) => ({ ...j, temporaries: ["/usr/local/etc/postfix/main.cf"] })));
+  assert.deepEqual(r.actions.map((a) => a.id), ["jail.file:mail:/usr/local/etc/postfix/main.cf"]);
+});

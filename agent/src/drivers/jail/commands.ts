@@ -69,13 +69,18 @@ export function rcUnsetArgv(jail: string, names: readonly string[]): Argv {
  * from stdin (dd: nothing echoed back), set its mode and owner, rename it over the file.
  */
 export function fileWriteArgvs(jail: string, path: string, mode: number, owner: string | undefined): { readonly mkdir: Argv; readonly write: Argv; readonly rest: readonly Argv[] } {
-  const tmp = `${path}.steward-new`;
+  const tmp = tempPath(path);
   const dir = path.slice(0, path.lastIndexOf("/")) || "/";
   return {
     mkdir: ["jexec", jail, "mkdir", "-p", dir],
     write: ["jexec", jail, "dd", `of=${tmp}`, "status=none"],
     rest: [["jexec", jail, "chmod", mode.toString(8).padStart(4, "0"), tmp], ...(owner === undefined ? [] : [chownArgv(jail, owner, tmp)]), ["jexec", jail, "mv", "-f", tmp, path]],
   };
+}
+
+/** tempPath is where a file is written before it is renamed into place (next to it, in the same directory). */
+export function tempPath(path: string): string {
+  return `${path}.steward-new`;
 }
 
 /** chownArgv sets a file's owner with the jail's own chown, so names resolve in the jail's passwd. */

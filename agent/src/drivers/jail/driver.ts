@@ -12,6 +12,7 @@ import { assertNever } from "../../plan/assert-never.js";
 import type { Driver } from "../driver.js";
 import { datasetResource } from "../zfs/plan.js";
 import { renderConf } from "./conf.js";
+import { observeHealth } from "./health.js";
 import { observeJails } from "./observe.js";
 import { planJails } from "./plan.js";
 import { nextJailRecord } from "./record.js";
@@ -94,5 +95,9 @@ export const jailDriver: Driver<JailDesired, JailObserved, JailAction, JailFindi
 
   async record(slice, observed, part, outcomes, ctx) {
     await writeJailRecord(ctx.stateDir, nextJailRecord(observed.applied, slice, observed, part.actions, outcomes));
+  },
+
+  health(slice, executor, options) {
+    return observeHealth(executor, slice, options);
   },
 };

@@ -33,6 +33,7 @@ import {
   removeFileArgv,
   serviceArgv,
   startArgv,
+  tempPath,
 } from "./commands.js";
 import type { JailAction, JailDesired, JailFinding, JailObserved, JailRecord, JailSpec, ObservedJail } from "./types.js";
 
@@ -300,9 +301,13 @@ function planJail(spec: JailSpec, obs: ObservedJail, record: JailRecord | undefi
   // Files, written from inside the jail: a symlink a jail made can never lead the write out of it.
   for (const f of spec.files) {
     const have = obs.files[f.path];
-    if (have !== undefined && have.sha256 === f.content.sha256 && have.mode === f.mode) continue;
-    const cause = causeOf(record?.files[f.path], f.content.sha256, have === undefined);
-    if (cause === "drift" && report) {
+    const inSync = have !== undefined && have.sha256 === f.content.sha256 && have.mode === f.mode;
+    // An apply killed between writing the temporary file and renaming it left that file behind:
+    // the file is written again (the same bytes: nothing to restart), which renames it away.
+    const leftover = obs.temporaries?.includes(f.path) === true;
+    if (inSync && !leftover) continue;
+    const cause = inSync ? "drift" : causeOf(record?.files[f.path], f.content.sha256, have === undefined);
+    if (cause === "drift" && report && !inSync) {
       drifted(`${f.path} changed by hand`);
       continue;
     }
@@ -317,11 +322,11 @@ function planJail(spec: JailSpec, obs: ObservedJail, record: JailRecord | undefi
       path: f.path,
       steps,
       cause,
-      reason: reasonFor(cause, f.path, "the file"),
+      reason: inSync ? `${tempPath(f.path)} was left by an interrupted apply` : reasonFor(cause, f.path, "the file"),
       before: have?.sha256 ?? null,
       after: f.content.sha256,
     });
-    for (const s of f.restart) addDue(s, f.path);
+    if (!inSync) for (const s of f.restart) addDue(s, f.path);
   }
 
   // A running jail whose configuration changed is made again: that restarts everything in it.
@@ -345,10 +350,15 @@ function planJail(spec: JailSpec, obs: ObservedJail, record: JailRecord | undefi
   // Services: a new jail's are started; others restarted when something they depend on changed.
   for (const why of restartAll) for (const s of spec.services) addDue(s, why);
   for (const s of record?.pendingRestarts ?? []) if (spec.services.includes(s)) addDue(s, "an earlier restart did not succeed");
+  // A new jail's services are started, unless some may run already: `start` of a running
+  // service fails (rc.subr(8)), `restart` starts it either way. They may when the jail runs
+  // without a record (an apply was interrupted after starting it) or its rc.conf already holds
+  // the manifest's variables (its /etc/rc starts what they enable when the jail starts).
+  const mayRun = running || Object.entries(spec.rc).some(([k, v]) => rcNow[k] === v);
+  const verb = isNew && !mayRun ? "start" : "restart";
   for (const s of spec.services) {
     const whys = due.get(s);
     if (!isNew && whys === undefined) continue;
-    const verb = isNew ? "start" : "restart";
     actions.push({
       ...base,
       kind: "jail.service-restart",
@@ -359,7 +369,7 @@ function planJail(spec: JailSpec, obs: ObservedJail, record: JailRecord | undefi
       because: [...(whys ?? [])].sort(),
       steps: [{ argv: ["service", "-j", name, s, verb] }, { argv: serviceArgv(name, s, "status") }],
       cause: isNew ? "missing" : "restart-due",
-      reason: isNew ? `start ${s}` : `restart ${s}: ${[...(whys ?? [])].sort().join(", ")}`,
+      reason: isNew ? (verb === "start" ? `start ${s}` : `start ${s} (by restart: it may run already)`) : `restart ${s}: ${[...(whys ?? [])].sort().join(", ")}`,
       before: null,
       after: "running",
     });

@@ -77,6 +77,8 @@ export interface ObservedJail {
   readonly rc: Readonly<Record<string, string>> | undefined;
   /** SHA-256 and mode of each desired file, by path inside the jail (absent: no such file). */
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly mode: number }>>;
+  /** Desired files whose temporary file (commands.ts tempPath) exists: an apply was killed mid-write. */
+  readonly temporaries?: readonly string[];
 }
 
 /** What the host's rc.conf says about jails and the jail interface. */
