@@ -31,7 +31,7 @@ let slowMarker: string;
 const quotaOf = (q: string, packages: readonly string[] = []): Record<string, string> => ({
   "cluster.yaml": `network:\n  jails: 10.17.0.0/24\n  protect: [192.168.1.0/24]\ndefaults:\n  release: ${TEST_RELEASE}\n  datasets: { compression: gzip }\n`,
   "nodes/n1.yaml": `arch: amd64\npool: ${pool.name}\ninterface: em0\njails: ${pool.dir}/jails\n`,
-  "services/blog.yaml": `node: n1\njail:\n  ip: 10.17.0.40\n  packages: [${packages.join(", ")}]\ndatasets:\n  www: { mount: /usr/local/www, quota: ${q} }\n`,
+  "services/blog.yaml": `node: n1\njail:\n  ip: 10.17.0.40\n  packages: [${packages.join(", ")}]\n${packages.includes("nginx") ? '  services: [nginx]\n  rc: { nginx_enable: "YES" }\n' : ""}datasets:\n  www: { mount: /usr/local/www, quota: ${q} }\n`,
 });
 
 function push(files: Record<string, string>): string {
@@ -174,6 +174,9 @@ test("kill -9 in the middle of an apply: the restarted agent reports the interru
   const installed = await runCli(["apply", "--config", config, "--json"], { env });
   assert.equal(installed.code, 0, installed.stderr);
   assert.deepEqual((JSON.parse(installed.stdout) as { plan: { actions: unknown[] } }).plan.actions, [], "nothing left to do");
+  // The report says the jail's rc service runs (the jail driver's health check).
+  const doc = git(bare, ["show", "refs/heads/status/n1:status/n1.yaml"]);
+  assert.match(doc, /services:\n\s+- jail: blog\n\s+service: nginx\n\s+running: true/);
 });
 
 test("SIGTERM stops the agent cleanly: exit 0, the lock released", async () => {

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import git from "isomorphic-git";
-import { buildStatus, renderStatus, type ServiceHealth, type StatusDocument } from "../../agent/src/status/document.js";
+import { buildStatus, renderStatus, type ServiceReport, type StatusDocument } from "../../agent/src/status/document.js";
 import { sshSigner } from "../../agent/src/status/sign.js";
 import { repoFs } from "../../agent/src/source/repo.js";
 import { runCli } from "../helpers/cli.js";
@@ -23,7 +23,7 @@ const JAN = Date.UTC(2025, 0, 1);
 const WEEK_S = 7 * 86_400;
 
 /** writeReport commits a report on status/<node> of `gitdir`, signed with `key`, at `atMs`. */
-async function writeReport(node: string, key: SshKey, atMs: number, services: readonly ServiceHealth[], applied: string, previous?: StatusDocument): Promise<StatusDocument> {
+async function writeReport(node: string, key: SshKey, atMs: number, services: readonly ServiceReport[], applied: string, previous?: StatusDocument): Promise<StatusDocument> {
   const doc = buildStatus(previous, {
     node,
     agentVersion: "0.1.0",
@@ -45,7 +45,7 @@ async function writeReport(node: string, key: SshKey, atMs: number, services: re
   return doc;
 }
 
-const run = (name: string, jail: string, running: boolean): ServiceHealth => ({ jail, service: name, running });
+const run = (name: string, jail: string, running: boolean): ServiceReport => ({ jail, service: name, running });
 
 before(async () => {
   root = makeTempDir();

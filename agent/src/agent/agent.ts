@@ -18,10 +18,10 @@ import { StewardError, isStewardError } from "../errors.js";
 import type { Executor } from "../exec.js";
 import { acquireFileLock, type FileLock } from "../file-lock.js";
 import type { Logger } from "../log.js";
-import { reconcileFromSource, type ReconcileResult } from "../reconcile.js";
+import { nodeHealth, reconcileFromSource, type ReconcileResult } from "../reconcile.js";
 import { FetchIsolate } from "../source/fetch-isolated.js";
 import { reportStatus, type StatusReport } from "../status/status.js";
-import type { ServiceHealth } from "../status/document.js";
+import type { ServiceReport } from "../status/document.js";
 import type { DesiredState } from "../manifest/types.js";
 import { STEWARD_VERSION } from "../version.js";
 import { observeHostFacts } from "./host-facts.js";
@@ -36,8 +36,8 @@ export interface AgentOptions {
   readonly once?: boolean;
   /** Jitter source, in [0, 1). Default Math.random. */
   readonly random?: () => number;
-  /** Per-service health of the desired state's jails (the jail driver's); none by default. */
-  readonly health?: (desired: DesiredState, executor: Executor) => Promise<readonly ServiceHealth[]>;
+  /** Per-service health of the desired state (default: every driver's, reconcile.ts nodeHealth). */
+  readonly health?: (desired: DesiredState, executor: Executor) => Promise<readonly ServiceReport[]>;
 }
 
 /** What one run did, for the log line and for `--once --json`. */
@@ -134,9 +134,9 @@ export async function runOnce(options: AgentOptions, run: RunContext): Promise<R
   }
   const verdict = judgeCycle(reconcile, error);
   const desired = reconcile?.target.desired;
-  let services: readonly ServiceHealth[] = [];
-  if (desired !== undefined && options.health !== undefined) {
-    services = await options.health(desired, executor).catch((e: unknown) => {
+  let services: readonly ServiceReport[] = [];
+  if (desired !== undefined) {
+    services = await (options.health ?? healthReports)(desired, executor).catch((e: unknown) => {
       log.warn({ error: String(e) }, "service health not observed");
       return [];
     });
@@ -159,6 +159,15 @@ export async function runOnce(options: AgentOptions, run: RunContext): Promise<R
   );
   logRun(log, verdict, reconcile, report);
   return { verdict, reconcile, error, report };
+}
+
+/**
+ * healthReports asks the drivers which supervised services run, as the report records them: a
+ * service is running only when its check says so (stopped, its jail down, or a check that did
+ * not answer in time all read as not running).
+ */
+async function healthReports(desired: DesiredState, executor: Executor): Promise<ServiceReport[]> {
+  return (await nodeHealth(desired, executor)).map((h) => ({ jail: h.jail, service: h.service, running: h.state === "running" }));
 }
 
 /** logRun writes the run's one summary line: info when something happened, debug when idle. */

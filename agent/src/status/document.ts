@@ -66,7 +66,7 @@ export interface ResourceStatus {
 }
 
 /** One supervised service in a jail; the jail driver supplies these. */
-export interface ServiceHealth {
+export interface ServiceReport {
   readonly jail: string;
   readonly service: string;
   readonly running: boolean;
@@ -124,7 +124,7 @@ export interface StatusDocument {
   readonly conditions: readonly Condition[];
   readonly source: SourceStatus;
   readonly resources: readonly ResourceStatus[];
-  readonly services: readonly ServiceHealth[];
+  readonly services: readonly ServiceReport[];
   readonly host: HostFacts;
 }
 
@@ -194,7 +194,7 @@ export interface StatusInputs {
   readonly newestCommit?: { readonly revision: string; readonly committedAt: number };
   /** A newest verified commit older than this makes SourceStale an Error; undefined: never. */
   readonly maxSourceAgeSeconds?: number;
-  readonly services: readonly ServiceHealth[];
+  readonly services: readonly ServiceReport[];
   readonly host: HostFacts;
 }
 

@@ -12,13 +12,13 @@
  * first report is not counted (the node did not exist yet); the window ends at `end` (the end of
  * the month, or now).
  */
-import type { ServiceHealth } from "./document.js";
+import type { ServiceReport } from "./document.js";
 
 /** One verified report of a node. */
 export interface Sample {
   /** Its `heartbeat`, Unix ms. */
   readonly at: number;
-  readonly services: readonly ServiceHealth[];
+  readonly services: readonly ServiceReport[];
   /** The agent's heartbeat interval then, in seconds. */
   readonly heartbeatSeconds: number;
 }

@@ -16,7 +16,7 @@ import { isBranchName } from "../source/remotes.js";
 import { gitFs, prepareRepo, resolveOrUndefined, withRepoLock } from "../source/repo.js";
 import { sourcePaths } from "../source/state.js";
 import { readPreviousDocument, stateError, statusBranch, statusRef, writeStatus, type StatusRepo, type WriteResult } from "./commit.js";
-import { buildStatus, type HostFacts, type ServiceHealth, type StatusDocument, type StatusInputs } from "./document.js";
+import { buildStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
 import { adoptRemoteStatus, pushStatus, type PushOutcome, type StatusProblem } from "./push.js";
 import { checkSigningKey, sshSigner } from "./sign.js";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "./squash.js";
@@ -48,7 +48,7 @@ export interface ReportInput {
   readonly reconcile?: ReconcileResult;
   readonly error?: unknown;
   /** From the jail driver: every supervised service and whether it runs. */
-  readonly services: readonly ServiceHealth[];
+  readonly services: readonly ServiceReport[];
   readonly host: HostFacts;
 }
 
