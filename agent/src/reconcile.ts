@@ -39,6 +39,8 @@ export interface ObserveContext {
   readonly log: Logger;
   /** The drivers (the registry by default; tests pass their own). */
   readonly drivers?: readonly Driver[];
+  /** The clock drivers observe time with (DriverContext.now); Date.now by default. */
+  readonly now?: () => number;
 }
 
 /**

@@ -70,7 +70,10 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
       "write" in step
         ? await executor.writeFile(step.write, input as Uint8Array, step.mode)
         : await executor.run(step.argv, { ...(input === undefined ? {} : { input }), ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }) });
-    if (r.exitCode !== 0 || r.timedOut) return failedFrom(action, r, started);
+    if (r.exitCode !== 0 || r.timedOut) {
+      const done = !r.timedOut && r.exitCode !== null && "argv" in step && step.already !== undefined && r.stderr.includes(step.already);
+      if (!done) return failedFrom(action, r, started);
+    }
   }
   return { action: action.id, status: "applied", durationMs: performance.now() - started };
 }

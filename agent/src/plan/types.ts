@@ -19,8 +19,9 @@ export type ObservedState = Readonly<Record<string, unknown>>;
  * - listed-for-destroy:    named in the node's `destroy` list
  * - removed-from-manifest: the manifest no longer names it (stopped; data kept)
  * - restart-due:           something it depends on changed, or an earlier restart failed
+ * - due:                   its time came: a backup policy's snapshot, prune or copy
  */
-export type ActionCause = "missing" | "unrecorded" | "drift" | "manifest-changed" | "listed-for-destroy" | "removed-from-manifest" | "restart-due";
+export type ActionCause = "missing" | "unrecorded" | "drift" | "manifest-changed" | "listed-for-destroy" | "removed-from-manifest" | "restart-due" | "due";
 
 /**
  * What an action does to the node, for counts and for people reviewing a change:
@@ -43,6 +44,12 @@ export interface CommandStep {
   readonly input?: ContentRef;
   /** Hard limit for this command (`pkg install` takes minutes); the executor's default otherwise. */
   readonly timeoutMs?: number;
+  /**
+   * Text whose presence in stderr means a failed command found its work already done (`zfs
+   * hold` of a hold in place): the step then counts as succeeded, so an action interrupted
+   * after it can run again.
+   */
+  readonly already?: string;
 }
 
 /** Write a file on the host atomically (temp file, fsync, rename), creating its directory. */
