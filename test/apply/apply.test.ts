@@ -147,7 +147,7 @@ test("an empty plan runs nothing and is ok", async () => {
 });
 
 test("a step whose stderr says its work is already done (`already`) counts as done; other failures still fail", async () => {
-  const step = (argv: Argv, already?: string) => ({ argv, ...(already === undefined ? {} : { already }) });
+  const step = (argv: Argv, already?: string) => ({ argv, ...(already === undefined ? {} : { already: [already] }) });
   const action = (id: string, steps: ReturnType<typeof step>[]) => ({ id, kind: "test.x", driver: "test", resource: `test:${id}`, needs: [], teardown: false, effect: "change" as const, steps, cause: "due" as const, reason: "" });
   const p = { version: 2 as const, id: "p", node: "n", revision: null, actions: [action("a", [step(["zfs", "hold", "t", "d@s"], "tag already exists"), step(["true"])]), action("b", [step(["zfs", "hold", "t", "d@x"], "tag already exists")])], findings: [], blocked: [], summary: { create: 0, change: 2, restart: 0, remove: 0, destroy: 0, findings: 0 } };
   const ex = new RecordingExecutor([

@@ -71,7 +71,7 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
         ? await executor.writeFile(step.write, input as Uint8Array, step.mode)
         : await executor.run(step.argv, { ...(input === undefined ? {} : { input }), ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }) });
     if (r.exitCode !== 0 || r.timedOut) {
-      const done = !r.timedOut && r.exitCode !== null && "argv" in step && step.already !== undefined && r.stderr.includes(step.already);
+      const done = !r.timedOut && r.exitCode !== null && "argv" in step && (step.already ?? []).some((text) => r.stderr.includes(text));
       if (!done) return failedFrom(action, r, started);
     }
   }

@@ -45,11 +45,11 @@ export interface CommandStep {
   /** Hard limit for this command (`pkg install` takes minutes); the executor's default otherwise. */
   readonly timeoutMs?: number;
   /**
-   * Text whose presence in stderr means a failed command found its work already done (`zfs
+   * Texts any of which in stderr means a failed command found its work already done (`zfs
    * hold` of a hold in place): the step then counts as succeeded, so an action interrupted
    * after it can run again.
    */
-  readonly already?: string;
+  readonly already?: readonly string[];
 }
 
 /** Write a file on the host atomically (temp file, fsync, rename), creating its directory. */

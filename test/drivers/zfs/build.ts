@@ -40,8 +40,8 @@ export function have(name: string, props: Props = {}, opts: { managed?: boolean;
 /** observedZfs wraps datasets and an applied record into ObservedState. */
 export function observed(pool: string, datasets: readonly ObservedDataset[], applied: AppliedRecord["datasets"] = {}): ObservedState {
   const zfs: ZfsObserved = { root: `${pool}/steward`, rootExists: datasets.some((d) => d.name === `${pool}/steward`), datasets, applied: { version: 1, datasets: applied } };
-  // A node with no jails, as the jail driver observes it.
-  return { zfs, jail: { host: { jailEnable: undefined, jailList: [], clonedInterfaces: [] }, jails: {}, applied: { version: 1, jails: {} } } };
+  // A node with no jails, as the jail driver observes it, and no backups.
+  return { zfs, jail: { host: { jailEnable: undefined, jailList: [], clonedInterfaces: [] }, jails: {}, applied: { version: 1, jails: {} } }, backup: { nowMs: 0, root: `${pool}/steward`, datasets: {}, features: "legacy", pools: [] } };
 }
 
 export const inherited = (value: string, from: string): ObservedProperty => ({ value, source: "inherited", inheritedFrom: from });
