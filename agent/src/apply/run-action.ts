@@ -1,7 +1,8 @@
 /**
  * Running one action: its driver checks its precondition (when it has one), then its steps run
  * in order through the executor, each with its stdin (looked up by hash in the content store)
- * and its timeout, stopping at the first failure. Knows no driver by name.
+ * and its timeout, stopping at the first failure; a pipeline's progress goes to `onProgress`.
+ * Knows no driver by name.
  */
 import type { Driver } from "../drivers/driver.js";
 import type { Executor, RunResult } from "../exec.js";
@@ -36,7 +37,7 @@ function failedFrom(action: ActionBase, r: RunResult, started: number): RunOutco
  * effects: the commands. An exception from the executor or the driver's check propagates
  * (apply turns it into `failed`).
  */
-export async function runAction(action: ActionBase, driver: Driver | undefined, executor: Executor, contents: ContentStore): Promise<RunOutcome> {
+export async function runAction(action: ActionBase, driver: Driver | undefined, executor: Executor, contents: ContentStore, onProgress?: (bytes: number) => void): Promise<RunOutcome> {
   const started = performance.now();
   if (action.precondition !== undefined) {
     if (driver?.check === undefined) {
@@ -59,6 +60,14 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
     }
   }
   for (const step of action.steps) {
+    if ("pipeline" in step) {
+      if (executor.pipe === undefined) {
+        return { action: action.id, status: "failed", code: "INTERNAL", argv: step.pipeline[0] ?? null, exitCode: null, stderr: "", message: "this executor runs no pipelines", durationMs: performance.now() - started };
+      }
+      const r = await executor.pipe(step.pipeline, { ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }), ...(onProgress === undefined ? {} : { onProgress }) });
+      if (r.exitCode !== 0 || r.timedOut) return failedFrom(action, r, started);
+      continue;
+    }
     let input: Uint8Array | undefined;
     if (step.input !== undefined) {
       input = contents.get(step.input.sha256);

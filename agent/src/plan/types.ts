@@ -61,8 +61,18 @@ export interface WriteStep {
   readonly mode: number;
 }
 
-/** One step of an action: a command, or a file write. */
-export type Step = CommandStep | WriteStep;
+/**
+ * Commands run as a pipeline, each one's stdout on the next one's stdin (`zfs send | ssh peer
+ * receive`), without a shell. The step fails when any stage does.
+ */
+export interface PipelineStep {
+  readonly pipeline: readonly Argv[];
+  /** Hard limit for the whole pipeline; the executor's default otherwise. */
+  readonly timeoutMs?: number;
+}
+
+/** One step of an action: a command, a pipeline, or a file write. */
+export type Step = CommandStep | PipelineStep | WriteStep;
 
 /**
  * What a driver checks on the host right before an action's commands run, as data (a destroy
