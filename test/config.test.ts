@@ -153,3 +153,10 @@ test("each line of the trust file that does not parse is its own problem, naming
 test("without a file reader nothing is read", () => {
   assert.doesNotThrow(() => parseConfig(GOOD, FILE));
 });
+
+test("backups: the key defaults to the node's key; known_hosts and the age identity are read from the file's folder", () => {
+  const c = parseConfig(`${GOOD}key: node_key\nbackup_known_hosts: backup_known_hosts\nbackup_identity: /root/backup.age\n`, FILE);
+  assert.deepEqual([c.backupKey, c.backupKnownHosts, c.backupIdentity], ["/usr/local/etc/steward/node_key", "/usr/local/etc/steward/backup_known_hosts", "/root/backup.age"]);
+  const own = parseConfig(`${GOOD}backup_key: backup_key\n`, FILE);
+  assert.deepEqual([own.backupKey, own.backupKnownHosts], ["/usr/local/etc/steward/backup_key", undefined]);
+});

@@ -150,8 +150,8 @@ async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<Ap
 }
 
 /** hostLayout is where things live on this host, from the agent configuration. Pure. */
-export function hostLayout(config: Pick<AgentConfig, "jailConfDir">): HostLayout {
-  return { jailConfDir: config.jailConfDir ?? DEFAULT_JAIL_CONF_DIR };
+export function hostLayout(config: Pick<AgentConfig, "jailConfDir" | "backupKey" | "backupKnownHosts" | "backupIdentity">): HostLayout {
+  return { jailConfDir: config.jailConfDir ?? DEFAULT_JAIL_CONF_DIR, backup: { key: config.backupKey, knownHosts: config.backupKnownHosts, identity: config.backupIdentity } };
 }
 
 /** The desired state a node runs, read from the revision the source step chose. */
