@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { compareSnapshotNames, parseSnapshotName, periodIndex, snapshotName } from "../../../agent/src/drivers/backup/names.js";
-import { dueKinds, planBackups, retainedSnapshots } from "../../../agent/src/drivers/backup/plan.js";
+import { dueKinds, planBackups } from "../../../agent/src/drivers/backup/plan.js";
+import { retainedSnapshots } from "../../../agent/src/drivers/backup/retention.js";
 import { planDatasets } from "../../../agent/src/drivers/zfs/plan.js";
 import { at, dsBackup, local, observedAt, slice, snap } from "./build.js";
 

@@ -5,6 +5,7 @@
  * both accept, except where a function says it is for OpenZFS.
  */
 import type { Argv } from "../../exec.js";
+import type { SshEndpoint } from "../../manifest/types.js";
 import { MANAGED_PROPERTY } from "../zfs/commands.js";
 
 /**
@@ -52,3 +53,81 @@ export const HOLD_EXISTS: readonly string[] = ["tag already exists on this datas
 export const HOLD_MISSING: readonly string[] = ["no such tag on this dataset"];
 /** zfs-fuse and OpenZFS on a single snapshot; OpenZFS on a `-r` one (zfs-destroy(8)). */
 export const SNAPSHOT_GONE: readonly string[] = ["dataset does not exist", "could not find any snapshots to destroy"];
+
+/** How long one send may take before it is killed (and resent, or resumed, next time). */
+export const SEND_TIMEOUT_MS = 12 * 3600_000;
+/** How long a peer's or a remote's listing may take. */
+export const LIST_TIMEOUT_MS = 60_000;
+
+/** The SSH files of backups: the key its forced commands confine, the pinned host keys. */
+export interface SshFiles {
+  readonly key: string | undefined;
+  readonly knownHosts: string;
+}
+
+/**
+ * sshArgv runs one request of a backup forced command (packaging/backup/steward-receive,
+ * steward-store) on a peer or a remote: batch mode, the pinned known_hosts only, the backup
+ * key only, no forwarding, no user configuration (ssh(1), ssh_config(5)). `words` are names
+ * the manifest step and the schema checked: no spaces, no shell characters; ssh joins them
+ * into the SSH_ORIGINAL_COMMAND the wrapper reads.
+ */
+export function sshArgv(endpoint: SshEndpoint, files: SshFiles, words: readonly string[]): Argv {
+  const argv: string[] = [
+    "ssh",
+    "-F", "/dev/null",
+    "-T", "-x", "-a",
+    "-o", "BatchMode=yes",
+    "-o", "StrictHostKeyChecking=yes",
+    "-o", `UserKnownHostsFile=${files.knownHosts}`,
+    "-o", "GlobalKnownHostsFile=/dev/null",
+    "-o", "UpdateHostKeys=no",
+    "-o", "IdentitiesOnly=yes",
+    "-o", "PasswordAuthentication=no",
+    "-o", "KbdInteractiveAuthentication=no",
+    "-o", "ClearAllForwardings=yes",
+    "-o", "PermitLocalCommand=no",
+    "-o", "ConnectTimeout=10",
+    "-o", "ServerAliveInterval=15",
+    "-o", "ServerAliveCountMax=4",
+    "-o", "LogLevel=ERROR",
+  ];
+  if (files.key !== undefined) argv.push("-i", files.key);
+  if (endpoint.port !== undefined) argv.push("-p", String(endpoint.port));
+  if (endpoint.user !== undefined) argv.push("-l", endpoint.user);
+  argv.push("--", endpoint.host, words.join(" "));
+  return argv as unknown as Argv;
+}
+
+/** Where an incremental send starts: a snapshot (`-I`: every snapshot between), or a bookmark (`-i`: OpenZFS). */
+export type SendBase = { readonly snapshot: string } | { readonly bookmark: string };
+
+/**
+ * sendArgv streams a snapshot (zfs-send(8)): whole, or from a base; `raw` (OpenZFS, `-w`)
+ * sends an encrypted dataset's blocks as they are on disk, so the key never leaves the node.
+ */
+export function sendArgv(dataset: string, snapshot: string, from: SendBase | undefined, raw = false): Argv {
+  const w = raw ? ["-w"] : [];
+  if (from === undefined) return ["zfs", "send", ...w, `${dataset}@${snapshot}`];
+  if ("snapshot" in from) return ["zfs", "send", ...w, "-I", `@${from.snapshot}`, `${dataset}@${snapshot}`];
+  return ["zfs", "send", ...w, "-i", `${dataset}#${from.bookmark}`, `${dataset}@${snapshot}`];
+}
+
+/** resumeSendArgv continues an interrupted send from the receiver's token (OpenZFS, zfs-send(8) `-t`). */
+export function resumeSendArgv(token: string): Argv {
+  return ["zfs", "send", "-t", token];
+}
+
+/** bookmarkArgv keeps a snapshot's place as an incremental base after the snapshot is gone (OpenZFS, zfs-bookmark(8)). */
+export function bookmarkArgv(dataset: string, snapshot: string, bookmark: string): Argv {
+  return ["zfs", "bookmark", `${dataset}@${snapshot}`, `${dataset}#${bookmark}`];
+}
+
+/** destroyBookmarkArgv drops a bookmark (zfs-destroy(8)). */
+export function destroyBookmarkArgv(dataset: string, bookmark: string): Argv {
+  return ["zfs", "destroy", `${dataset}#${bookmark}`];
+}
+
+/** What OpenZFS prints when a bookmark is there already, or gone already (zfs-bookmark(8), zfs-destroy(8)). */
+export const BOOKMARK_EXISTS: readonly string[] = ["bookmark exists", "already exists"];
+export const BOOKMARK_GONE: readonly string[] = ["does not exist", "could not find"];

@@ -38,6 +38,10 @@ export const backupDriver: Driver<BackupDesired, BackupObserved, BackupAction, B
         return `- prune    ${a.unit}: ${a.snapshots.length} snapshot${a.snapshots.length === 1 ? "" : "s"}  (${a.reason})`;
       case "backup.clear":
         return `- clear    ${a.dataset}: ${a.snapshots.length} Steward snapshot${a.snapshots.length === 1 ? "" : "s"}  (${a.reason})`;
+      case "backup.send":
+        return `+ send     ${a.dataset} -> ${a.target.name}: ${a.resume ? "resumed" : (a.snapshot ?? "")}  (${a.reason})`;
+      case "backup.rebase":
+        return `~ base     ${a.dataset} on ${a.target.name}: ${a.snapshot}  (${a.reason})`;
       default:
         return assertNever(a, "backup action");
     }

@@ -17,6 +17,7 @@ import { SNAPSHOT_PERIODS, type DatasetBackup, type SnapshotPeriod } from "../..
 import type { DriverPlan } from "../driver.js";
 import { destroySnapshotArgv, releaseArgv, snapshotArgv, HOLD_MISSING, SNAPSHOT_GONE } from "./commands.js";
 import { compareSnapshotNames, isStewardSnapshot, parseSnapshotName, periodIndex, snapshotName } from "./names.js";
+import { retainedSnapshots } from "./retention.js";
 import type { BackupAction, BackupClearAction, BackupDesired, BackupFinding, BackupObserved, BackupPruneAction, BackupSnapshotAction, LocalDataset } from "./types.js";
 
 /** The resource of a unit's (or a dataset's) backups. */
@@ -57,21 +58,6 @@ export function dueKinds(keep: DatasetBackup["keep"], names: readonly string[], 
     const at = newest.get(k);
     return at === undefined || periodIndex(k, at) < periodIndex(k, nowMs);
   });
-}
-
-/**
- * retainedSnapshots is what retention keeps of Steward snapshot names: of each kind, the
- * `keep` newest; nothing of a kind the policy does not keep. Pure.
- */
-export function retainedSnapshots(keep: DatasetBackup["keep"], names: readonly string[]): Set<string> {
-  const kept = new Set<string>();
-  for (const kind of SNAPSHOT_PERIODS) {
-    const n = keep[kind] ?? 0;
-    if (n <= 0) continue;
-    const ofKind = names.filter((x) => parseSnapshotName(x)?.kind === kind).sort(compareSnapshotNames).reverse();
-    for (const x of ofKind.slice(0, n)) kept.add(x);
-  }
-  return kept;
 }
 
 /** planBackups decides the backup actions and findings for one node. Pure. */

@@ -47,6 +47,45 @@ export interface LocalDataset {
  */
 export type ZfsFeatures = "openzfs" | "legacy";
 
+/** What one target (a peer's replica tree, a cold pool) holds of one dataset. */
+export interface TargetDataset {
+  /** Snapshots, oldest first (the part after `@`), with their guids: equal guids are the same snapshot. */
+  readonly snapshots: readonly { readonly name: string; readonly guid: string }[];
+  /** A resumable receive left partial state (OpenZFS `receive_resume_token`). */
+  readonly resumeToken?: string;
+}
+
+/** A target as observed this run: its datasets by `<service>/<short>`, or why it could not be read. */
+export type TargetObservation =
+  | { readonly kind: "seen"; readonly features: ZfsFeatures; readonly datasets: Readonly<Record<string, TargetDataset>> }
+  | { readonly kind: "unreachable"; readonly message: string };
+
+/** The newest snapshot a target is known to hold of a dataset, and when that was confirmed (Unix ms). */
+export interface TargetRecord {
+  readonly snapshot: string;
+  readonly at: number;
+}
+
+/** Failed attempts at a target (or at one dataset's copy there), for backing off. */
+export interface FailureRecord {
+  readonly at: number;
+  readonly count: number;
+}
+
+/**
+ * `<state>/backup/state.json`: what each target holds (so a run with nothing due asks no
+ * peer), and the failures to back off from.
+ */
+export interface BackupState {
+  readonly version: 1;
+  /** dataset -> target tag -> record. */
+  readonly targets: Readonly<Record<string, Readonly<Record<string, TargetRecord>>>>;
+  /** `<tag>` (the target could not be read) or `<dataset> <tag>` (a copy failed) -> failures. */
+  readonly failures: Readonly<Record<string, FailureRecord>>;
+}
+
+export const EMPTY_BACKUP_STATE: BackupState = { version: 1, targets: {}, failures: {} };
+
 /** Everything the backup driver observed on one node. */
 export interface BackupObserved {
   /** The clock of this observation (Unix ms): every due date and age is counted from it. */
@@ -58,6 +97,9 @@ export interface BackupObserved {
   readonly features: ZfsFeatures;
   /** The pools imported now (a cold disk is plugged in when its pool is among them). */
   readonly pools: readonly string[];
+  /** The targets read this run (only those a copy is due to), by tag. */
+  readonly targets?: Readonly<Record<string, TargetObservation>>;
+  readonly state?: BackupState;
 }
 
 interface BackupActionBase extends ActionBase {
@@ -91,7 +133,38 @@ export interface BackupClearAction extends BackupActionBase {
   readonly releases: readonly { readonly snapshot: string; readonly tag: string }[];
 }
 
-export type BackupAction = BackupSnapshotAction | BackupPruneAction | BackupClearAction;
+/** Where a copy goes: the kind of target, and its name (a node, a pool, a remote). */
+export interface TargetRef {
+  readonly kind: "replica" | "cold" | "remote";
+  readonly name: string;
+  /** `replica-beta`: in holds, bookmarks, resources, the record. */
+  readonly tag: string;
+}
+
+/**
+ * Bring a dataset's copy on a target up to date: one send (whole, from a base snapshot or
+ * bookmark, or resumed from the receiver's token), then the new base kept (a hold, or a
+ * bookmark) and the old one let go, and the target's snapshots pruned to the policy.
+ */
+export interface BackupSendAction extends BackupActionBase {
+  readonly kind: "backup.send";
+  readonly dataset: string;
+  readonly target: TargetRef;
+  /** The snapshot sent (newest); for a resume, undefined (the token knows). */
+  readonly snapshot: string | undefined;
+  readonly from: { readonly snapshot: string } | { readonly bookmark: string } | undefined;
+  readonly resume: boolean;
+}
+
+/** Move a target's kept base to the snapshot it already holds (after an interrupted run). */
+export interface BackupRebaseAction extends BackupActionBase {
+  readonly kind: "backup.rebase";
+  readonly dataset: string;
+  readonly target: TargetRef;
+  readonly snapshot: string;
+}
+
+export type BackupAction = BackupSnapshotAction | BackupPruneAction | BackupClearAction | BackupSendAction | BackupRebaseAction;
 export type BackupActionKind = BackupAction["kind"];
 
 interface BackupFindingBase extends FindingBase {
@@ -100,7 +173,15 @@ interface BackupFindingBase extends FindingBase {
 
 /**
  * What the backup plan found but will not act on:
- * - hold-unknown: a snapshot of a dataset listed in `destroy` is held by a hold Steward did not
- *                 place: the dataset's destroy will fail until it is released (`zfs holds`)
+ * - hold-unknown:        a snapshot of a dataset listed in `destroy` is held by a hold Steward did
+ *                        not place: the dataset's destroy will fail until it is released (`zfs holds`)
+ * - target-unconfigured: copies go over SSH but steward.yaml names no backup_known_hosts
+ * - target-unreachable:  a peer or remote could not be read (its copies wait; the failure backs off)
+ * - copy-diverged:       a target holds a copy with no snapshot in common with this node's:
+ *                        Steward never overwrites it (no `receive -F`); say what to do
  */
-export type BackupFinding = BackupFindingBase & { readonly kind: "hold-unknown"; readonly dataset: string; readonly snapshot: string };
+export type BackupFinding =
+  | (BackupFindingBase & { readonly kind: "hold-unknown"; readonly dataset: string; readonly snapshot: string })
+  | (BackupFindingBase & { readonly kind: "target-unconfigured"; readonly target: string })
+  | (BackupFindingBase & { readonly kind: "target-unreachable"; readonly target: string })
+  | (BackupFindingBase & { readonly kind: "copy-diverged"; readonly dataset: string; readonly target: string });
