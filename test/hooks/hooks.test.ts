@@ -681,6 +681,17 @@ describe("pre-receive: signatures, trust and rewrites, as the nodes judge them",
     assert.equal(serverRef(bare, "refs/heads/main"), tip);
   });
 
+  test("a push bringing an object nodes refuse to fetch (over 4 MiB) is refused, naming the file", () => {
+    // Before: the server took it, and every node then held at it for good (SOURCE_PROTOCOL).
+    const s = server();
+    const big = commitFile(s.client, "files/mail/archive.bin", "x".repeat(5 * 1024 * 1024), "a big file in the repo");
+    const r = push(s.client, "origin", "main");
+    assertDeclined(r);
+    assert.match(r.stderr, /SOURCE_PROTOCOL: blob [0-9a-f]{40} \(files\/mail\/archive\.bin\) is 5242880 bytes; nodes refuse any object over 4194304 bytes/);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+    assert.notEqual(big, s.first);
+  });
+
   test("a push rejected for its signatures or as a rewrite is never called valid", () => {
     // Before: the validator's `pushed: valid (…)` reached the pusher of a push then refused.
     const s = server();
