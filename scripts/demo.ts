@@ -57,7 +57,7 @@ try {
   cpSync(join(REPO_ROOT, "cluster-repo-template"), work.dir, { recursive: true });
   // One node on this machine: every service moves to it, on the demo pool. zfs-fuse has no lz4.
   for (const n of readdirSync(join(work.dir, "nodes"))) work.remove(`nodes/${n}`);
-  work.write("nodes/demo.yaml", `# This machine, for the demo: a file-backed zfs-fuse pool.\narch: amd64\npool: ${pool.name}\ninterface: em0\njails: ${pool.dir}/jails\n`);
+  work.write("nodes/demo.yaml", `# This machine, for the demo: a file-backed zfs-fuse pool.\narch: amd64\npool: ${pool.name}\ninterface: em0\nssh: 2222\njails: ${pool.dir}/jails\n`);
   for (const s of readdirSync(join(work.dir, "services"))) {
     work.write(`services/${s}`, readFileSync(join(work.dir, "services", s), "utf8").replace(/^node: .*$/m, "node: demo"));
   }

@@ -29,7 +29,7 @@ let confDir: string;
 function writeRepo(): void {
   rmSync(repo, { recursive: true, force: true });
   cpSync(TEMPLATE_DIR, repo, { recursive: true });
-  writeFileSync(join(repo, "nodes", "alpha.yaml"), `arch: amd64\npool: ${pool.name}\ninterface: em0\njails: ${pool.dir}/jails\n`);
+  writeFileSync(join(repo, "nodes", "alpha.yaml"), `arch: amd64\npool: ${pool.name}\ninterface: em0\nssh: 2222\njails: ${pool.dir}/jails\n`);
   writeFileSync(join(repo, "cluster.yaml"), readFileSync(join(repo, "cluster.yaml"), "utf8").replace("compression: lz4", "compression: gzip"));
   for (const f of readdirSync(join(repo, "services"))) {
     const path = join(repo, "services", f);

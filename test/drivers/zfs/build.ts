@@ -6,7 +6,7 @@ import type { AppliedRecord, ObservedDataset, ObservedProperty, ZfsObserved } fr
 import type { ObservedState } from "../../../agent/src/plan/types.js";
 
 export function nodeSpec(pool: string, destroy: readonly string[] = []): NodeSpec {
-  return { name: "alpha", arch: "amd64", pool, interface: "em0", address: undefined, release: undefined, jails: "/jails", destroy, where: { file: "nodes/alpha.yaml", line: 1, column: 1 } };
+  return { name: "alpha", arch: "amd64", pool, interface: "em0", address: undefined, ssh: 22, release: undefined, jails: "/jails", destroy, where: { file: "nodes/alpha.yaml", line: 1, column: 1 } };
 }
 
 const CLUSTER: ClusterSpec = { domain: "home.arpa", jailNetwork: "10.17.0.0/24", protect: [], release: undefined, drift: "correct", datasetDefaults: {} };
