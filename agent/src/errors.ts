@@ -51,6 +51,8 @@ export type ErrorCode =
   | "EXEC_FAILED"
   | "EXEC_TIMEOUT"
   | "APPLY_PRECONDITION"
+  | "APPLY_VERIFY_FAILED"
+  | "APPLY_REVERTED"
   // status (the signed report on status/<node>)
   | "STATUS_STATE"
   | "STATUS_SIGN"
