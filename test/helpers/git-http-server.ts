@@ -32,9 +32,11 @@ export interface GitHttpServer {
 export interface GitHttpServerOptions {
   /** Set REMOTE_USER on every request: http-backend then serves git-receive-pack too. */
   readonly remoteUser?: string;
+  /** Listen on this port (a server started again where a stopped one was); ephemeral by default. */
+  readonly port?: number;
 }
 
-/** startGitHttpServer serves the bare repositories under `root` on an ephemeral loopback port. */
+/** startGitHttpServer serves the bare repositories under `root` on a loopback port (ephemeral unless `port`). */
 export async function startGitHttpServer(root: string, options: GitHttpServerOptions = {}): Promise<GitHttpServer> {
   let fault: Fault = "none";
   let requests = 0;
@@ -70,7 +72,10 @@ export async function startGitHttpServer(root: string, options: GitHttpServerOpt
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("no address");
   const port = address.port;

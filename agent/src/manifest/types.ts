@@ -186,4 +186,9 @@ export interface DesiredState {
 export interface HostLayout {
   /** Where each jail's jail.conf(5) file is written. */
   readonly jailConfDir: string;
+  /**
+   * Commit-confirmed pf loads: the git remotes (host and TCP port) the node must still reach,
+   * and within how long of a load; absent or empty: loads are not confirmed.
+   */
+  readonly pfConfirm?: { readonly targets: readonly { readonly name: string; readonly host: string; readonly port: number }[]; readonly windowMs: number };
 }
