@@ -11,7 +11,8 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: "fetch", summary: "fetch and verify the cluster repo; print the revision this node would run", load: async () => (await import("./fetch.js")).fetchCommand },
   { name: "validate", summary: "check a cluster repo offline: YAML, schema, references (exit 0 valid, 1 invalid)", load: async () => (await import("./validate.js")).validateCommand },
   { name: "verify-push", summary: "on the git server: check an update of the branch as the nodes will (signatures, trust, rewrites)", load: async () => (await import("./verify-push.js")).verifyPushCommand },
-  { name: "check", summary: "validate the revision this node would run and print its resolved desired state", load: async () => (await import("./check.js")).checkCommand },
+  { name: "check", summary: "check a cluster repo's network policy offline: what each service can reach, judged as pf will", load: async () => (await import("./check.js")).checkCommand },
+  { name: "desired", summary: "validate the revision this node would run and print its resolved desired state", load: async () => (await import("./desired.js")).desiredCommand },
   { name: "plan", summary: "show the actions that would bring this node to the manifest (changes nothing)", load: async () => (await import("./plan.js")).planCommand },
   { name: "apply", summary: "converge this node to the manifest now; record the revision applied", load: async () => (await import("./apply.js")).applyCommand },
 ];

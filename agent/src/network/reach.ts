@@ -314,6 +314,8 @@ export interface Explanation {
   readonly from: string;
   readonly to: string;
   readonly address: string;
+  /** The node whose address stands for the service (from outside, through its exposed ports). */
+  readonly through?: string;
   readonly ports: readonly { readonly proto: Proto; readonly port: number; readonly verdict: Verdict; readonly probe: boolean }[];
 }
 
@@ -343,7 +345,10 @@ export function explain(policy: ClusterPolicy, from: string, to: string, index: 
   }
   let address: string | undefined;
   const service = index.services.get(to);
-  if (service !== undefined) address = formatIp(service.ip);
+  // From outside, a service is reached through its node's address (its exposed ports' rdr).
+  const through = source.kind === "remote" && service !== undefined ? index.nodes.get(service.node) : undefined;
+  if (through !== undefined) address = formatIp(through.uplink);
+  else if (service !== undefined) address = formatIp(service.ip);
   else if (to === "lan" || to === "internet") address = stands.find((s) => s.kind === to)?.address;
   else if (to.startsWith("node:")) address = stands.find((s) => s.kind === to)?.address;
   else if (parseIpv4(to) !== undefined) address = to;
@@ -356,6 +361,7 @@ export function explain(policy: ClusterPolicy, from: string, to: string, index: 
     from,
     to,
     address,
+    ...(through === undefined ? {} : { through: through.policy.node }),
     ports: pairs.map(({ proto, port }) => ({ proto, port, probe: probe[proto] === port, verdict: judge(index, source, address, proto, port) })),
   };
 }
