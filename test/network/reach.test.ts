@@ -8,7 +8,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { loadModel } from "../../agent/src/manifest/load.js";
 import { compilePolicy } from "../../agent/src/network/compile.js";
-import { indexPolicy, judge } from "../../agent/src/network/evaluate.js";
+import { indexPolicy, judge, portKey, portsBetween } from "../../agent/src/network/evaluate.js";
+import { parseIpv4 } from "../../agent/src/manifest/ipv4.js";
 import { checkMatrix, checkNodeAccess, explain, reachability } from "../../agent/src/network/reach.js";
 import type { ClusterPolicy, FilterRule, NodePolicy } from "../../agent/src/network/types.js";
 import { randomCluster, snapshotOf } from "../helpers/random-cluster.js";
@@ -125,5 +126,59 @@ test("random clusters: the matrix is exactly what the manifest declares, and the
       assert.ok(!m.reachable.some((r) => r.to === "lan" || r.to.startsWith("node:")));
     }),
     { numRuns: 300 },
+  );
+});
+
+/** A random filter rule over the cluster's addresses, to break policies in every way. */
+const randomRule = (ips: readonly string[]) =>
+  fc.record({
+    action: fc.constantFrom("pass" as const, "block" as const),
+    direction: fc.constantFrom("in" as const, "out" as const, "any" as const),
+    onUplink: fc.boolean(),
+    proto: fc.option(fc.constantFrom("tcp" as const, "udp" as const), { nil: undefined }),
+    port: fc.option(fc.constantFrom(22, 25, 53, 443, 5432, 6000), { nil: undefined }),
+    from: fc.oneof(fc.constant({ kind: "any" as const }), fc.constantFrom(...ips).map((ip) => ({ kind: "host" as const, ip })), fc.constant({ kind: "table" as const, table: "steward_jails" as const, negate: false })),
+    to: fc.oneof(fc.constant({ kind: "any" as const }), fc.constantFrom(...ips).map((ip) => ({ kind: "host" as const, ip })), fc.constant({ kind: "table" as const, table: "steward_private" as const, negate: true }), fc.constant({ kind: "uplink" as const })),
+    at: fc.nat(40),
+  }).map(({ at, ...r }) => ({ at, rule: { ...r, port: r.proto === undefined ? undefined : r.port, origin: { kind: "route" as const, text: "random" } } as FilterRule }));
+
+test("random clusters, with random rules thrown in: the matrix, which judges only the ports and pairs the rules tell apart, equals judging every pair on every port", () => {
+  const ips = ["10.17.0.10", "10.17.0.11", "10.17.0.12", "10.17.0.13", "192.168.1.1", "203.0.113.2"];
+  fc.assert(
+    fc.property(randomCluster(8), fc.array(fc.tuple(fc.nat(2), randomRule(ips)), { maxLength: 4 }), (c, extra) => {
+      const { model } = loadModel(snapshotOf(c));
+      assert.ok(model);
+      const compiled = compilePolicy(model);
+      const p: ClusterPolicy = {
+        ...compiled,
+        nodes: compiled.nodes.map((n, k) => {
+          const filter = [...n.filter];
+          for (const [node, { at, rule }] of extra) if (node === k) filter.splice(at % (filter.length + 1), 0, rule);
+          return { ...n, filter };
+        }),
+      };
+      const m = reachability(p);
+      const i = indexPolicy(p);
+      const ports = new Set<string>([`${m.probe.tcp}/tcp`, `${m.probe.udp}/udp`]);
+      for (const n of p.nodes) for (const r of [...n.filter, ...n.nat, ...n.rdr]) if (r.port !== undefined && r.proto !== undefined) ports.add(`${r.port}/${r.proto}`);
+      const all = [...ports].map((k) => ({ port: Number(k.split("/")[0]), proto: k.split("/")[1] as "tcp" | "udp" }));
+      // The matrix lists a pair's flows on the ports the rules between them name, and on the
+      // probe port for all the others: expand it to every port of the cluster, and compare with
+      // judging every pair on every port.
+      const matrix = new Set(m.reachable.filter((r) => r.from !== "outside").map((r) => `${r.from} ${r.address ?? r.to} ${r.port}/${r.proto}`));
+      const ip = (t: string): number => parseIpv4(t) as number;
+      for (const a of p.services) {
+        const targets = [...p.services.filter((b) => b.name !== a.name).map((b) => ({ address: b.ip, key: b.name, node: b.node })), ...m.stands.map((s) => ({ address: s.address, key: s.address, node: i.uplinks.get(ip(s.address)) }))];
+        for (const t of targets) {
+          const named = portsBetween(i, [...new Set([a.node, ...(t.node === undefined ? [] : [t.node])])], ip(a.ip), ip(t.address));
+          for (const { port, proto } of all) {
+            const brute = judge(i, { kind: "jail", service: a.name }, t.address, proto, port).delivered;
+            const shown = named.has(portKey(port, proto)) || port === m.probe[proto] ? matrix.has(`${a.name} ${t.key} ${port}/${proto}`) : matrix.has(`${a.name} ${t.key} ${m.probe[proto]}/${proto}`);
+            assert.equal(shown, brute, `${a.name} -> ${t.key} ${port}/${proto}`);
+          }
+        }
+      }
+    }),
+    { numRuns: 150 },
   );
 });

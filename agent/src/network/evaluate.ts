@@ -61,18 +61,41 @@ interface Context {
   readonly iface: "uplink" | "loopback";
 }
 
+/** An address of a rule, ready to test: does it match this address? */
+type Matcher = (ip: number) => boolean;
+
+/** A filter rule ready to test, its addresses parsed once. */
+interface CompiledRule {
+  readonly rule: FilterRule;
+  readonly from: Matcher;
+  readonly to: Matcher;
+  /** route-to's and reply-to's next hop as a number (-1: none). */
+  readonly routeTo: number;
+  readonly replyTo: number;
+}
+
 /** A node's rules, indexed by the addresses they name (so a judgement reads a few rules only). */
 interface NodeIndex {
   readonly policy: NodePolicy;
   /** The uplink's address: the manifest's, or a placeholder that is no one else's. */
   readonly uplink: number;
-  readonly tables: Readonly<Record<TableName, { readonly hosts: ReadonlySet<number>; readonly nets: readonly Cidr[] }>>;
+  readonly rules: readonly CompiledRule[];
+  /** Rule indexes (ascending) naming no single host, or naming this host as source / destination. */
   readonly generic: readonly number[];
   readonly byFrom: ReadonlyMap<number, readonly number[]>;
   readonly byTo: ReadonlyMap<number, readonly number[]>;
-  readonly nat: readonly { readonly rule: NatRule; readonly from: number }[];
-  readonly rdr: readonly { readonly rule: RdrRule; readonly target: number }[];
+  /** Translation rules by the jail address they translate, in order, with their index. */
+  readonly natBySource: ReadonlyMap<number, readonly { readonly rule: NatRule; readonly index: number; readonly to: Matcher }[]>;
+  /** Redirections by port and protocol (portKey): the first one of each. */
+  readonly rdrByPort: ReadonlyMap<number, { readonly rule: RdrRule; readonly index: number; readonly target: number }>;
 }
+
+/** portKey is one number for a port and a protocol. */
+export function portKey(port: number, proto: Proto): number {
+  return port * 2 + (proto === "udp" ? 1 : 0);
+}
+
+const EMPTY: readonly number[] = [];
 
 /** The policy of a cluster, ready to judge packets. Build once with indexPolicy. */
 export interface PolicyIndex {
@@ -112,7 +135,7 @@ export function indexPolicy(policy: ClusterPolicy): PolicyIndex {
 }
 
 function indexNode(policy: NodePolicy, uplink: number): NodeIndex {
-  const table = (entries: readonly string[]): { hosts: Set<number>; nets: Cidr[] } => {
+  const table = (entries: readonly string[]): Matcher => {
     const hosts = new Set<number>();
     const nets: Cidr[] = [];
     for (const e of entries) {
@@ -124,7 +147,32 @@ function indexNode(policy: NodePolicy, uplink: number): NodeIndex {
         if (ip !== undefined) hosts.add(ip);
       }
     }
-    return { hosts, nets };
+    return (ip) => hosts.has(ip) || nets.some((c) => contains(c, ip));
+  };
+  const tables: Record<TableName, Matcher> = {
+    steward_jails: table(policy.tables.steward_jails),
+    steward_protect: table(policy.tables.steward_protect),
+    steward_private: table(policy.tables.steward_private),
+  };
+  const matcher = (a: PolicyAddr): Matcher => {
+    switch (a.kind) {
+      case "any":
+        return () => true;
+      case "host": {
+        const h = parseIpv4(a.ip);
+        return (ip) => ip === h;
+      }
+      case "net": {
+        const c = parseCidr(a.cidr);
+        return (ip) => c !== undefined && contains(c, ip);
+      }
+      case "uplink":
+        return (ip) => ip === uplink;
+      case "table": {
+        const t = tables[a.table];
+        return a.negate ? (ip) => !t(ip) : t;
+      }
+    }
   };
   const generic: number[] = [];
   const byFrom = new Map<number, number[]>();
@@ -134,114 +182,126 @@ function indexNode(policy: NodePolicy, uplink: number): NodeIndex {
     if (list === undefined) m.set(k, [i]);
     else list.push(i);
   };
-  policy.filter.forEach((r, i) => {
-    const from = r.from.kind === "host" ? parseIpv4(r.from.ip) : undefined;
-    const to = r.to.kind === "host" ? parseIpv4(r.to.ip) : undefined;
+  const rules = policy.filter.map((rule, i): CompiledRule => {
+    const from = rule.from.kind === "host" ? parseIpv4(rule.from.ip) : undefined;
+    const to = rule.to.kind === "host" ? parseIpv4(rule.to.ip) : undefined;
     if (from !== undefined) push(byFrom, from, i);
     if (to !== undefined) push(byTo, to, i);
     if (from === undefined && to === undefined) generic.push(i);
+    return { rule, from: matcher(rule.from), to: matcher(rule.to), routeTo: rule.routeTo === undefined ? -1 : (parseIpv4(rule.routeTo) ?? -1), replyTo: rule.replyTo === undefined ? -1 : (parseIpv4(rule.replyTo) ?? -1) };
   });
-  return {
-    policy,
-    uplink,
-    tables: {
-      steward_jails: table(policy.tables.steward_jails),
-      steward_protect: table(policy.tables.steward_protect),
-      steward_private: table(policy.tables.steward_private),
-    },
-    generic,
-    byFrom,
-    byTo,
-    nat: policy.nat.map((rule) => ({ rule, from: parseIpv4(rule.from) ?? -1 })),
-    rdr: policy.rdr.map((rule) => ({ rule, target: parseIpv4(rule.target) ?? -1 })),
-  };
-}
-
-function addrMatches(a: PolicyAddr, ip: number, n: NodeIndex): boolean {
-  switch (a.kind) {
-    case "any":
-      return true;
-    case "host":
-      return parseIpv4(a.ip) === ip;
-    case "net": {
-      const c = parseCidr(a.cidr);
-      return c !== undefined && contains(c, ip);
-    }
-    case "uplink":
-      return ip === n.uplink;
-    case "table": {
-      const t = n.tables[a.table];
-      const member = t.hosts.has(ip) || t.nets.some((c) => contains(c, ip));
-      return a.negate ? !member : member;
-    }
-  }
+  const natBySource = new Map<number, { rule: NatRule; index: number; to: Matcher }[]>();
+  policy.nat.forEach((rule, index) => {
+    const from = parseIpv4(rule.from);
+    if (from === undefined) return;
+    const list = natBySource.get(from) ?? [];
+    list.push({ rule, index, to: matcher(rule.to) });
+    natBySource.set(from, list);
+  });
+  const rdrByPort = new Map<number, { rule: RdrRule; index: number; target: number }>();
+  policy.rdr.forEach((rule, index) => {
+    const k = portKey(rule.port, rule.proto);
+    if (!rdrByPort.has(k)) rdrByPort.set(k, { rule, index, target: parseIpv4(rule.target) ?? -1 });
+  });
+  return { policy, uplink, rules, generic, byFrom, byTo, natBySource, rdrByPort };
 }
 
 /** ruleMatches says whether a filter rule matches a packet seen so. Pure. */
-function ruleMatches(r: FilterRule, p: Packet, ctx: Context, n: NodeIndex): boolean {
+function ruleMatches(c: CompiledRule, p: Packet, ctx: Context): boolean {
+  const r = c.rule;
   if (r.direction !== "any" && r.direction !== ctx.direction) return false;
   if (r.onUplink && ctx.iface !== "uplink") return false;
   if (r.proto !== undefined && r.proto !== p.proto) return false;
   if (r.port !== undefined && r.port !== p.port) return false;
   if (r.tagged !== undefined && r.tagged !== p.tag) return false;
-  return addrMatches(r.from, p.src, n) && addrMatches(r.to, p.dst, n);
+  return c.from(p.src) && c.to(p.dst);
 }
 
-/** candidates are the indexes of the rules that can match a packet from `src` to `dst`, in order. */
-function candidates(n: NodeIndex, src: number, dst: number): number[] {
-  const lists = [n.generic, n.byFrom.get(src) ?? [], n.byTo.get(dst) ?? []];
-  const out = [...new Set(lists.flat())];
-  return out.sort((a, b) => a - b);
+/**
+ * eachCandidate calls `visit` with the index of every rule that can match a packet from `src`
+ * to `dst`, in rule order, until it returns true: a merge of three short sorted lists.
+ */
+function eachCandidate(n: NodeIndex, src: number, dst: number, visit: (i: number) => boolean): void {
+  const a = n.generic;
+  const b = n.byFrom.get(src) ?? EMPTY;
+  const c = n.byTo.get(dst) ?? EMPTY;
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let last = -1;
+  for (;;) {
+    const x = i < a.length ? (a[i] as number) : Infinity;
+    const y = j < b.length ? (b[j] as number) : Infinity;
+    const z = k < c.length ? (c[k] as number) : Infinity;
+    const m = Math.min(x, y, z);
+    if (m === Infinity) return;
+    if (m === x) i++;
+    if (m === y) j++;
+    if (m === z) k++;
+    if (m === last) continue;
+    last = m;
+    if (visit(m)) return;
+  }
 }
 
-/** filterAt runs a node's filter rules on a packet: the first that matches decides. */
-function filterAt(n: NodeIndex, p: Packet, ctx: Context): { index: number; rule: FilterRule } | undefined {
-  for (const i of candidates(n, p.src, p.dst)) {
-    const r = n.policy.filter[i] as FilterRule;
-    if (ruleMatches(r, p, ctx, n)) return { index: i, rule: r };
+/** filterAt runs a node's filter rules on a packet: the first that matches decides (eachCandidate, inlined: it is the hot loop). */
+function filterAt(n: NodeIndex, p: Packet, ctx: Context): { index: number; rule: CompiledRule } | undefined {
+  const a = n.generic;
+  const b = n.byFrom.get(p.src) ?? EMPTY;
+  const c = n.byTo.get(p.dst) ?? EMPTY;
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let last = -1;
+  for (;;) {
+    const x = i < a.length ? (a[i] as number) : Infinity;
+    const y = j < b.length ? (b[j] as number) : Infinity;
+    const z = k < c.length ? (c[k] as number) : Infinity;
+    const m = x < y ? (x < z ? x : z) : y < z ? y : z;
+    if (m === Infinity) return undefined;
+    if (m === x) i++;
+    if (m === y) j++;
+    if (m === z) k++;
+    if (m === last) continue;
+    last = m;
+    const r = n.rules[m] as CompiledRule;
+    if (ruleMatches(r, p, ctx)) return { index: m, rule: r };
+  }
+}
+
+function natAt(n: NodeIndex, p: Packet): { index: number; rule: NatRule } | undefined {
+  for (const x of n.natBySource.get(p.src) ?? []) {
+    if (x.rule.proto === p.proto && x.rule.port === p.port && x.to(p.dst)) return { index: x.index, rule: x.rule };
   }
   return undefined;
 }
 
-function natAt(n: NodeIndex, p: Packet): { index: number; rule: NatRule } | undefined {
-  const i = n.nat.findIndex(({ rule, from }) => from === p.src && rule.proto === p.proto && rule.port === p.port && addrMatches(rule.to, p.dst, n));
-  return i < 0 ? undefined : { index: i, rule: (n.nat[i] as { rule: NatRule }).rule };
-}
-
 function rdrAt(n: NodeIndex, p: Packet): { index: number; rule: RdrRule; target: number } | undefined {
-  if (p.dst !== n.uplink) return undefined;
-  const i = n.rdr.findIndex(({ rule }) => rule.proto === p.proto && rule.port === p.port);
-  if (i < 0) return undefined;
-  const r = n.rdr[i] as { rule: RdrRule; target: number };
-  return { index: i, rule: r.rule, target: r.target };
+  return p.dst === n.uplink ? n.rdrByPort.get(portKey(p.port, p.proto)) : undefined;
 }
 
 /** One node's pf on one packet: translation, then filtering. */
-function passNode(n: NodeIndex, p: Packet, ctx: Context): { hop: Hop; packet: Packet; rule: FilterRule | undefined } {
+function passNode(n: NodeIndex, p: Packet, ctx: Context): { hop: Hop; packet: Packet; rule: CompiledRule | undefined } {
   let packet = p;
   let translation: Hop["translation"];
   if (ctx.iface === "uplink" && ctx.direction === "out") {
     const nat = natAt(n, p);
     if (nat !== undefined) {
-      packet = { ...p, src: n.uplink, tag: nat.rule.tag };
+      packet = { src: n.uplink, dst: p.dst, proto: p.proto, port: p.port, tag: nat.rule.tag };
       translation = { kind: "nat", index: nat.index, origin: nat.rule.origin };
     }
   } else if (ctx.iface === "uplink" && ctx.direction === "in") {
     const rdr = rdrAt(n, p);
     if (rdr !== undefined) {
-      packet = { ...p, dst: rdr.target };
+      packet = p.tag === undefined ? { src: p.src, dst: rdr.target, proto: p.proto, port: p.port } : { src: p.src, dst: rdr.target, proto: p.proto, port: p.port, tag: p.tag };
       translation = { kind: "rdr", index: rdr.index, origin: rdr.rule.origin };
     }
   }
   const hit = filterAt(n, packet, ctx);
-  const hop: Hop = {
-    node: n.policy.node,
-    direction: ctx.direction,
-    iface: ctx.iface,
-    ...(translation === undefined ? {} : { translation }),
-    ...(hit === undefined ? {} : { rule: { index: hit.index, origin: hit.rule.origin } }),
-    action: hit === undefined ? "none" : hit.rule.action,
-  };
+  // Optional fields are set only when present (JSON output stays as the type reads).
+  const hop: { -readonly [K in keyof Hop]: Hop[K] } = { node: n.policy.node, direction: ctx.direction, iface: ctx.iface, action: hit === undefined ? "none" : hit.rule.rule.action };
+  if (translation !== undefined) hop.translation = translation;
+  if (hit !== undefined) hop.rule = { index: hit.index, origin: hit.rule.rule.origin };
   return { hop, packet, rule: hit?.rule };
 }
 
@@ -254,6 +314,11 @@ function passNode(n: NodeIndex, p: Packet, ctx: Context): { hop: Hop; packet: Pa
 export function judge(index: PolicyIndex, source: Source, dstText: string, proto: Proto, port: number): Verdict {
   const dst = parseIpv4(dstText);
   if (dst === undefined) return { delivered: false, answered: false, hops: [], why: `${dstText} is not an IPv4 address` };
+  return judgeAddress(index, source, dst, proto, port);
+}
+
+/** judgeAddress is judge with the destination as a number. Pure. */
+export function judgeAddress(index: PolicyIndex, source: Source, dst: number, proto: Proto, port: number): Verdict {
   const hops: Hop[] = [];
   const dstJail = index.jails.get(dst);
   const dstNode = index.uplinks.get(dst);
@@ -279,7 +344,7 @@ export function judge(index: PolicyIndex, source: Source, dstText: string, proto
       srcJail = true;
     }
   } else {
-    const ip = parseIpv4(source.ip);
+    const ip = remoteAddress(source.ip);
     if (ip === undefined) return { delivered: false, answered: false, hops, why: `${source.ip} is not an IPv4 address` };
     src = ip;
     const target = dstJail?.node ?? dstNode;
@@ -301,10 +366,10 @@ export function judge(index: PolicyIndex, source: Source, dstText: string, proto
   if (step.hop.action === "block") return { delivered: false, answered: false, hops, why: `blocked on ${node.policy.node}` };
   const sent = step.packet;
   const untranslatedJail = srcJail && sent.src === src;
-  const next = step.rule?.routeTo;
+  const next = step.rule === undefined || step.rule.routeTo < 0 ? undefined : step.rule.routeTo;
   if (dstJail !== undefined) {
     const there = index.nodes.get(dstJail.node) as NodeIndex;
-    if (next === undefined || parseIpv4(next) !== there.uplink) {
+    if (next === undefined || next !== there.uplink) {
       return { delivered: false, answered: false, hops, why: `nothing sends it to node ${dstJail.node}: the home LAN does not route the jail network` };
     }
     return arriveFromUplink(there, sent, hops, untranslatedJail ? node : undefined, index);
@@ -312,7 +377,7 @@ export function judge(index: PolicyIndex, source: Source, dstText: string, proto
   if (dstNode !== undefined) {
     return arriveFromUplink(index.nodes.get(dstNode) as NodeIndex, sent, hops, untranslatedJail ? node : undefined, index);
   }
-  if (next !== undefined) return { delivered: false, answered: false, hops, why: `sent to ${next}, which is not its destination` };
+  if (next !== undefined) return { delivered: false, answered: false, hops, why: `sent to ${formatIp(next)}, which is not its destination` };
   return untranslatedJail
     ? { delivered: true, answered: false, reached: "outside", hops, why: "it leaves with the jail's address, to which no answer is routed" }
     : { delivered: true, answered: true, reached: "outside", hops, why: "it leaves through the uplink" };
@@ -332,9 +397,19 @@ function arriveFromUplink(n: NodeIndex, p: Packet, hops: Hop[], from: NodeIndex 
   }
   const reached = target?.service ?? `node:${n.policy.node}`;
   if (from === undefined) return { delivered: true, answered: true, reached, hops, why: "delivered" };
-  const back = step.rule?.replyTo;
-  if (back !== undefined && parseIpv4(back) === from.uplink) return { delivered: true, answered: true, reached, hops, why: `delivered; answers go back to node ${from.policy.node}` };
+  const back = step.rule === undefined || step.rule.replyTo < 0 ? undefined : step.rule.replyTo;
+  if (back !== undefined && back === from.uplink) return { delivered: true, answered: true, reached, hops, why: `delivered; answers go back to node ${from.policy.node}` };
   return { delivered: true, answered: false, reached, hops, why: `delivered, but answers to a jail address of node ${from.policy.node} are not sent back there` };
+}
+
+/** remoteAddress parses a remote source's address, remembering the few a matrix uses. */
+const remoteAddresses = new Map<string, number | undefined>();
+function remoteAddress(text: string): number | undefined {
+  if (!remoteAddresses.has(text)) {
+    if (remoteAddresses.size > 1024) remoteAddresses.clear();
+    remoteAddresses.set(text, parseIpv4(text));
+  }
+  return remoteAddresses.get(text);
 }
 
 /** formatIp writes an address as a dotted quad. */
@@ -343,26 +418,63 @@ export function formatIp(ip: number): string {
 }
 
 /**
- * portsBetween lists the ports (by protocol) the rules of `nodes` can tell apart for a packet
- * from `src` to `dst`: every port a rule that may match them names. Any other port is judged
- * the same as the `probe` port, so judging these and the probe covers every port. Pure.
+ * portsBetween lists the ports (portKey) the rules of `nodes` can tell apart for a packet from
+ * `src` to `dst`: every port a rule that may match them names. Any other port is judged the
+ * same as the `probe` port, so judging these and the probe covers every port. Pure.
  */
-export function portsBetween(index: PolicyIndex, nodes: readonly string[], src: number, dst: number): Set<string> {
-  const out = new Set<string>();
+export function portsBetween(index: PolicyIndex, nodes: readonly string[], src: number, dst: number, out: Set<number> = new Set()): Set<number> {
   for (const name of nodes) {
     const n = index.nodes.get(name);
     if (n === undefined) continue;
-    for (const i of candidates(n, src, dst)) {
-      const r = n.policy.filter[i] as FilterRule;
-      if (r.port !== undefined && r.proto !== undefined && couldMatch(r.from, src, n) && couldMatch(r.to, dst, n)) out.add(`${r.port}/${r.proto}`);
-    }
-    for (const { rule, from } of n.nat) if (from === src) out.add(`${rule.port}/${rule.proto}`);
-    if (dst === n.uplink) for (const { rule } of n.rdr) out.add(`${rule.port}/${rule.proto}`);
+    eachCandidate(n, src, dst, (i) => {
+      const c = n.rules[i] as CompiledRule;
+      const r = c.rule;
+      if (r.port !== undefined && r.proto !== undefined && couldMatch(r.from, c.from, src) && couldMatch(r.to, c.to, dst)) out.add(portKey(r.port, r.proto));
+      return false;
+    });
+    for (const { rule } of n.natBySource.get(src) ?? []) out.add(portKey(rule.port, rule.proto));
+    if (dst === n.uplink) for (const k of n.rdrByPort.keys()) out.add(k);
   }
   return out;
 }
 
-/** couldMatch is addrMatches, allowing for translation: a rule on the uplink's address may see any jail's packet. */
-function couldMatch(a: PolicyAddr, ip: number, n: NodeIndex): boolean {
-  return a.kind === "uplink" || a.kind === "any" || a.kind === "table" || addrMatches(a, ip, n);
+/** couldMatch is the matcher, allowing for translation: a rule on a table, the uplink or any address may see any jail's packet. */
+function couldMatch(a: PolicyAddr, m: Matcher, ip: number): boolean {
+  return a.kind === "uplink" || a.kind === "any" || a.kind === "table" || m(ip);
 }
+
+/**
+ * destinationClass says how the first node of a jail's packets (its own) tells destination
+ * `dst` apart, when no rule of that node that packets from `src` can match names `dst`
+ * itself: by the destination's node, by
+ * being the node's own address, and by the answer of every address test the node's rules for
+ * packets from `src` make (tables, networks, the nat rules' destinations). Two destinations
+ * of one class get the same verdict on every port at that node — so when that verdict is
+ * "stopped here" for one, it is for all. Undefined when a rule of the node names `dst` (or the
+ * node is unknown): judge it on its own. Pure.
+ */
+export function destinationClass(index: PolicyIndex, node: string, src: number, dst: number, dstNode: string | undefined): string | undefined {
+  const n = index.nodes.get(node);
+  if (n === undefined) return undefined;
+  // A rule naming dst that no packet from src can match on its way out of this node (it
+  // names another source, or another direction or interface) does not tell dst apart; any
+  // other does.
+  const ctx: Context = dstNode === node || dst === n.uplink ? { direction: "out", iface: "loopback" } : { direction: "out", iface: "uplink" };
+  for (const i of n.byTo.get(dst) ?? EMPTY) {
+    const r = (n.rules[i] as CompiledRule).rule;
+    const elsewhere = (r.direction !== "any" && r.direction !== ctx.direction) || (r.onUplink && ctx.iface !== "uplink");
+    if (!elsewhere && (r.from.kind !== "host" || (n.rules[i] as CompiledRule).from(src))) return undefined;
+  }
+  let key = `${dstNode ?? ""}|${dst === n.uplink ? 1 : 0}|`;
+  for (const i of n.generic) key += (n.rules[i] as CompiledRule).to(dst) ? "1" : "0";
+  key += "|";
+  for (const i of n.byFrom.get(src) ?? EMPTY) {
+    const c = n.rules[i] as CompiledRule;
+    if (c.rule.to.kind === "host" && c.to(dst)) return undefined;
+    key += c.to(dst) ? "1" : "0";
+  }
+  key += "|";
+  for (const x of n.natBySource.get(src) ?? []) key += x.to(dst) ? "1" : "0";
+  return key;
+}
+

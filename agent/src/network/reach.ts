@@ -11,7 +11,7 @@
  */
 import type { Diagnostic, Where } from "../errors.js";
 import { contains, overlaps, parseCidr, parseIpv4, type Cidr } from "../manifest/ipv4.js";
-import { formatIp, indexPolicy, judge, portsBetween, type PolicyIndex, type Source, type Verdict } from "./evaluate.js";
+import { destinationClass, formatIp, indexPolicy, judge, judgeAddress, portKey, portsBetween, type PolicyIndex, type Source, type Verdict } from "./evaluate.js";
 import type { ClusterPolicy, DeclaredFlow, Proto, RuleOrigin } from "./types.js";
 
 /** A host outside the cluster that stands for others in the matrix. */
@@ -130,13 +130,10 @@ export function probePorts(policy: ClusterPolicy): Record<Proto, number> {
 
 /** The (port, protocol) pairs to judge between two addresses: those the rules name, and the probes. */
 function portsFor(index: PolicyIndex, nodes: readonly string[], src: number, dst: number, probe: Readonly<Record<Proto, number>>): { proto: Proto; port: number }[] {
-  const set = portsBetween(index, nodes, src, dst);
-  set.add(`${probe.tcp}/tcp`);
-  set.add(`${probe.udp}/udp`);
-  return [...set].map((k) => {
-    const [port, proto] = k.split("/");
-    return { port: Number(port), proto: proto as Proto };
-  });
+  const set = portsBetween(index, nodes, src, dst, new Set([portKey(probe.tcp, "tcp"), portKey(probe.udp, "udp")]));
+  const out: { proto: Proto; port: number }[] = [];
+  for (const k of set) out.push({ port: k >> 1, proto: k % 2 === 1 ? "udp" : "tcp" });
+  return out;
 }
 
 /**
@@ -167,17 +164,41 @@ export function reachability(policy: ClusterPolicy, index: PolicyIndex = indexPo
   const serviceIps = policy.services.map((s) => ({ ...s, addr: parseIpv4(s.ip) as number }));
   for (const a of serviceIps) {
     const source: Source = { kind: "jail", service: a.name };
+    const judgePair = (b: (typeof serviceIps)[number]): void => {
+      const nodes = a.node === b.node ? [a.node] : [a.node, b.node];
+      for (const { proto, port } of portsFor(index, nodes, a.addr, b.addr, probe)) add(a.name, b.name, undefined, proto, port, judgeAddress(index, source, b.addr, proto, port));
+    };
+    // Most pairs are named by no rule: group them by how a's node tells them apart, and judge
+    // one of each group first (evaluate.ts destinationClass). When a's node stops that one on
+    // every port, it stops the whole group; otherwise each is judged on its own.
+    const groups = new Map<string, (typeof serviceIps)[number][]>();
     for (const b of serviceIps) {
       if (a.name === b.name) continue;
-      const nodes = a.node === b.node ? [a.node] : [a.node, b.node];
-      for (const { proto, port } of portsFor(index, nodes, a.addr, b.addr, probe)) add(a.name, b.name, undefined, proto, port, judge(index, source, b.ip, proto, port));
+      const cls = destinationClass(index, a.node, a.addr, b.addr, b.node);
+      if (cls === undefined) judgePair(b);
+      else {
+        const g = groups.get(cls);
+        if (g === undefined) groups.set(cls, [b]);
+        else g.push(b);
+      }
+    }
+    for (const members of groups.values()) {
+      const first = members[0] as (typeof serviceIps)[number];
+      const leaves = portsFor(index, [a.node], a.addr, first.addr, probe).some(({ proto, port }) => {
+        const v = judgeAddress(index, source, first.addr, proto, port);
+        return v.delivered || v.hops.length > 1;
+      });
+      if (leaves) for (const b of members) judgePair(b);
     }
     for (const s of stands) {
       const dst = parseIpv4(s.address) as number;
       const owner = index.uplinks.get(dst);
-      const nodes = owner === undefined || owner === a.node ? [a.node] : [a.node, owner];
-      for (const { proto, port } of portsFor(index, nodes, a.addr, dst, probe)) {
-        const v = judge(index, source, s.address, proto, port);
+      // Another node's address has every port it redirects: they matter only for packets
+      // a's node lets out, and a port a's node does not name fares as the probe does.
+      const own = portsFor(index, [a.node], a.addr, dst, probe);
+      const out = owner !== undefined && owner !== a.node && own.some(({ proto, port }) => judgeAddress(index, source, dst, proto, port).hops.length > 1);
+      for (const { proto, port } of out ? portsFor(index, [a.node, owner], a.addr, dst, probe) : own) {
+        const v = judgeAddress(index, source, dst, proto, port);
         // A packet to another node's address may be redirected to one of its jails: that is a
         // path to a service, reported as such.
         add(a.name, v.reached !== undefined && v.reached !== "outside" && !v.reached.startsWith("node:") ? v.reached : s.kind, s.address, proto, port, v);
@@ -191,12 +212,12 @@ export function reachability(policy: ClusterPolicy, index: PolicyIndex = indexPo
       const ni = index.nodes.get(n.node);
       if (ni === undefined) continue;
       for (const { proto, port } of portsFor(index, [n.node], src, ni.uplink, probe)) {
-        const v = judge(index, source, formatIp(ni.uplink), proto, port);
+        const v = judgeAddress(index, source, ni.uplink, proto, port);
         if (v.reached !== undefined && !v.reached.startsWith("node:")) add("outside", v.reached, s.address, proto, port, v);
       }
     }
     for (const b of serviceIps) {
-      for (const { proto, port } of portsFor(index, [b.node], src, b.addr, probe)) add("outside", b.name, s.address, proto, port, judge(index, source, b.ip, proto, port));
+      for (const { proto, port } of portsFor(index, [b.node], src, b.addr, probe)) add("outside", b.name, s.address, proto, port, judgeAddress(index, source, b.addr, proto, port));
     }
   }
   return { services: serviceIps.map((s) => s.name), stands, probe, reachable: dedupeReach(reachable).sort(compareReach) };
