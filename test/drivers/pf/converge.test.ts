@@ -197,3 +197,16 @@ describe("commit-confirmed loads against a git server on loopback", () => {
 after(() => {
   if (dir !== undefined) removeDir(dir);
 });
+
+test("a host whose pf cannot be opened: a blocking finding, the observation does not fail", async () => {
+  const root = process.env["STEWARD_SIM_ROOT"];
+  delete process.env["STEWARD_SIM_ROOT"];
+  try {
+    const run = await applyNode(await desired(), ctx());
+    assert.deepEqual(run.plan.actions, []);
+    assert.deepEqual(run.plan.findings.map((f) => [f.kind, f.blocking]), [["unavailable", true]]);
+    assert.deepEqual(run.plan.blocked, ["pf:steward"]);
+  } finally {
+    process.env["STEWARD_SIM_ROOT"] = root;
+  }
+});

@@ -106,3 +106,9 @@ test("decideConfirm: confirmed at the first answer, retried within the window, r
   assert.equal(decideConfirm([no, no], 5000 - PROBE_INTERVAL_MS, 5000), "revert");
   assert.equal(decideConfirm([ok, no], 1000, 5000), "retry", "only the last round counts");
 });
+
+test("planPf: pf that cannot be used (no /dev/pf) is a blocking finding, and nothing is loaded", () => {
+  const p = planPf(desired(), observed({ unavailable: "pfctl cannot open /dev/pf: pfctl: /dev/pf: No such file or directory", applied: { version: 1 } }));
+  assert.deepEqual([p.actions, p.findings.map((f) => [f.kind, f.blocking])], [[], [["unavailable", true]]]);
+  assert.match(p.findings[0]?.message ?? "", /not isolated; load pf/);
+});

@@ -18,8 +18,9 @@ import { EMPTY_PF_RECORD, type PfDesired, type PfObserved } from "./types.js";
 const DEFAULT_DIR = "/var/db/steward/pf";
 
 /**
- * observePf reads the host's pf for the anchor (see the module comment). Throws
- * OBSERVE_FAILED (transient) when pfctl cannot be run or cannot read a ruleset.
+ * observePf reads the host's pf for the anchor (see the module comment). When pfctl cannot
+ * be run or /dev/pf is missing, says so (`unavailable`) rather than failing the whole
+ * observation. Throws OBSERVE_FAILED (transient) when pfctl cannot read a ruleset otherwise.
  */
 export async function observePf(desired: PfDesired, ctx: DriverContext): Promise<PfObserved> {
   const dir = ctx.stateDir === undefined ? DEFAULT_DIR : pfDir(ctx.stateDir);
@@ -38,6 +39,13 @@ export async function observePf(desired: PfDesired, ctx: DriverContext): Promise
     run(runningArgv()),
     run(loopbackArgv()),
   ]);
+  // No pfctl, or no /dev/pf (the pf module is not loaded): pf cannot be used at all, which the
+  // plan reports, while the node's other resources still converge.
+  const missing = [nat, rules, tables, mainRules, mainNat, running, loopback].find((r) => r.spawnError !== undefined || (r.exitCode !== 0 && /\/dev\/pf/.test(r.stderr)));
+  if (missing !== undefined) {
+    const unavailable = missing.spawnError !== undefined ? `pfctl cannot be run: ${missing.spawnError}` : `pfctl cannot open /dev/pf: ${missing.stderr.trim().split("\n")[0] ?? ""}`;
+    return { dir, looked: true, unavailable, running: false, hooks: { nat: false, rdr: false, filter: false, quickBefore: [] }, loopbackSkipped: false, readback: { sha256: "", empty: true }, previousFile, applied };
+  }
   // A missing anchor is a warning with exit 0 (pfctl(8)); any other failure is not an answer.
   for (const r of [nat, rules, tables, mainRules, mainNat, loopback]) if (r.exitCode !== 0) throw observeFailed(r);
   if (running.exitCode !== 0 && running.exitCode !== 1) throw observeFailed(running);

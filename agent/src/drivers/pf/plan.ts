@@ -38,6 +38,10 @@ export function planPf(desired: PfDesired, observed: PfObserved): PfPlanPart {
     findings.push({ driver: "pf", kind, resource, subject: `anchor ${desired.anchor}`, message, blocking: false });
   };
   if (!observed.looked) return { actions: [], findings, resources: [resource] };
+  if (observed.unavailable !== undefined) {
+    findings.push({ driver: "pf", kind: "unavailable", resource, subject: `anchor ${desired.anchor}`, message: `${observed.unavailable}: the jails of this node are not isolated; load pf (sysrc pf_enable=YES; service pf start, or kldload pf)`, blocking: true });
+    return { actions: [], findings, resources: [resource] };
+  }
 
   if (desired.counts.jails > 0) {
     const missing = [

@@ -57,6 +57,8 @@ export interface PfObserved {
   readonly dir: string;
   /** False when nothing was read: no jails, nothing loaded before, no anchor file. */
   readonly looked: boolean;
+  /** Why pf cannot be used at all (no pfctl, no /dev/pf: the pf module is not loaded). */
+  readonly unavailable?: string;
   /** pf is enabled (`pfctl -s Running`). */
   readonly running: boolean;
   readonly hooks: PfHooks;
@@ -104,5 +106,6 @@ interface PfFindingBase extends FindingBase {
  * - loopback-skipped: `set skip` on lo0: jails of one node are not kept apart
  * - quick-before:    a `pass quick … all` rule of pf.conf decides before the anchor
  * - drift-reported:  the anchor was changed on the host and drift is only reported
+ * - unavailable:     pf cannot be used (no pfctl, or no /dev/pf); blocking: nothing is loaded
  */
-export type PfFinding = PfFindingBase & { readonly kind: "not-called" | "disabled" | "loopback-skipped" | "quick-before" | "drift-reported" };
+export type PfFinding = PfFindingBase & { readonly kind: "not-called" | "disabled" | "loopback-skipped" | "quick-before" | "drift-reported" | "unavailable" };
