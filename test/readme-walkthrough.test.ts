@@ -94,7 +94,7 @@ function substitutions(): [RegExp, string][] {
     [/\/srv\/git/g, join(t, "srv", "git")],
     [/\/etc\/jail\.conf\.d/g, join(node, "jail.conf.d")],
     // The default configuration path, /usr/local/etc/steward/steward.yaml, moved with the rest.
-    [/^steward (fetch|check|plan|apply|agent)\b/gm, `steward $1 --config ${config}`],
+    [/^steward (fetch|desired|plan|apply|agent)\b/gm, `steward $1 --config ${config}`],
   ];
 }
 

@@ -19,6 +19,7 @@
  * timeout: 30          # seconds per remote operation
  * interval: 60         # steward agent: seconds between reconciles
  * heartbeat: 900       # steward agent: seconds between unchanged status commits
+ * pf_confirm_window: 60   # optional, see docs/network.md
  * remotes:
  *   - name: origin
  *     url: ssh://git@git.home.arpa:22/srv/git/cluster.git
@@ -71,7 +72,15 @@ export interface AgentConfig {
   readonly remotes: readonly RemoteSpec[];
   /** Where the jail driver writes jail.conf(5) files (DEFAULT_JAIL_CONF_DIR when absent). */
   readonly jailConfDir?: string;
+  /**
+   * Seconds the node has, after loading new pf rules, to reach one of its git remotes before
+   * it loads the previous rules again (DEFAULT_PF_CONFIRM_WINDOW when absent; 0: no check).
+   */
+  readonly pfConfirmWindow?: number;
 }
+
+/** The default commit-confirm window of a pf load, in seconds (docs/network.md). */
+export const DEFAULT_PF_CONFIRM_WINDOW = 60;
 
 /** Where a FreeBSD host keeps one jail.conf(5) file per jail (jail(8), rc.conf jail_list). */
 export const DEFAULT_JAIL_CONF_DIR = "/etc/jail.conf.d";
@@ -95,6 +104,7 @@ interface RawConfig {
   heartbeat?: number;
   max_source_age?: number;
   jail_conf_dir?: string;
+  pf_confirm_window?: number;
   remotes: { name: string; url: string; key?: string; known_hosts?: string }[];
 }
 
@@ -198,6 +208,7 @@ export function parseConfig(text: string, file: string, readFile?: ConfigFileRea
     maxSourceAge: raw.max_source_age,
     remotes,
     jailConfDir: raw.jail_conf_dir ?? DEFAULT_JAIL_CONF_DIR,
+    pfConfirmWindow: raw.pf_confirm_window ?? DEFAULT_PF_CONFIRM_WINDOW,
   };
   if (readFile !== undefined) problems.push(...checkFiles(config, readFile, place));
   if (problems.length > 0) throw configError(file, problems.sort((a, b) => a.where.line - b.where.line || a.where.column - b.where.column));
@@ -277,6 +288,7 @@ const HINTS: Readonly<Record<string, string>> = {
   heartbeat: "seconds between unchanged status commits, e.g. 900",
   max_source_age: "seconds, e.g. 604800 (a week)",
   jail_conf_dir: "an absolute directory such as /etc/jail.conf.d",
+  pf_confirm_window: "seconds, e.g. 60 (0 turns the check off)",
   remotes: "a list of {name, url} in priority order",
   name: "a lowercase name such as origin or mirror",
   url: "ssh://user@host/path, user@host:path, https://host/path, or /absolute/path",
@@ -284,7 +296,7 @@ const HINTS: Readonly<Record<string, string>> = {
   known_hosts: "the path of a known_hosts file pinning the server's host key",
 };
 
-const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "key", "jail_conf_dir", "timeout", "interval", "heartbeat", "max_source_age", "remotes"];
+const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "key", "jail_conf_dir", "pf_confirm_window", "timeout", "interval", "heartbeat", "max_source_age", "remotes"];
 const REMOTE_KEYS = ["name", "url", "key", "known_hosts"];
 
 function schemaProblem(e: ErrorObject, parsed: ParsedFile): ConfigProblem {
