@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # tzdata: the signature differential test runs ssh-keygen with TZ=Asia/Tokyo and Europe/Berlin.
-PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 fuse tzdata time)
+# nftables (and iproute2): the network policy's real-packet tests in network namespaces.
+PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 nftables fuse tzdata time)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -65,6 +65,8 @@ interface Opts {
   merge: boolean;
   showAll: boolean;
   debugFlag: boolean;
+  /** -i: the interface or group `-s Interfaces` is limited to. */
+  iface: string | null;
 }
 
 export function runPfctl(argv: string[], io: PfctlIO): PfctlResult {
@@ -177,7 +179,7 @@ function errnoText(e: unknown): string {
 function main(argv: string[], io: PfctlIO, o: Out): number {
   if (argv.length < 1) o.usage();
   const { opts: parsed, rest } = getopt(argv, "a:AdD:eqf:F:ghi:k:K:mMnNOo:Pp:rRs:St:T:vx:z", o);
-  const op: Opts = { noAction: false, verbose: 0, quiet: false, numeric: false, enable: false, disable: false, recurse: false, merge: false, showAll: false, debugFlag: false };
+  const op: Opts = { noAction: false, verbose: 0, quiet: false, numeric: false, enable: false, disable: false, recurse: false, merge: false, showAll: false, debugFlag: false, iface: null };
   let anchoropt: string | null = null;
   let clearopt: string | null = null;
   let showopt: string | null = null;
@@ -289,6 +291,8 @@ function main(argv: string[], io: PfctlIO, o: Out): number {
         rdwr = true;
         break;
       case "i":
+        op.iface = val;
+        break;
       case "p":
       case "r":
       case "S":
@@ -815,13 +819,18 @@ function show(what: string, kern: Kernel, anchor: string, op: Opts, o: Out, ifs:
     case "labels":
       showLabels(kern, anchor, o);
       return 0;
-    case "Interfaces":
+    case "Interfaces": {
+      // pfi_get_ifaces lists the kifs pfi_skip_if lets through: the one named by -i, or the
+      // members of the group it names; `set skip on GROUP` flags the group and its members.
+      const shown = (name: string, groups: readonly string[]): boolean => op.iface === null || op.iface === name || groups.includes(op.iface);
+      const line = (name: string, groups: readonly string[]): string => name + (op.verbose && [name, ...groups].some((n) => kern.skip.includes(n)) ? " (skip)" : "");
       for (const i of ifs.ifaces) {
-        for (const g of i.groups) if (!ifs.ifaces.some((x) => x.name === g)) o.stdout(g);
-        o.stdout(i.name + (op.verbose && kern.skip.includes(i.name) ? " (skip)" : ""));
+        for (const g of i.groups) if (!ifs.ifaces.some((x) => x.name === g) && shown(g, [])) o.stdout(line(g, []));
+        if (shown(i.name, i.groups)) o.stdout(line(i.name, i.groups));
       }
-      o.stdout("all");
+      if (shown("all", [])) o.stdout("all");
       return 0;
+    }
     case "states":
     case "Sources":
       return 0;

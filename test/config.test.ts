@@ -160,3 +160,22 @@ test("backups: the key defaults to the node's key; known_hosts and the age ident
   const own = parseConfig(`${GOOD}backup_key: backup_key\n`, FILE);
   assert.deepEqual([own.backupKey, own.backupKnownHosts], ["/usr/local/etc/steward/backup_key", undefined]);
 });
+
+test("pf_confirm_window: 60 s by default, 0 turns the check off; the confirm targets are the network remotes", async () => {
+  const { hostLayout } = await import("../agent/src/reconcile.js");
+  const c = parseConfig(`${GOOD}  - name: web\n    url: https://git.example.org/cluster.git\n  - name: lan\n    url: http://192.168.1.5:8080/cluster.git\n`, FILE);
+  assert.equal(c.pfConfirmWindow, 60);
+  assert.deepEqual(hostLayout(c).pfConfirm, {
+    windowMs: 60_000,
+    targets: [
+      { name: "origin", host: "git.home.arpa", port: 22 },
+      { name: "web", host: "git.example.org", port: 443 },
+      { name: "lan", host: "192.168.1.5", port: 8080 },
+    ],
+  });
+  const off = parseConfig(GOOD.replace("timeout: 20\n", "timeout: 20\npf_confirm_window: 0\n"), FILE);
+  assert.equal(hostLayout(off).pfConfirm, undefined);
+  const local = parseConfig("node: beta\ntrust: /etc/s\nremotes:\n  - name: disk\n    url: /mnt/c.git\n", FILE);
+  assert.equal(hostLayout(local).pfConfirm, undefined, "a local path is never cut by pf");
+  assert.throws(() => parseConfig(GOOD.replace("timeout: 20\n", "timeout: 20\npf_confirm_window: -1\n"), FILE), (e: unknown) => e instanceof StewardError && e.code === "CONFIG_INVALID");
+});

@@ -19,6 +19,7 @@
  * timeout: 30          # seconds per remote operation
  * interval: 60         # steward agent: seconds between reconciles
  * heartbeat: 900       # steward agent: seconds between unchanged status commits
+ * pf_confirm_window: 60   # optional, see docs/network.md
  * backup_known_hosts: /usr/local/etc/steward/backup_known_hosts   # peers and remote stores
  * backup_identity: /usr/local/etc/steward/backup.age   # optional: decrypts remote copies (drills)
  * remotes:
@@ -73,11 +74,19 @@ export interface AgentConfig {
   readonly remotes: readonly RemoteSpec[];
   /** Where the jail driver writes jail.conf(5) files (DEFAULT_JAIL_CONF_DIR when absent). */
   readonly jailConfDir?: string;
+  /**
+   * Seconds the node has, after loading new pf rules, to reach one of its git remotes before
+   * it loads the previous rules again (DEFAULT_PF_CONFIRM_WINDOW when absent; 0: no check).
+   */
+  readonly pfConfirmWindow?: number;
   /** Backups: the key for peers and remote stores (default `key`), their pinned host keys, the age identity. */
   readonly backupKey?: string | undefined;
   readonly backupKnownHosts?: string | undefined;
   readonly backupIdentity?: string | undefined;
 }
+
+/** The default commit-confirm window of a pf load, in seconds (docs/network.md). */
+export const DEFAULT_PF_CONFIRM_WINDOW = 60;
 
 /** Where a FreeBSD host keeps one jail.conf(5) file per jail (jail(8), rc.conf jail_list). */
 export const DEFAULT_JAIL_CONF_DIR = "/etc/jail.conf.d";
@@ -104,6 +113,7 @@ interface RawConfig {
   backup_known_hosts?: string;
   backup_identity?: string;
   jail_conf_dir?: string;
+  pf_confirm_window?: number;
   remotes: { name: string; url: string; key?: string; known_hosts?: string }[];
 }
 
@@ -207,6 +217,7 @@ export function parseConfig(text: string, file: string, readFile?: ConfigFileRea
     maxSourceAge: raw.max_source_age,
     remotes,
     jailConfDir: raw.jail_conf_dir ?? DEFAULT_JAIL_CONF_DIR,
+    pfConfirmWindow: raw.pf_confirm_window ?? DEFAULT_PF_CONFIRM_WINDOW,
     ...backupFiles(raw, base),
   };
   for (const [k, v] of [["backup_key", config.backupKey], ["backup_known_hosts", config.backupKnownHosts]] as const) {
@@ -311,6 +322,7 @@ const HINTS: Readonly<Record<string, string>> = {
   heartbeat: "seconds between unchanged status commits, e.g. 900",
   max_source_age: "seconds, e.g. 604800 (a week)",
   jail_conf_dir: "an absolute directory such as /etc/jail.conf.d",
+  pf_confirm_window: "seconds, e.g. 60 (0 turns the check off)",
   backup_key: "the path of the ssh private key for peers and remote stores",
   backup_known_hosts: "the path of a known_hosts file pinning the peers' and remote stores' host keys",
   backup_identity: "the path of an age identity file (age-keygen -o FILE)",
@@ -321,7 +333,7 @@ const HINTS: Readonly<Record<string, string>> = {
   known_hosts: "the path of a known_hosts file pinning the server's host key",
 };
 
-const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "key", "jail_conf_dir", "timeout", "interval", "heartbeat", "max_source_age", "backup_key", "backup_known_hosts", "backup_identity", "remotes"];
+const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "key", "jail_conf_dir", "pf_confirm_window", "timeout", "interval", "heartbeat", "max_source_age", "backup_key", "backup_known_hosts", "backup_identity", "remotes"];
 const REMOTE_KEYS = ["name", "url", "key", "known_hosts"];
 
 function schemaProblem(e: ErrorObject, parsed: ParsedFile): ConfigProblem {

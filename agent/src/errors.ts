@@ -22,6 +22,9 @@ export type ErrorCode =
   | "MANIFEST_CONFLICT"
   | "MANIFEST_MISSING"
   | "MANIFEST_INVALID"
+  // network policy (steward check): the compiled pf rules against what the manifest declares
+  | "POLICY_LEAK"
+  | "POLICY_UNREACHABLE"
   // source (fetch, trust, revision choice)
   | "SOURCE_FETCH_FAILED"
   | "SOURCE_TIMEOUT"
@@ -48,6 +51,8 @@ export type ErrorCode =
   | "EXEC_FAILED"
   | "EXEC_TIMEOUT"
   | "APPLY_PRECONDITION"
+  | "APPLY_VERIFY_FAILED"
+  | "APPLY_REVERTED"
   // status (the signed report on status/<node>)
   | "STATUS_STATE"
   | "STATUS_SIGN"

@@ -14,7 +14,7 @@ import type { DesiredState, HostLayout, RepoSnapshot } from "./manifest/types.js
 import { loadModel } from "./manifest/load.js";
 import { desiredStateFor } from "./manifest/desired.js";
 import { readSnapshotFromDir } from "./source/dir.js";
-import { DEFAULT_JAIL_CONF_DIR, type AgentConfig } from "./config.js";
+import { DEFAULT_JAIL_CONF_DIR, DEFAULT_PF_CONFIRM_WINDOW, type AgentConfig } from "./config.js";
 import { agentPaths, hostPathConflicts } from "./manifest/paths.js";
 import { readSnapshot } from "./source/snapshot.js";
 import { runSource, type SourceOptions, type SourceResult } from "./source/source.js";
@@ -149,9 +149,30 @@ async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<Ap
   }
 }
 
-/** hostLayout is where things live on this host, from the agent configuration. Pure. */
-export function hostLayout(config: Pick<AgentConfig, "jailConfDir" | "backupKey" | "backupKnownHosts" | "backupIdentity">): HostLayout {
-  return { jailConfDir: config.jailConfDir ?? DEFAULT_JAIL_CONF_DIR, backup: { key: config.backupKey, knownHosts: config.backupKnownHosts, identity: config.backupIdentity } };
+/**
+ * hostLayout is where things live on this host, and how its pf loads are confirmed (the
+ * network remotes of the configuration: host and TCP port), from the agent configuration. Pure.
+ */
+export function hostLayout(config: Pick<AgentConfig, "jailConfDir" | "pfConfirmWindow" | "backupKey" | "backupKnownHosts" | "backupIdentity"> & Partial<Pick<AgentConfig, "remotes">>): HostLayout {
+  const targets = (config.remotes ?? []).flatMap((r) => {
+    const t = remoteProbeTarget(r.target);
+    return t === undefined ? [] : [{ name: r.name, ...t }];
+  });
+  const windowMs = (config.pfConfirmWindow ?? DEFAULT_PF_CONFIRM_WINDOW) * 1000;
+  return {
+    jailConfDir: config.jailConfDir ?? DEFAULT_JAIL_CONF_DIR,
+    backup: { key: config.backupKey, knownHosts: config.backupKnownHosts, identity: config.backupIdentity },
+    ...(targets.length === 0 || windowMs === 0 ? {} : { pfConfirm: { targets, windowMs } }),
+  };
+}
+
+/** remoteProbeTarget is where a remote answers TCP connections: ssh's host and port, an http(s) URL's; none for a local path. */
+function remoteProbeTarget(target: AgentConfig["remotes"][number]["target"]): { host: string; port: number } | undefined {
+  if (target.kind === "ssh") return { host: target.host, port: target.port ?? 22 };
+  if (target.kind === "local") return undefined;
+  const url = new URL(target.url);
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { host, port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port) };
 }
 
 /** The desired state a node runs, read from the revision the source step chose. */

@@ -158,3 +158,44 @@ test("a step whose stderr says its work is already done (`already`) counts as do
   assert.deepEqual(statuses(r.outcomes), ["applied a", "failed b"]);
   assert.deepEqual(ex.calls, [["zfs", "hold", "t", "d@s"], ["true"], ["zfs", "hold", "t", "d@x"]]);
 });
+
+/** A plan of one action of a made-up driver, with a postcondition its driver verifies. */
+function verifiedPlan(): Parameters<typeof apply>[0] {
+  const action = { id: "v.load:x", kind: "v.load", driver: "v", resource: "v:x", needs: [], teardown: false, effect: "change" as const, steps: [{ argv: ["load", "x"] as Argv }], postcondition: { kind: "v.loaded" }, cause: "missing" as const, reason: "test" };
+  const later = { ...action, id: "v.more:x", kind: "v.more", steps: [{ argv: ["more", "x"] as Argv }], postcondition: undefined };
+  return { version: 2, id: "p", node: "n", revision: null, actions: [action, later], findings: [], blocked: [], summary: { create: 0, change: 2, restart: 0, remove: 0, destroy: 0, findings: 0 } };
+}
+
+for (const c of [
+  { name: "a postcondition that holds leaves the action applied", verdict: { kind: "ok" as const }, want: ["applied v.load:x", "applied v.more:x"], code: undefined },
+  { name: "a refused postcondition fails the action with the driver's code and skips what follows on its resource", verdict: { kind: "refused" as const, message: "reverted", code: "APPLY_REVERTED" as const }, want: ["failed v.load:x", "skipped v.more:x"], code: "APPLY_REVERTED" },
+  { name: "a refused postcondition without a code is APPLY_VERIFY_FAILED", verdict: { kind: "refused" as const, message: "read back differs" }, want: ["failed v.load:x", "skipped v.more:x"], code: "APPLY_VERIFY_FAILED" },
+]) {
+  test(c.name, async () => {
+    const verified: string[] = [];
+    const driver = {
+      name: "v",
+      slice: () => ({}),
+      observe: async () => ({}),
+      plan: () => ({ actions: [], findings: [], resources: [] }),
+      renderAction: () => "",
+      verify: async (a: { id: string }) => {
+        verified.push(a.id);
+        return c.verdict;
+      },
+    };
+    const ex = new RecordingExecutor();
+    const r = await apply(verifiedPlan(), ex, [], { drivers: [driver] });
+    assert.deepEqual(statuses(r.outcomes), c.want);
+    assert.deepEqual(verified, ["v.load:x"], "verified once, after its steps");
+    assert.deepEqual(ex.calls[0], ["load", "x"]);
+    const first = r.outcomes[0];
+    if (c.code !== undefined) assert.ok(first?.status === "failed" && first.code === c.code && "message" in c.verdict && first.message === c.verdict.message);
+  });
+}
+
+test("a postcondition no driver verifies fails the action as a bug", async () => {
+  const r = await apply(verifiedPlan(), new RecordingExecutor(), [], { drivers: [] });
+  const first = r.outcomes[0];
+  assert.ok(first?.status === "failed" && first.code === "INTERNAL");
+});

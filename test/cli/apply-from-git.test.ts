@@ -77,7 +77,7 @@ test("plan shows the creates of a new signed revision and changes nothing", asyn
   const out = JSON.parse(r.stdout) as ApplyJson;
   assert.equal(out.source.revision, first);
   assert.equal(out.source.decision.kind, "apply");
-  assert.ok(out.plan.actions.length > 0 && out.plan.actions.every((a) => a.kind === "zfs.create" || a.kind === "zfs.clone" || a.kind.startsWith("jail.")));
+  assert.ok(out.plan.actions.length > 0 && out.plan.actions.every((a) => a.kind === "zfs.create" || a.kind === "zfs.clone" || a.kind.startsWith("jail.") || a.kind === "pf.load"));
   const fetched = JSON.parse((await runCli(["fetch", "--config", config, "--json"])).stdout) as { lastApplied: string | null };
   assert.equal(fetched.lastApplied, null, "plan records nothing");
 });

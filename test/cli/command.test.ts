@@ -53,14 +53,14 @@ test("no command is a usage error with the usage on stderr; an unknown one names
   assert.match(unknown.stderr, /^steward: unknown command 'deploy'/);
 });
 
-test("fetch, check, plan and apply print every problem of the configuration, each with its place", async () => {
+test("fetch, desired, plan and apply print every problem of the configuration, each with its place", async () => {
   const dir = makeTempDir();
   try {
     mkdirSync(join(dir, "etc"));
     const bad = join(dir, "etc", "steward.yaml");
     // Three problems: a relative state, a trust file and a revocation list that do not exist.
     writeFileSync(bad, ["node: alpha", "state: state", "trust: alowed_signers", "revoked: revoked_kyes", "remotes:", "  - name: mirror", `    url: ${join(dir, "cluster.git")}`, ""].join("\n"));
-    for (const command of ["fetch", "check", "plan", "apply"]) {
+    for (const command of ["fetch", "desired", "plan", "apply"]) {
       const r = await runCli([command, "--config", bad]);
       assert.equal(r.code, 1, `${command}: ${r.stderr}`);
       const places = [...r.stderr.matchAll(/^(\S+):(\d+):(\d+)  CONFIG_INVALID  (.*)$/gm)].map((m) => [m[1], Number(m[2])]);

@@ -79,8 +79,9 @@ test("plan on a pool with only the base release lists every create and changes n
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as PlanJson;
   assert.equal(out.ok, true);
-  // Six datasets (the jail's root cloned), its jail.conf and its start; the host's jail settings.
-  assert.deepEqual(out.plan.summary, { create: 8, change: 1, restart: 0, remove: 0, destroy: 0, findings: 0 });
+  // Six datasets (the jail's root cloned), its jail.conf and its start; the host's jail
+  // settings; the pf anchor.
+  assert.deepEqual(out.plan.summary, { create: 9, change: 1, restart: 0, remove: 0, destroy: 0, findings: 0 });
   // The jail's root is cloned before the datasets mounted inside it.
   const ids = out.plan.actions.map((a) => a.id);
   assert.ok(ids.indexOf(`zfs.clone:${pool.name}/steward/jails/mail`) < ids.indexOf(`zfs.create:${pool.name}/steward/data/mail/mail`), ids.join(" "));
@@ -92,7 +93,7 @@ test("apply converges, then plan and apply have nothing to do", async () => {
   const out = JSON.parse(r.stdout) as ApplyJson;
   assert.deepEqual(
     out.result.outcomes.map((o) => o.status),
-    Array(9).fill("applied"),
+    Array(10).fill("applied"),
   );
   const plan = JSON.parse((await runCli(["plan", ...target(), "--json"])).stdout) as PlanJson;
   assert.equal(plan.plan.actions.length, 0);

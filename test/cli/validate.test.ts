@@ -58,7 +58,7 @@ test("--help lists the commands and exits 0", async () => {
 });
 
 test("check resolves a node's desired state from a checkout", async () => {
-  const r = await steward("check", "--dir", TEMPLATE_DIR, "--node", "pi", "--json");
+  const r = await steward("desired", "--dir", TEMPLATE_DIR, "--node", "pi", "--json");
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { ok: boolean; desired: { datasets: { name: string; properties: Record<string, string> }[] } };
   assert.equal(out.ok, true);
@@ -70,7 +70,7 @@ test("check resolves a node's desired state from a checkout", async () => {
 });
 
 test("check of a node the repo lacks is a MANIFEST_REFERENCE problem", async () => {
-  const r = await steward("check", "--dir", TEMPLATE_DIR, "--node", "omega", "--json");
+  const r = await steward("desired", "--dir", TEMPLATE_DIR, "--node", "omega", "--json");
   assert.equal(r.code, 1);
   assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, "MANIFEST_REFERENCE");
 });

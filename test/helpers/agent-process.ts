@@ -28,9 +28,14 @@ export interface AgentProcess {
   killGroup(): void;
 }
 
-/** startAgent runs `steward agent ...args` with `env` (default: this process's) at log level debug. */
-export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentProcess {
-  const child = spawn(process.execPath, [CLI_MAIN, "agent", ...args], {
+/**
+ * startAgent runs `steward agent ...args` with `env` (default: this process's) at log level
+ * debug; behind `prefix` when given (a command that execs the rest, such as nsenter(1) into a
+ * host's network namespace, netns.ts), so that the process is still the agent's.
+ */
+export function startAgent(args: readonly string[], env: NodeJS.ProcessEnv = process.env, prefix: readonly string[] = []): AgentProcess {
+  const argv = [...prefix, process.execPath, CLI_MAIN, "agent", ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), {
     cwd: REPO_ROOT,
     env: { STEWARD_LOG: "debug", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -9,7 +9,9 @@
  * - `hang`:      requests are accepted and never answered;
  * - `401`:       every request is refused with 401.
  * With `remoteUser`, every request runs as that authenticated user (REMOTE_USER), which is what
- * makes http-backend accept pushes (git-receive-pack) and what the server's hooks see.
+ * makes http-backend accept pushes (git-receive-pack) and what the server's hooks see; given as
+ * a function of the client's address, it plays a server that knows its clients by address (a
+ * test network where each host has its own, test/helpers/netns.ts).
  * Test code: uses node:child_process directly.
  */
 import { spawn } from "node:child_process";
@@ -30,11 +32,18 @@ export interface GitHttpServer {
 }
 
 export interface GitHttpServerOptions {
-  /** Set REMOTE_USER on every request: http-backend then serves git-receive-pack too. */
-  readonly remoteUser?: string;
+  /**
+   * Set REMOTE_USER on every request (or on those whose client address the function names a
+   * user for): http-backend then serves git-receive-pack too.
+   */
+  readonly remoteUser?: string | ((clientAddress: string) => string | undefined);
+  /** The address to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** The port (default: an ephemeral one). */
+  readonly port?: number;
 }
 
-/** startGitHttpServer serves the bare repositories under `root` on an ephemeral loopback port. */
+/** startGitHttpServer serves the bare repositories under `root` (on an ephemeral loopback port unless told). */
 export async function startGitHttpServer(root: string, options: GitHttpServerOptions = {}): Promise<GitHttpServer> {
   let fault: Fault = "none";
   let requests = 0;
@@ -70,13 +79,17 @@ export async function startGitHttpServer(root: string, options: GitHttpServerOpt
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, resolve);
+  });
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("no address");
   const port = address.port;
   return {
     port,
-    url: (name) => `http://127.0.0.1:${port}/${name}`,
+    url: (name) => `http://${host}:${port}/${name}`,
     setFault: (f) => {
       fault = f;
       // Clients keep connections alive: a server that goes down drops them too.
@@ -92,8 +105,10 @@ export async function startGitHttpServer(root: string, options: GitHttpServerOpt
   };
 }
 
-function cgi(root: string, req: IncomingMessage, res: ServerResponse, cut: "truncated" | "cut-pack" | undefined, remoteUser: string | undefined): void {
+function cgi(root: string, req: IncomingMessage, res: ServerResponse, cut: "truncated" | "cut-pack" | undefined, users: GitHttpServerOptions["remoteUser"]): void {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
+  const client = (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
+  const remoteUser = typeof users === "function" ? users(client) : users;
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
     HOME: root,
@@ -103,7 +118,7 @@ function cgi(root: string, req: IncomingMessage, res: ServerResponse, cut: "trun
     PATH_INFO: decodeURIComponent(url.pathname),
     QUERY_STRING: url.search.replace(/^\?/, ""),
     REQUEST_METHOD: req.method ?? "GET",
-    REMOTE_ADDR: "127.0.0.1",
+    REMOTE_ADDR: client,
     ...(remoteUser === undefined ? {} : { REMOTE_USER: remoteUser }),
   };
   const header = (name: string): string | undefined => {

@@ -43,7 +43,7 @@ export async function templateWith(
 export function templateOnOneNode(dest: string, pool: { readonly name: string; readonly dir: string }): void {
   rmSync(dest, { recursive: true, force: true });
   cpSync(TEMPLATE_DIR, dest, { recursive: true });
-  writeFileSync(join(dest, "nodes", "alpha.yaml"), `arch: amd64\npool: ${pool.name}\ninterface: em0\njails: ${pool.dir}/jails\n`);
+  writeFileSync(join(dest, "nodes", "alpha.yaml"), `arch: amd64\npool: ${pool.name}\ninterface: em0\nssh: 2222\njails: ${pool.dir}/jails\n`);
   writeFileSync(join(dest, "cluster.yaml"), readFileSync(join(dest, "cluster.yaml"), "utf8").replace("compression: lz4", "compression: gzip"));
   for (const f of readdirSync(join(dest, "services"))) {
     const path = join(dest, "services", f);

@@ -372,6 +372,7 @@ function assertAccepted(r: Run, commits: number): void {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`^remote: steward-pre-receive: refs/heads/main: (?:.*; )?verified the signatures? and dates? of ${commits === 1 ? "(1 commit|[0-9a-f]{12})" : `${commits} commits`}`, "m"));
   assert.match(r.stderr, /^remote: steward-pre-receive: refs\/heads\/main: the tree of [0-9a-f]{40} validates/m);
+  assert.match(r.stderr, /^remote: steward-pre-receive: refs\/heads\/main: its network policy keeps its promise/m);
   assert.match(r.stderr, /^remote: steward-pre-receive: refs\/heads\/main: push accepted/m);
 }
 
@@ -404,6 +405,27 @@ describe("pre-receive and post-receive", () => {
     assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
     // The quarantined objects of a rejected push are dropped.
     assert.notEqual(run(s.bare, ["cat-file", "-e", bad], clientEnv).code, 0);
+    assertHookTmpClean();
+  });
+
+  test("a push whose network policy steward check refuses is rejected with its diagnostics", () => {
+    const s = server();
+    // A steward whose check finds a leak, as it would in a policy Steward compiled wrong; the
+    // rest is the real one.
+    const leaky = join(root, "bin", "steward-leaky");
+    writeFileSync(leaky, `#!/bin/sh
+if [ "$1" = check ]; then echo 'services/mail.yaml:15:10  POLICY_LEAK  mail reaches git on 22/tcp, which no route declares' >&2; exit 1; fi
+exec ${shQuote(wrapper)} "$@"
+`);
+    chmodSync(leaky, 0o755);
+    git(s.bare, "config", "steward.bin", leaky);
+    commitFile(s.client, MAIL, mailEdit(), "more mail");
+    const r = push(s.client, "origin", "main");
+    assertDeclined(r);
+    assert.ok(hasDiagnostic(r.stderr, "services/mail.yaml:15:10", "POLICY_LEAK"), r.stderr);
+    assert.match(r.stderr, /its network policy lets through more or less than the manifest declares/);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+    git(s.bare, "config", "steward.bin", wrapper);
     assertHookTmpClean();
   });
 
@@ -679,6 +701,17 @@ describe("pre-receive: signatures, trust and rewrites, as the nodes judge them",
     const r = push(client, "origin", "main");
     assertAccepted(r, 1);
     assert.equal(serverRef(bare, "refs/heads/main"), tip);
+  });
+
+  test("a push bringing an object nodes refuse to fetch (over 4 MiB) is refused, naming the file", () => {
+    // Before: the server took it, and every node then held at it for good (SOURCE_PROTOCOL).
+    const s = server();
+    const big = commitFile(s.client, "files/mail/archive.bin", "x".repeat(5 * 1024 * 1024), "a big file in the repo");
+    const r = push(s.client, "origin", "main");
+    assertDeclined(r);
+    assert.match(r.stderr, /SOURCE_PROTOCOL: blob [0-9a-f]{40} \(files\/mail\/archive\.bin\) is 5242880 bytes; nodes refuse any object over 4194304 bytes/);
+    assert.equal(serverRef(s.bare, "refs/heads/main"), s.first);
+    assert.notEqual(big, s.first);
   });
 
   test("a push rejected for its signatures or as a rewrite is never called valid", () => {

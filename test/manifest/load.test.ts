@@ -23,10 +23,26 @@ test("defaults fill in: drift, release, dataset properties, routes expand", asyn
   assert.equal(m.drift, "correct");
   assert.equal(m.release, "14.2-RELEASE");
   assert.deepEqual(m.datasets.find((d) => d.name === "mail")?.properties, { compression: "lz4", atime: "off", quota: "20G" });
-  assert.deepEqual(m.routes, [
-    { to: "internet", port: 25, proto: "tcp" },
-    { to: "internet", port: 53, proto: "udp" },
-    { to: "internet", port: 53, proto: "tcp" },
+  assert.deepEqual(
+    m.routes.map((r) => ({ to: r.to, port: r.port, proto: r.proto, text: r.text, at: `${r.where?.file}:${r.where?.line}:${r.where?.column}` })),
+    [
+      { to: "internet", port: 25, proto: "tcp", text: "internet:25/tcp", at: "services/mail.yaml:15:10" },
+      { to: "internet", port: 53, proto: "udp", text: "dns", at: "services/mail.yaml:15:27" },
+      { to: "internet", port: 53, proto: "tcp", text: "dns", at: "services/mail.yaml:15:27" },
+    ],
+  );
+  assert.deepEqual(m.expose.map((p) => `${p.port}/${p.proto}@${p.where?.line}:${p.where?.column}`), ["25/tcp@14:10", "465/tcp@14:18", "587/tcp@14:27", "993/tcp@14:36"]);
+  assert.equal(model?.nodes.find((n) => n.name === "alpha")?.ssh, 2222);
+  assert.equal(model?.nodes.find((n) => n.name === "beta")?.ssh, 22);
+});
+
+test("a route to one host or network of the internet is kept with its network", async () => {
+  const { model, diagnostics } = loadModel(await templateWith({ [MAIL]: mail("routes: [203.0.113.7:25/tcp, 198.51.100.0/24:443/tcp]\n") }));
+  assert.deepEqual(diagnostics, []);
+  const m = model?.services.find((s) => s.name === "mail");
+  assert.deepEqual(m?.routes.map((r) => [r.to, r.net, r.port, r.proto]), [
+    ["internet", "203.0.113.7/32", 25, "tcp"],
+    ["internet", "198.51.100.0/24", 443, "tcp"],
   ]);
 });
 
@@ -86,6 +102,15 @@ const cases: readonly Case[] = [
   { name: "a dataset mounted over the jail root is refused", edits: { [MAIL]: mail("datasets:\n  a: { mount: / }\n") }, want: [["MANIFEST_SCHEMA", MAIL, 6]] },
   { name: "a recordsize that is not a power of two is refused", edits: { [MAIL]: mail("datasets:\n  a: { recordsize: 3K }\n") }, want: [["MANIFEST_INVALID", MAIL, 6]] },
   { name: "Steward's own user properties cannot be set", edits: { [MAIL]: mail("datasets:\n  a: { 'org.steward:managed': 'no' }\n") }, want: [["MANIFEST_INVALID", MAIL, 6]] },
+  { name: "a route into the home LAN is refused on the route", edits: { [MAIL]: mail("routes: [dns, 192.168.1.5:631/tcp]\n") }, want: [["MANIFEST_CONFLICT", MAIL, 5]] },
+  { name: "a route to a network holding the home LAN is refused", edits: { [MAIL]: mail("routes: [192.168.0.0/16:443/tcp]\n") }, want: [["MANIFEST_CONFLICT", MAIL, 5]] },
+  { name: "a route to everything (0.0.0.0/0) is refused: it holds the home LAN", edits: { [MAIL]: mail("routes: [0.0.0.0/0:443/tcp]\n") }, want: [["MANIFEST_CONFLICT", MAIL, 5]] },
+  { name: "a route to a jail address is refused: routes name services", edits: { [MAIL]: mail("routes: [10.17.0.22:22/tcp]\n") }, want: [["MANIFEST_CONFLICT", MAIL, 5]] },
+  { name: "a route to a network with host bits is refused", edits: { [MAIL]: mail("routes: [198.51.100.7/24:443/tcp]\n") }, want: [["MANIFEST_INVALID", MAIL, 5]] },
+  { name: "a route to a host that is not an address is a schema error", edits: { [MAIL]: mail("routes: [192.168.1:631/tcp]\n") }, want: [["MANIFEST_SCHEMA", MAIL, 5]] },
+  { name: "exposing the node's own ssh port is refused (it would lock the admins out)", edits: { [MAIL]: mail("expose: [2222/tcp]\n") }, want: [["MANIFEST_CONFLICT", MAIL, 5]] },
+  { name: "exposing port 22 on a node whose sshd keeps port 22 is refused", edits: { "nodes/alpha.yaml": (t) => t.replace(/^ssh: .*\n/m, "") }, want: [["MANIFEST_CONFLICT", "services/git.yaml", 12]] },
+  { name: "a route between nodes needs the address of both nodes", edits: { "nodes/pi.yaml": (t) => t.replace(/^address: .*\n/m, "") }, want: [["MANIFEST_MISSING", "services/blog.yaml", 13]] },
   { name: "one port exposed twice on a node is refused", edits: { [MAIL]: mail("expose: [22/tcp]\n") }, want: [["MANIFEST_CONFLICT", MAIL, 5]] },
   { name: "destroying a dataset the manifest wants is refused", edits: { "nodes/alpha.yaml": (t) => `${t}destroy: [zroot/steward/data/mail/mail]\n` }, want: [["MANIFEST_CONFLICT", "nodes/alpha.yaml", 6]] },
   { name: "destroying outside the node's pool is refused", edits: { "nodes/alpha.yaml": (t) => `${t}destroy: [tank/steward/data/x/y]\n` }, want: [["MANIFEST_INVALID", "nodes/alpha.yaml", 6]] },

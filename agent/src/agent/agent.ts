@@ -80,12 +80,13 @@ export async function runAgent(options: AgentOptions): Promise<RunSummary | unde
   };
   const isolate = new FetchIsolate();
   const cache = {};
+  // Handlers first: from here on SIGHUP never kills the agent, and SIGTERM always stops it cleanly.
+  process.on("SIGHUP", onHup);
+  process.on("SIGTERM", onStop);
+  process.on("SIGINT", onStop);
   try {
     await (await open(kick, "a")).close();
     await waker.start();
-    process.on("SIGHUP", onHup);
-    process.on("SIGTERM", onStop);
-    process.on("SIGINT", onStop);
     log.info({ node: config.node, version: STEWARD_VERSION, interval: config.interval, remotes: config.remotes.map((r) => r.name) }, "agent started");
     let failures = 0;
     let last: RunSummary | undefined;

@@ -1,10 +1,11 @@
 /**
  * Running one action: its driver checks its precondition (when it has one), then its steps run
  * in order through the executor, each with its stdin (looked up by hash in the content store)
- * and its timeout, stopping at the first failure; a pipeline's progress goes to `onProgress`.
- * Knows no driver by name.
+ * and its timeout, stopping at the first failure (a pipeline's progress goes to `onProgress`),
+ * then its driver verifies its postcondition (when it has one). Knows no driver by name.
  */
-import type { Driver } from "../drivers/driver.js";
+import type { CheckResult, Driver } from "../drivers/driver.js";
+import type { ErrorCode } from "../errors.js";
 import type { Executor, RunResult } from "../exec.js";
 import type { ActionBase } from "../plan/types.js";
 import type { ActionOutcome } from "./types.js";
@@ -45,19 +46,7 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
     }
     const checked = await driver.check(action, executor);
     if (checked.kind === "done") return { action: action.id, status: "unchanged", why: checked.why, durationMs: performance.now() - started };
-    if (checked.kind === "refused") {
-      const r = checked.result;
-      return {
-        action: action.id,
-        status: "failed",
-        code: r !== undefined && r.exitCode !== 0 ? (r.timedOut ? "EXEC_TIMEOUT" : "EXEC_FAILED") : "APPLY_PRECONDITION",
-        argv: r?.argv ?? null,
-        exitCode: r?.exitCode ?? null,
-        stderr: (r?.stderr ?? "").slice(0, STDERR_KEPT),
-        message: checked.message,
-        durationMs: performance.now() - started,
-      };
-    }
+    if (checked.kind === "refused") return refusedFrom(action, checked, "APPLY_PRECONDITION", started);
   }
   for (const step of action.steps) {
     if ("pipeline" in step) {
@@ -84,5 +73,27 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
       if (!done) return failedFrom(action, r, started);
     }
   }
+  if (action.postcondition !== undefined) {
+    if (driver?.verify === undefined) {
+      return { action: action.id, status: "failed", code: "INTERNAL", argv: null, exitCode: null, stderr: "", message: `no driver verifies ${action.postcondition.kind}`, durationMs: performance.now() - started };
+    }
+    const verified = await driver.verify(action, executor);
+    if (verified.kind === "refused") return refusedFrom(action, verified, "APPLY_VERIFY_FAILED", started);
+  }
   return { action: action.id, status: "applied", durationMs: performance.now() - started };
+}
+
+/** refusedFrom is the outcome of a refused pre- or postcondition: its own code, the failed command's, or `fallback`. */
+function refusedFrom(action: ActionBase, checked: Extract<CheckResult, { kind: "refused" }>, fallback: ErrorCode, started: number): RunOutcome {
+  const r = checked.result;
+  return {
+    action: action.id,
+    status: "failed",
+    code: checked.code ?? (r !== undefined && r.exitCode !== 0 ? (r.timedOut ? "EXEC_TIMEOUT" : "EXEC_FAILED") : fallback),
+    argv: r?.argv ?? null,
+    exitCode: r?.exitCode ?? null,
+    stderr: (r?.stderr ?? "").slice(0, STDERR_KEPT),
+    message: checked.message,
+    durationMs: performance.now() - started,
+  };
 }

@@ -7,11 +7,13 @@
  * - `plan`: a pure function of slice and observation to actions, findings and the resources it
  *   knows (so a need that names anything else is a bug the planner reports);
  * - how its actions read for people;
- * - optionally: a check of an action's precondition right before its commands run, the
- *   contents its actions feed on stdin, a record of what apply converged, and the health of
- *   the services it supervises (for the status report).
+ * - optionally: a check of an action's precondition right before its commands run, a
+ *   verification of its postcondition right after them, the contents its actions feed on
+ *   stdin, a record of what apply converged, and the health of the services it supervises
+ *   (for the status report).
  */
 import type { OutcomeStatus } from "../apply/types.js";
+import type { ErrorCode } from "../errors.js";
 import type { Executor, RunResult } from "../exec.js";
 import type { Logger } from "../log.js";
 import type { DesiredState } from "../manifest/types.js";
@@ -50,7 +52,13 @@ export interface DriverPlan<A extends ActionBase = ActionBase, F extends Finding
 export type CheckResult =
   | { readonly kind: "ok" }
   | { readonly kind: "done"; readonly why: string }
-  | { readonly kind: "refused"; readonly message: string; readonly result?: RunResult };
+  | {
+      readonly kind: "refused";
+      readonly message: string;
+      readonly result?: RunResult;
+      /** The outcome's code when it is not the command's (EXEC_FAILED) or APPLY_PRECONDITION. */
+      readonly code?: ErrorCode;
+    };
 
 /**
  * One rc service the manifest lists in a jail, as a health check found it:
@@ -96,6 +104,12 @@ export interface Driver<S = unknown, O = unknown, A extends ActionBase = ActionB
   renderAction(action: A): string;
   /** check tests an action's precondition on the host, right before its commands run. */
   check?(action: A, executor: Executor): Promise<CheckResult>;
+  /**
+   * verify tests an action's postcondition on the host, right after its commands succeeded.
+   * `refused` fails the action (the driver may have undone the commands' effect first, and
+   * says so in the message and code); `done` is not an answer it gives.
+   */
+  verify?(action: A, executor: Executor): Promise<CheckResult>;
   /** contents are the bytes its actions' steps reference by hash, by SHA-256. */
   contents?(slice: S): ReadonlyMap<string, Uint8Array>;
   /**

@@ -8,9 +8,10 @@
 import { backupDriver } from "./backup/driver.js";
 import type { Driver } from "./driver.js";
 import { jailDriver } from "./jail/driver.js";
+import { pfDriver } from "./pf/driver.js";
 import { zfsDriver } from "./zfs/driver.js";
 
-export const DRIVERS: readonly Driver[] = [zfsDriver as Driver, jailDriver as Driver, backupDriver as Driver];
+export const DRIVERS: readonly Driver[] = [zfsDriver as Driver, jailDriver as Driver, pfDriver as Driver, backupDriver as Driver];
 
 /** driverOf finds a driver by name; undefined for a name no driver has (a plan from another version). */
 export function driverOf(name: string, drivers: readonly Driver[] = DRIVERS): Driver | undefined {

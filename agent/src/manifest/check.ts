@@ -7,7 +7,7 @@
  */
 import type { Diagnostic, ErrorCode, Where } from "../errors.js";
 import { broadcast, contains, overlaps, parseCidr, parseIpv4, hasHostBits, type Cidr } from "./ipv4.js";
-import { INTERNET, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
+import { DEFAULT_SSH_PORT, INTERNET, isAddressTarget, splitRoute, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
 import { closest } from "./schema.js";
 import { containerNames, datasetName, parseSize } from "./desired.js";
 import { describeOverlaps, hostPathOverlaps } from "./paths.js";
@@ -35,6 +35,7 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
   const nodeNames = new Set([...input.nodes.map((n) => n.name), ...input.brokenNodes]);
   const serviceNames = new Set([...input.services.map((s) => s.name), ...input.brokenServices]);
   const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
+  const servicesByName = new Map(input.services.map((s) => [s.name, s]));
 
   // Networks.
   let jailNet: Cidr | undefined;
@@ -132,6 +133,13 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
         error("MANIFEST_INVALID", where, `expose: port ${port} is out of range`, "ports go from 1 to 65535");
         return;
       }
+      // An exposed port is redirected from the node's address: its own sshd's port would
+      // leave the admins locked out (docs/network.md, "The node's own access").
+      const host = nodesByName.get(raw.node);
+      const ssh = host?.raw.ssh ?? DEFAULT_SSH_PORT;
+      if (host !== undefined && spec === `${ssh}/tcp`) {
+        error("MANIFEST_CONFLICT", where, `expose: ${spec} would redirect node '${raw.node}''s own sshd (port ${ssh}) to this jail`, `expose another port, or move the node's sshd to another port and say so in nodes/${raw.node}.yaml, e.g. ssh: 2222`);
+      }
       const key = `${raw.node} ${spec}`;
       const other = exposeOwner.get(key);
       if (other !== undefined) {
@@ -142,17 +150,32 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
     // Routes.
     (raw.routes ?? []).forEach((spec, i) => {
       const where = locate(file, ["routes", i]);
-      const colon = spec.indexOf(":");
-      if (colon < 0) return; // a shorthand; the schema allows only known ones
-      const target = spec.slice(0, colon);
-      const port = Number(spec.slice(colon + 1).split("/")[0]);
+      const route = splitRoute(spec);
+      if (route === undefined) return; // a shorthand; the schema allows only known ones
+      const { target, port } = route;
       if (port > 65535) error("MANIFEST_INVALID", where, `routes: port ${port} is out of range`, "ports go from 1 to 65535");
       if (target === INTERNET) return;
+      if (isAddressTarget(target)) {
+        checkAddressRoute(spec, target, where, jailNet, input.cluster?.raw.network.jails, protect, error);
+        return;
+      }
       if (target === name) {
         error("MANIFEST_INVALID", where, `routes: '${spec}' routes the service to itself`, "a jail always reaches itself; remove this route");
       } else if (!serviceNames.has(target)) {
         const close = closest(target, [...serviceNames, INTERNET]);
         error("MANIFEST_REFERENCE", where, `routes: service '${target}' does not exist`, close !== undefined ? `did you mean '${close}'?` : `name a service (a file services/<name>.yaml) or ${INTERNET}`);
+      } else {
+        // Between nodes, pf sends a route's packets to the other node's address and the
+        // answers back to this one's (route-to, reply-to): both must be known.
+        const there = servicesByName.get(target)?.raw.node;
+        if (there !== undefined && there !== raw.node) {
+          for (const n of [there, raw.node]) {
+            const node = nodesByName.get(n);
+            if (node !== undefined && node.raw.address === undefined) {
+              error("MANIFEST_MISSING", where, `routes: '${spec}' goes from node '${raw.node}' to node '${there}', and nodes/${n}.yaml has no address`, `add address: (its address on the home LAN) to nodes/${n}.yaml: pf sends the route's packets ${n === there ? "there" : "back there"}`);
+            }
+          }
+        }
       }
     });
 
@@ -353,6 +376,25 @@ function publicKeyProblem(line: string): string | undefined {
   const inside = parsed.kind === "key" ? parsed.key.type : parsed.type;
   if (inside !== type) return `the line says ${type ?? ""} but the key is ${inside}`;
   return undefined;
+}
+
+/**
+ * checkAddressRoute checks a route to one host or network of the internet: a network address
+ * without host bits, outside the jail network (name the service instead) and outside every
+ * protected network — a route into the home LAN is refused, whatever it is for.
+ */
+function checkAddressRoute(spec: string, target: string, where: Where, jailNet: Cidr | undefined, jailText: string | undefined, protect: readonly { cidr: Cidr; text: string }[], error: Report): void {
+  const cidr = parseCidr(target.includes("/") ? target : `${target}/32`);
+  if (cidr === undefined) return;
+  if (target.includes("/") && hasHostBits(target)) {
+    error("MANIFEST_INVALID", where, `routes: ${target} has host bits set`, `write the network address, e.g. ${formatCidr(cidr)}, or one host without a prefix length`);
+  }
+  const lan = protect.find((p) => overlaps(p.cidr, cidr));
+  if (lan !== undefined) {
+    error("MANIFEST_CONFLICT", where, `routes: '${spec}' goes into the home LAN ${lan.text} (network.protect)`, "no jail may reach the home LAN: remove the route, or give the service a host outside network.protect");
+  } else if (jailNet !== undefined && overlaps(jailNet, cidr)) {
+    error("MANIFEST_CONFLICT", where, `routes: '${spec}' goes into the jail network ${jailText ?? ""}`, "a jail reaches another one by its service name: write SERVICE:PORT/PROTO");
+  }
 }
 
 function hasDotSegment(path: string): boolean {

@@ -13,6 +13,7 @@ import { PERIOD_SECONDS, SNAPSHOT_PERIODS, type BackupPolicy, type ClusterModel,
 import { StewardError } from "../errors.js";
 import { hostMountpoint, jailRoot } from "./paths.js";
 import { isSizeProperty } from "../drivers/zfs/properties.js";
+import { compilePolicy } from "../network/compile.js";
 
 /** datasetName is the full name of a service dataset. */
 export function datasetName(pool: string, service: string, short: string): string {
@@ -88,12 +89,14 @@ export function desiredStateFor(model: ClusterModel, name: string): DesiredState
       ? []
       : [{ name: jailRootName(node.pool, s.name), properties: { mountpoint: jailRoot(node.jails, s.name) }, drift: s.drift, owner: s.name, role: "clone", origin: `${baseName(node.pool, s.release)}@${BASE_SNAPSHOT}` }],
   );
+  const network = compilePolicy(model).nodes.find((n) => n.node === name);
   const backups = nodeBackups(model, node, services);
   return {
     revision: model.revision,
     node,
     cluster: model.cluster,
     services,
+    ...(network === undefined ? {} : { network }),
     datasets: [...containers, ...bases, ...roots, ...data].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     destroy: [...node.destroy].sort(),
     ...(backups === undefined ? {} : { backups }),

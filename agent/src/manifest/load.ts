@@ -8,7 +8,7 @@
 import type { Diagnostic, Where } from "../errors.js";
 import { checkSemantics } from "./check.js";
 import { durationSeconds } from "./duration.js";
-import { INTERNET, ROUTE_SHORTHANDS, type Entry, type Locate, type RawBackups, type RawCluster, type RawNode, type RawService } from "./raw.js";
+import { DEFAULT_SSH_PORT, INTERNET, ROUTE_SHORTHANDS, isAddressTarget, splitRoute, type Entry, type Locate, type RawBackups, type RawCluster, type RawNode, type RawService } from "./raw.js";
 import { validateSchema, type ManifestKind } from "./schema.js";
 import { SNAPSHOT_PERIODS, type BackupPolicy, type BackupsSpec, type ClusterModel, type ClusterSpec, type NodeSpec, type RepoSnapshot, type RouteSpec, type ServiceSpec, type SnapshotPeriod, type SshEndpoint } from "./types.js";
 import { locate, MAX_MANIFEST_BYTES, parseYaml, type ParsedFile } from "./yaml.js";
@@ -108,7 +108,7 @@ export function loadModel(snapshot: RepoSnapshot): LoadResult {
 
   const sorted = diagnostics.sort(byPosition);
   if (sorted.some((d) => d.severity === "error") || cluster === undefined) return { diagnostics: sorted };
-  const clusterSpec = buildCluster(cluster.raw);
+  const clusterSpec = { ...buildCluster(cluster.raw), protectWhere: locateIn(cluster.file, ["network", "protect"]) };
   return {
     model: {
       revision: snapshot.revision,
@@ -209,6 +209,7 @@ function buildNode(e: Entry<RawNode>, cluster: ClusterSpec, locate: Locate): Nod
     pool: e.raw.pool,
     interface: e.raw.interface,
     address: e.raw.address,
+    ssh: e.raw.ssh ?? DEFAULT_SSH_PORT,
     ...(e.raw.receive === undefined ? {} : { receive: parseSshEndpoint(e.raw.receive) }),
     release: e.raw.release ?? cluster.release,
     jails: (e.raw.jails ?? DEFAULT_JAILS_DIR).replace(/(.)\/+$/, "$1"),
@@ -227,6 +228,7 @@ function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonl
     node: raw.node,
     drift: raw.drift ?? cluster.drift,
     ip: raw.jail.ip,
+    ipWhere: locate(e.file, ["jail", "ip"]),
     release: raw.jail.release ?? node?.raw.release ?? cluster.release,
     packages: [...(raw.jail.packages ?? [])],
     services: [...(raw.jail.services ?? [])],
@@ -243,8 +245,8 @@ function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonl
       };
     }),
     files: Object.entries(raw.files ?? {}).map(([path, f]) => ({ path, from: f.from, mode: f.mode, owner: f.owner, restart: [...(f.restart ?? [])] })),
-    expose: (raw.expose ?? []).map(parsePort),
-    routes: (raw.routes ?? []).flatMap(parseRoute),
+    expose: (raw.expose ?? []).map((spec, i) => ({ ...parsePort(spec), where: locate(e.file, ["expose", i]) })),
+    routes: (raw.routes ?? []).flatMap((spec, i) => parseRoute(spec).map((r) => ({ ...r, where: locate(e.file, ["routes", i]), text: spec }))),
     ...(raw.budget !== undefined ? { budget: durationSeconds(raw.budget) } : cluster.budget !== undefined ? { budget: cluster.budget } : {}),
     ...policyOf(raw.backup ?? cluster.backup),
     where: { file: e.file, line: 1, column: 1 },
@@ -264,6 +266,8 @@ function parsePort(spec: string): { port: number; proto: "tcp" | "udp" } {
 function parseRoute(spec: string): RouteSpec[] {
   const shorthand = Object.hasOwn(ROUTE_SHORTHANDS, spec) ? ROUTE_SHORTHANDS[spec] : undefined;
   if (shorthand !== undefined) return shorthand.map((p) => ({ to: INTERNET, ...p }));
-  const colon = spec.indexOf(":");
-  return [{ to: spec.slice(0, colon), ...parsePort(spec.slice(colon + 1)) }];
+  const r = splitRoute(spec);
+  if (r === undefined) return [];
+  if (isAddressTarget(r.target)) return [{ to: INTERNET, net: r.target.includes("/") ? r.target : `${r.target}/32`, port: r.port, proto: r.proto }];
+  return [{ to: r.target, port: r.port, proto: r.proto }];
 }

@@ -41,6 +41,7 @@ export interface RawNode {
   readonly pool: string;
   readonly interface: string;
   readonly address?: string;
+  readonly ssh?: number;
   readonly receive?: string;
   readonly release?: string;
   readonly jails?: string;
@@ -93,3 +94,23 @@ export const ROUTE_SHORTHANDS: Readonly<Record<string, readonly { port: number; 
 
 /** The route target meaning "anywhere but the protected networks and other jails". */
 export const INTERNET = "internet";
+
+/** The port of a node's own sshd when its file does not say (sshd(8)). */
+export const DEFAULT_SSH_PORT = 22;
+
+/**
+ * splitRoute reads a route as written: `SERVICE:PORT/PROTO`, `internet:PORT/PROTO`,
+ * `ADDRESS[/LEN]:PORT/PROTO`; undefined for a shorthand (`dns`). Pure; the schema's pattern
+ * has been checked.
+ */
+export function splitRoute(spec: string): { readonly target: string; readonly port: number; readonly proto: "tcp" | "udp" } | undefined {
+  const colon = spec.lastIndexOf(":");
+  if (colon < 0) return undefined;
+  const [port, proto] = spec.slice(colon + 1).split("/");
+  return { target: spec.slice(0, colon), port: Number(port), proto: proto === "udp" ? "udp" : "tcp" };
+}
+
+/** isAddressTarget tells a route to an address (`203.0.113.7`, `198.51.100.0/24`) from one to a name. */
+export function isAddressTarget(target: string): boolean {
+  return /^[0-9]/.test(target);
+}

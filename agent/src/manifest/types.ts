@@ -3,6 +3,7 @@
  * Everything here is plain data: serializable, no methods, no I/O.
  */
 import type { Where } from "../errors.js";
+import type { NodePolicy } from "../network/types.js";
 
 export type Drift = "correct" | "report";
 export type Arch = "amd64" | "arm64";
@@ -43,6 +44,8 @@ export interface ClusterSpec {
   readonly jailNetwork: string;
   /** Networks no jail may reach (the home LAN). */
   readonly protect: readonly string[];
+  /** Where `network.protect` is written (absent in specs made by hand). */
+  readonly protectWhere?: Where;
   readonly release: string | undefined;
   readonly drift: Drift;
   /** Properties every service dataset gets unless it says otherwise (as written). */
@@ -97,6 +100,8 @@ export interface NodeSpec {
   readonly pool: string;
   readonly interface: string;
   readonly address: string | undefined;
+  /** The port of the node's own sshd (default 22): never redirected to a jail. */
+  readonly ssh: number;
   /** How peers reach it to send replicas (`receive:`); absent: root at `address`. */
   readonly receive?: SshEndpoint;
   readonly release: string | undefined;
@@ -114,13 +119,24 @@ export interface NodeSpec {
 export interface PortSpec {
   readonly port: number;
   readonly proto: "tcp" | "udp";
+  /** Where it is written (absent in specs made by hand). */
+  readonly where?: Where;
 }
 
-/** Where a jail may send traffic: another service, or the internet (minus protected networks). */
+/**
+ * Where a jail may send traffic: another service, or the internet (everything but the protected
+ * networks and the jail network), or one host or network on the internet (`net`).
+ */
 export interface RouteSpec {
   readonly to: string; // a service name, or "internet"
+  /** For a route to one host or network of the internet: its CIDR (`203.0.113.7/32`). */
+  readonly net?: string;
   readonly port: number;
   readonly proto: "tcp" | "udp";
+  /** Where it is written (absent in specs made by hand). */
+  readonly where?: Where;
+  /** The route as written (`dns`, `mail:587/tcp`); a shorthand gives several RouteSpecs. */
+  readonly text?: string;
 }
 
 export interface FileSpec {
@@ -154,6 +170,8 @@ export interface ServiceSpec {
   readonly node: string;
   readonly drift: Drift;
   readonly ip: string;
+  /** Where `jail.ip` is written (absent in specs made by hand). */
+  readonly ipWhere?: Where;
   readonly release: string | undefined;
   readonly packages: readonly string[];
   readonly services: readonly string[];
@@ -214,12 +232,19 @@ export interface DesiredState {
   readonly backups?: NodeBackups;
   /** Where things live on this host, from the agent configuration; FreeBSD's defaults when absent. */
   readonly host?: HostLayout;
+  /** The node's network policy (network/compile.ts), compiled from the whole cluster. */
+  readonly network?: NodePolicy;
 }
 
 /** Where things live on one host: node-local settings the drivers need, not part of the repo. */
 export interface HostLayout {
   /** Where each jail's jail.conf(5) file is written. */
   readonly jailConfDir: string;
+  /**
+   * Commit-confirmed pf loads: the git remotes (host and TCP port) the node must still reach,
+   * and within how long of a load; absent or empty: loads are not confirmed.
+   */
+  readonly pfConfirm?: { readonly targets: readonly { readonly name: string; readonly host: string; readonly port: number }[]; readonly windowMs: number };
   /** The files backups over SSH use (steward.yaml backup_*); absent when not configured. */
   readonly backup?: BackupHostFiles;
 }

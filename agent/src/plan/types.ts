@@ -82,6 +82,11 @@ export interface Precondition {
   readonly kind: string;
 }
 
+/** What a driver verifies on the host right after an action's steps ran, as data. */
+export interface Postcondition {
+  readonly kind: string;
+}
+
 /** What every action has. Drivers extend it with their own fields and a closed union of kinds. */
 export interface ActionBase {
   /** Stable across runs: `<kind>:<subject>[:<detail>]`. */
@@ -107,6 +112,12 @@ export interface ActionBase {
   /** The exact commands, run in order; the first that fails fails the action. */
   readonly steps: readonly Step[];
   readonly precondition?: Precondition;
+  /**
+   * What the driver checks right after the steps succeeded (a pf anchor read back and the
+   * node still reaching its remotes), as data; when it does not hold the action fails, and the
+   * driver may undo the steps' effect first and say so.
+   */
+  readonly postcondition?: Postcondition;
   readonly cause: ActionCause;
   /** For people only; apply never reads it. */
   readonly reason: string;

@@ -16,6 +16,7 @@
  */
 import { assertNever } from "../plan/assert-never.js";
 import type { SourceProblem, Verification } from "./choose.js";
+import type { PackLimits } from "./pack-guard.js";
 
 /** What verify-push.ts found out about one update. */
 export type PushFacts =
@@ -96,4 +97,38 @@ export function judgePush(facts: PushFacts): PushVerdict {
 
 function short(oid: string): string {
   return oid.slice(0, 12);
+}
+
+/** One object a push brings: as `git cat-file --batch-check` and `git rev-list --objects` describe it. */
+export interface PushedObject {
+  readonly oid: string;
+  readonly type: string;
+  readonly size: number;
+  /** The path of a blob or tree in the first commit that names it, when git gives one. */
+  readonly path?: string;
+}
+
+/**
+ * judgeObjects refuses a push that brings what no node will fetch: more objects than a node's
+ * pack guard takes, one object over its size limit, or more bytes in all than it inflates
+ * (pack-guard.ts limits). Without this the server would take the push and every node would hold
+ * at it for good. Returns the problem (SOURCE_PROTOCOL, as a node would report it), or undefined.
+ * Pure.
+ */
+export function judgeObjects(objects: readonly PushedObject[], limits: PackLimits): SourceProblem | undefined {
+  const problem = (message: string, data: Record<string, unknown>): SourceProblem => ({
+    code: "SOURCE_PROTOCOL",
+    message,
+    data,
+    hint: "keep large files and generated data out of the cluster repo (a manifest is a few KiB, a service's file at most 1 MiB); rewrite the commits without them",
+    retry: "stalled",
+  });
+  if (objects.length > limits.maxObjects) return problem(`the push brings ${objects.length} objects; a node fetches at most ${limits.maxObjects} at once`, { objects: objects.length, limit: limits.maxObjects });
+  const big = objects.find((o) => o.size > limits.maxObjectBytes);
+  if (big !== undefined) {
+    return problem(`${big.type} ${big.oid}${big.path === undefined ? "" : ` (${big.path})`} is ${big.size} bytes; nodes refuse any object over ${limits.maxObjectBytes} bytes`, { oid: big.oid, size: big.size, limit: limits.maxObjectBytes, ...(big.path === undefined ? {} : { path: big.path }) });
+  }
+  const total = objects.reduce((n, o) => n + o.size, 0);
+  if (total > limits.maxTotalBytes) return problem(`the push brings ${total} bytes of objects; a node takes at most ${limits.maxTotalBytes} in one fetch`, { bytes: total, limit: limits.maxTotalBytes });
+  return undefined;
 }

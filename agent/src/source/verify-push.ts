@@ -11,7 +11,8 @@ import { systemExecutor, type Executor } from "../exec.js";
 import type { Logger } from "../log.js";
 import { openCatFile } from "./cat-file.js";
 import { parseCommitHeader } from "./payload.js";
-import { judgePush, type PushFacts, type PushVerdict } from "./push.js";
+import { DEFAULT_PACK_LIMITS } from "./pack-guard.js";
+import { judgeObjects, judgePush, type PushedObject, type PushFacts, type PushVerdict } from "./push.js";
 import { createChainVerifier } from "./verify.js";
 
 /** The most commits a rewrite may drop before the check gives up (verify.ts walks as many). */
@@ -54,8 +55,8 @@ export interface PushCheck {
 export async function checkPush(oldRev: string | undefined, newRev: string, options: PushCheckOptions): Promise<PushCheck> {
   const executor = options.executor ?? systemExecutor;
   const gitArgs = options.gitdir === undefined ? [] : [`--git-dir=${options.gitdir}`];
-  const git = async (args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-    const r = await executor.run(["git", ...gitArgs, ...args], { timeoutMs: 60_000 });
+  const git = async (args: readonly string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+    const r = await executor.run(["git", ...gitArgs, ...args], { timeoutMs: 60_000, ...(input === undefined ? {} : { input }) });
     if (r.spawnError !== undefined) throw new StewardError("EXEC_FAILED", "cannot run git", { data: { error: r.spawnError }, hint: "install git", retry: "stalled" });
     if (r.timedOut) throw new StewardError("EXEC_TIMEOUT", "git did not finish in time", { data: { args: args.slice(0, 2) }, retry: "transient" });
     return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
@@ -137,9 +138,38 @@ export async function checkPush(oldRev: string | undefined, newRev: string, opti
               };
       }
     }
-    return { old, tip, facts, verdict: judgePush(facts) };
+    const pushed = facts.kind === "unchanged" ? [] : await pushedObjects(git, tip, old);
+    const tooBig = judgeObjects(pushed, DEFAULT_PACK_LIMITS);
+    return { old, tip, facts, verdict: tooBig === undefined ? judgePush(facts) : { ok: false, kind: facts.kind, problem: tooBig } };
   } finally {
     await objects.close();
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * pushedObjects lists the objects reachable from `tip` and not from `old` (all of them for a new
+ * branch) with their types, sizes and, for blobs and trees, a path: `git rev-list --objects`
+ * then `git cat-file --batch-check`. At most one more than the node's object limit is listed.
+ */
+async function pushedObjects(git: (args: readonly string[], input?: string) => Promise<{ code: number | null; stdout: string; stderr: string }>, tip: string, old: string | undefined): Promise<PushedObject[]> {
+  const listed = await git(["rev-list", "--objects", tip, ...(old === undefined ? [] : ["--not", old])]);
+  if (listed.code !== 0) throw new StewardError("SOURCE_PROTOCOL", "git rev-list --objects failed", { data: { tip, stderr: listed.stderr.slice(0, 2000) }, retry: "stalled" });
+  const paths = new Map<string, string>();
+  const oids: string[] = [];
+  for (const line of listed.stdout.split("\n")) {
+    const oid = line.slice(0, 40);
+    if (!OID.test(oid)) continue;
+    oids.push(oid);
+    if (line.length > 41) paths.set(oid, line.slice(41));
+    if (oids.length > DEFAULT_PACK_LIMITS.maxObjects) break;
+  }
+  if (oids.length === 0) return [];
+  const checked = await git(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], `${oids.join("\n")}\n`);
+  if (checked.code !== 0) throw new StewardError("SOURCE_PROTOCOL", "git cat-file --batch-check failed", { data: { stderr: checked.stderr.slice(0, 2000) }, retry: "stalled" });
+  return checked.stdout
+    .split("\n")
+    .map((l) => l.split(" "))
+    .filter((f) => f.length === 3 && OID.test(f[0] as string))
+    .map(([oid, type, size]) => ({ oid: oid as string, type: type as string, size: Number(size), ...(paths.has(oid as string) ? { path: paths.get(oid as string) as string } : {}) }));
 }

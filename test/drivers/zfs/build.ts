@@ -4,9 +4,10 @@
 import type { ClusterSpec, DatasetSpec, DesiredState, Drift, NodeSpec } from "../../../agent/src/manifest/types.js";
 import type { AppliedRecord, ObservedDataset, ObservedProperty, ZfsObserved } from "../../../agent/src/drivers/zfs/types.js";
 import type { ObservedState } from "../../../agent/src/plan/types.js";
+import type { PfObserved } from "../../../agent/src/drivers/pf/types.js";
 
 export function nodeSpec(pool: string, destroy: readonly string[] = []): NodeSpec {
-  return { name: "alpha", arch: "amd64", pool, interface: "em0", address: undefined, release: undefined, jails: "/jails", destroy, where: { file: "nodes/alpha.yaml", line: 1, column: 1 } };
+  return { name: "alpha", arch: "amd64", pool, interface: "em0", address: undefined, ssh: 22, release: undefined, jails: "/jails", destroy, where: { file: "nodes/alpha.yaml", line: 1, column: 1 } };
 }
 
 const CLUSTER: ClusterSpec = { domain: "home.arpa", jailNetwork: "10.17.0.0/24", protect: [], release: undefined, drift: "correct", datasetDefaults: {} };
@@ -40,8 +41,9 @@ export function have(name: string, props: Props = {}, opts: { managed?: boolean;
 /** observedZfs wraps datasets and an applied record into ObservedState. */
 export function observed(pool: string, datasets: readonly ObservedDataset[], applied: AppliedRecord["datasets"] = {}): ObservedState {
   const zfs: ZfsObserved = { root: `${pool}/steward`, rootExists: datasets.some((d) => d.name === `${pool}/steward`), datasets, applied: { version: 1, datasets: applied } };
-  // A node with no jails, as the jail driver observes it, and no backups.
-  return { zfs, jail: { host: { jailEnable: undefined, jailList: [], clonedInterfaces: [] }, jails: {}, applied: { version: 1, jails: {} } }, backup: { nowMs: 0, root: `${pool}/steward`, datasets: {}, features: "legacy", pools: [] } };
+  // A node with no jails, as the jail and pf drivers observe it, and no backups.
+  const pf: PfObserved = { dir: "/var/db/steward/pf", looked: false, running: false, hooks: { nat: false, rdr: false, filter: false, quickBefore: [] }, loopbackSkipped: false, readback: { sha256: "", empty: true }, previousFile: false, applied: { version: 1 } };
+  return { zfs, jail: { host: { jailEnable: undefined, jailList: [], clonedInterfaces: [] }, jails: {}, applied: { version: 1, jails: {} } }, pf, backup: { nowMs: 0, root: `${pool}/steward`, datasets: {}, features: "legacy", pools: [] } };
 }
 
 export const inherited = (value: string, from: string): ObservedProperty => ({ value, source: "inherited", inheritedFrom: from });
