@@ -180,3 +180,31 @@ test("the record: a copy applied records what the target holds; a failure counts
   assert.equal(parseBackupState("{"), undefined);
   assert.deepEqual(nextBackupState(failed, slice(P, []), observed, { actions: [], findings: [] }, new Map()).targets, {}, "a dataset without a policy is dropped");
 });
+
+test("the node's plan: the copy runs after the unit's snapshot, its base is kept from the prune; no known_hosts or no peer is a finding once per target", async () => {
+  const { planBackups } = await import("../../../agent/src/drivers/backup/plan.js");
+  const { backupDriver } = await import("../../../agent/src/drivers/backup/driver.js");
+  const unit = `${P}/steward/data/mail`;
+  const d = { ...D, keep: { hourly: 1 } };
+  const spool = dsBackup(P, "mail", "spool", { hourly: 1 }, { replica: D.replica });
+  const host = { key: "/k", knownHosts: "/kh", identity: undefined };
+  const state = { version: 1 as const, targets: { [MAIL]: { "replica-beta": { snapshot: h("07"), at: 0 } } }, failures: {} };
+  const observed = {
+    ...observedAt(P, at("2026-12-07T09:10:00Z"), [local(unit, [snap(h("07")), snap(h("08"))]), local(MAIL, [snap(h("07"), 1), snap(h("08"))]), local(`${P}/steward/data/mail/spool`, [snap(h("07")), snap(h("08"))])]),
+    state,
+    targets: { "replica-beta": { kind: "seen" as const, features: "legacy" as const, datasets: { "mail/mail": { snapshots: [{ name: h("07"), guid: `g-${h("07")}` }] } } } },
+  };
+  const p = planBackups({ ...slice(P, [d, spool]), host }, observed);
+  assert.deepEqual(p.actions.map((a) => a.id), [`backup.snapshot:${unit}`, `backup.prune:${unit}`, `backup.send:${MAIL}:replica-beta`, `backup.send:${P}/steward/data/mail/spool:replica-beta`]);
+  const prune = p.actions[1];
+  assert.ok(prune?.kind === "backup.prune");
+  assert.deepEqual([prune.snapshots, prune.kept], [[h("08")], [h("07")]], "07 is the replica's base (held and recorded)");
+  assert.deepEqual(p.actions[2]?.needs, [`backup:${unit}`]);
+  assert.match(backupDriver.renderAction(p.actions[2] as never), /send +tank\/steward\/data\/mail\/mail -> beta/);
+  assert.ok(p.resources.includes(`backup:${MAIL}#replica-beta`));
+
+  const none = planBackups(slice(P, [d, spool]), observed);
+  assert.deepEqual(none.findings.map((f) => [f.kind, f.subject]), [["target-unconfigured", "beta"]]);
+  assert.match(none.findings[0]?.message ?? "", /backup_known_hosts/);
+  assert.ok(!none.actions.some((a) => a.kind === "backup.send"));
+});

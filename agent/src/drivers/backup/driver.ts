@@ -2,13 +2,18 @@
  * The backup driver on the seam (drivers/driver.ts; schema/README.md, "Backups"): snapshots
  * taken and pruned as each dataset's policy says, Steward's snapshots cleared before a destroy
  * the manifest asks for. Last in the registry: its actions need the datasets, and its
- * teardown (clearing snapshots) runs before the ZFS driver's destroys.
+ * teardown (clearing snapshots) runs before the ZFS driver's destroys. Copies to peers are sent
+ * through the executor's pipelines, and the record (`<state>/backup/state.json`) says what
+ * each target holds.
  */
 import type { DesiredState } from "../../manifest/types.js";
 import { assertNever } from "../../plan/assert-never.js";
 import type { Driver, DriverContext } from "../driver.js";
 import { observeBackups } from "./observe.js";
 import { planBackups } from "./plan.js";
+import { nextBackupState, renderBackupState } from "./record.js";
+import { writeBackupState } from "./state.js";
+import { EMPTY_BACKUP_STATE } from "./types.js";
 import type { BackupAction, BackupDesired, BackupFinding, BackupObserved } from "./types.js";
 
 function list(names: readonly string[], max = 3): string {
@@ -28,6 +33,14 @@ export const backupDriver: Driver<BackupDesired, BackupObserved, BackupAction, B
 
   plan(slice: BackupDesired, observed: BackupObserved) {
     return planBackups(slice, observed);
+  },
+
+  /** record keeps what each target holds now, and the failures to back off from (record.ts). */
+  async record(slice, observed, part, outcomes, ctx) {
+    if (slice.backups === undefined && observed.state === undefined) return;
+    const previous = observed.state ?? EMPTY_BACKUP_STATE;
+    const next = nextBackupState(previous, slice, observed, part, outcomes);
+    if (renderBackupState(next) !== renderBackupState(previous)) await writeBackupState(ctx.stateDir, next);
   },
 
   renderAction(a: BackupAction): string {

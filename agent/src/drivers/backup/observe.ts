@@ -1,18 +1,27 @@
 /**
  * Observing for backups: one `zfs get -rHp` of `<pool>/steward` (snapshots, holds, bookmarks)
  * and one `zpool list` (which ZFS this is, which pools are imported), with the clock read
- * once. A node without backups and nothing to destroy runs nothing.
+ * once; the record of what each target holds; and the targets a copy is due to, each read
+ * once (a peer's steward-receive `list`). A run with nothing due talks to no peer. A node
+ * without backups and nothing to destroy runs nothing.
  */
 import { StewardError } from "../../errors.js";
 import type { DriverContext } from "../driver.js";
 import { rootOf } from "../zfs/commands.js";
 import { observeArgv, poolsArgv } from "./commands.js";
 import { parseLocalResult, parsePools } from "./parse.js";
-import type { BackupDesired, BackupObserved } from "./types.js";
+import { parseTargetList } from "./parse-target.js";
+import { takenByUnit } from "./plan.js";
+import { readBackupState } from "./state.js";
+import { endpointOf, replicaListArgv, sshFiles } from "./targets.js";
+import { dueCopies, targetsOf } from "./transfers.js";
+import { EMPTY_BACKUP_STATE, type BackupDesired, type BackupObserved, type TargetObservation } from "./types.js";
 
 /**
- * observeBackups reads what the backup plan needs. Side effects: runs `zfs get` and `zpool
- * list`. Throws OBSERVE_FAILED (transient) when either fails (other than a missing root).
+ * observeBackups reads what the backup plan needs. Side effects: runs `zfs get`, `zpool
+ * list`, and ssh to the peers a copy is due to; reads `<state>/backup/state.json`. Throws
+ * OBSERVE_FAILED (transient) when a local read fails (other than a missing root); a peer that
+ * cannot be read is an observation (`unreachable`), not a failure.
  */
 export async function observeBackups(slice: BackupDesired, ctx: DriverContext): Promise<BackupObserved> {
   const nowMs = (ctx.now ?? Date.now)();
@@ -20,12 +29,46 @@ export async function observeBackups(slice: BackupDesired, ctx: DriverContext): 
   if (slice.backups === undefined && slice.destroy.length === 0) return { nowMs, root, datasets: {}, features: "legacy", pools: [] };
   const argv = observeArgv(root);
   // Only backups care which ZFS this is and which disks are plugged in; a destroy does not.
-  const [local, pools] = await Promise.all([ctx.executor.run(argv), slice.backups === undefined ? undefined : ctx.executor.run(poolsArgv())]);
+  const [local, pools, state] = await Promise.all([
+    ctx.executor.run(argv),
+    slice.backups === undefined ? undefined : ctx.executor.run(poolsArgv()),
+    ctx.stateDir === undefined || slice.backups === undefined ? EMPTY_BACKUP_STATE : readBackupState(ctx.stateDir, ctx.log),
+  ]);
   const parsed = parseLocalResult(root, local);
   if (parsed.kind === "failed") throw observeFailed(argv, local);
   if (pools !== undefined && (pools.exitCode !== 0 || pools.timedOut)) throw observeFailed(poolsArgv(), pools);
   const { pools: imported, features } = pools === undefined ? { pools: [], features: "legacy" as const } : parsePools(pools.stdout, slice.pool);
-  return { nowMs, root, datasets: parsed.kind === "rows" ? parsed.datasets : {}, features, pools: imported };
+  const datasets = parsed.kind === "rows" ? parsed.datasets : {};
+  const base: BackupObserved = { nowMs, root, datasets, features, pools: imported, state };
+  if (slice.backups === undefined) return base;
+  const targets = await readTargets(slice, base, ctx);
+  return { ...base, targets };
+}
+
+/** readTargets reads, at once, every target a copy is due to that the host can reach. */
+async function readTargets(slice: BackupDesired, observed: BackupObserved, ctx: DriverContext): Promise<Record<string, TargetObservation>> {
+  const all = slice.backups?.datasets ?? [];
+  const due = dueCopies(all, observed.datasets, takenByUnit(all, observed.datasets, observed.nowMs), observed.state ?? EMPTY_BACKUP_STATE, observed.nowMs);
+  const files = sshFiles(slice.host);
+  const reads: Promise<[string, TargetObservation]>[] = [];
+  for (const [tag, ds] of due) {
+    const first = ds[0];
+    const ref = first === undefined ? undefined : targetsOf(first).find((t) => t.tag === tag);
+    if (first === undefined || ref === undefined || ref.kind !== "replica") continue;
+    const endpoint = endpointOf(first, ref);
+    if (files === undefined || endpoint === undefined) continue;
+    const list = replicaListArgv(endpoint, files);
+    reads.push(
+      ctx.executor.run(list.argv, { timeoutMs: list.timeoutMs }).then((r): [string, TargetObservation] => {
+        const seen = r.exitCode === 0 && !r.timedOut ? parseTargetList(r.stdout) : undefined;
+        if (seen !== undefined) return [tag, { kind: "seen", ...seen }];
+        const why = r.timedOut ? "timed out" : r.spawnError ?? (r.stderr.trim().split("\n").pop() || `exit ${String(r.exitCode)}, and no listing`);
+        ctx.log.warn({ target: tag, exitCode: r.exitCode, stderr: r.stderr.slice(0, 2000) }, "backup target unreachable");
+        return [tag, { kind: "unreachable", message: why }];
+      }),
+    );
+  }
+  return Object.fromEntries(await Promise.all(reads));
 }
 
 function observeFailed(argv: readonly string[], r: { exitCode: number | null; stderr: string; timedOut: boolean }): StewardError {

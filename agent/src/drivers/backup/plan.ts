@@ -8,17 +8,23 @@
  * - Prune: of each kind, the newest `keep` snapshots stay (counting those taken now); the
  *   others are destroyed, except the newest Steward snapshot of the unit, a snapshot with a
  *   hold, and an incremental base a copy still needs (`bases`).
+ * - Copies (transfers.ts): each due copy to a peer's replica (cold and remote later) is one
+ *   send after the unit's snapshot; the base it reads from, and the snapshot each target is
+ *   recorded to hold, are never pruned.
  * - Destroy: a dataset listed in `destroy` that the ZFS driver will destroy (managed, no other
  *   snapshots, no children that stay) has its Steward snapshots destroyed first, in a teardown
- *   action the plan shows, so a backup never blocks a destroy silently; a snapshot held by a
- *   hold Steward does not know is a finding that says the destroy will fail and why.
+ *   action the plan shows (releasing the holds Steward placed on the bases of its copies), so a
+ *   backup never blocks a destroy silently; a snapshot held by a hold Steward does not know is a finding that says the destroy will fail and why.
  */
 import { SNAPSHOT_PERIODS, type DatasetBackup, type SnapshotPeriod } from "../../manifest/types.js";
 import type { DriverPlan } from "../driver.js";
 import { destroySnapshotArgv, releaseArgv, snapshotArgv, HOLD_MISSING, SNAPSHOT_GONE } from "./commands.js";
-import { compareSnapshotNames, isStewardSnapshot, parseSnapshotName, periodIndex, snapshotName } from "./names.js";
+import { compareSnapshotNames, holdTag, isStewardSnapshot, parseSnapshotName, periodIndex, relativeName, snapshotName } from "./names.js";
 import { retainedSnapshots } from "./retention.js";
-import type { BackupAction, BackupClearAction, BackupDesired, BackupFinding, BackupObserved, BackupPruneAction, BackupSnapshotAction, LocalDataset } from "./types.js";
+import { endpointOf, replicaWay, sshFiles } from "./targets.js";
+import { copyDue, copyResource, everyOf, newestSnapshot, planCopy, targetsOf } from "./transfers.js";
+import { copyKey } from "./record.js";
+import { EMPTY_BACKUP_STATE, type BackupAction, type BackupClearAction, type BackupDesired, type BackupFinding, type BackupObserved, type BackupPruneAction, type BackupSnapshotAction, type LocalDataset } from "./types.js";
 
 /** The resource of a unit's (or a dataset's) backups. */
 export function backupResource(name: string): string {
@@ -60,15 +66,31 @@ export function dueKinds(keep: DatasetBackup["keep"], names: readonly string[], 
   });
 }
 
+/** takenByUnit names the snapshots each unit takes at `nowMs` (its due kinds), by unit. Pure. */
+export function takenByUnit(datasets: readonly DatasetBackup[], local: BackupObserved["datasets"], nowMs: number): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const u of unitsOf(datasets)) {
+    const onUnit = (local[u.unit]?.snapshots ?? []).map((s) => s.name).filter(isStewardSnapshot);
+    out.set(u.unit, dueKinds(u.keep, onUnit, nowMs).map((k) => snapshotName(k, nowMs)));
+  }
+  return out;
+}
+
 /** planBackups decides the backup actions and findings for one node. Pure. */
 export function planBackups(slice: BackupDesired, observed: BackupObserved): DriverPlan<BackupAction, BackupFinding> {
   const actions: BackupAction[] = [];
   const findings: BackupFinding[] = [];
   const resources: string[] = [];
-  for (const u of unitsOf(slice.backups?.datasets ?? [])) {
+  const all = slice.backups?.datasets ?? [];
+  const taken = takenByUnit(all, observed.datasets, observed.nowMs);
+  const copies = planCopies(slice, observed, taken);
+  for (const u of unitsOf(all)) {
     resources.push(backupResource(u.unit));
-    actions.push(...planUnit(u, observed));
+    actions.push(...planUnit(u, observed, copies.bases));
   }
+  actions.push(...copies.actions);
+  findings.push(...copies.findings);
+  resources.push(...copies.resources);
   for (const name of [...slice.destroy].sort()) {
     const cleared = planClear(name, slice.destroy, observed);
     if (cleared === undefined) continue;
@@ -79,7 +101,59 @@ export function planBackups(slice: BackupDesired, observed: BackupObserved): Dri
   return { actions, findings, resources };
 }
 
-function planUnit(u: Unit, observed: BackupObserved): BackupAction[] {
+/**
+ * planCopies decides each dataset's due copies (replicas on peers; cold and remote copies are
+ * not sent yet), and the local snapshots they read from or are recorded at: the prune keeps
+ * those. A copy that cannot be planned is a finding: no backup_known_hosts, no way to reach
+ * the peer, the peer unreachable (once per target), or a copy diverged.
+ */
+function planCopies(slice: BackupDesired, observed: BackupObserved, taken: ReadonlyMap<string, readonly string[]>): { actions: BackupAction[]; findings: BackupFinding[]; resources: string[]; bases: Set<string> } {
+  const actions: BackupAction[] = [];
+  const findings: BackupFinding[] = [];
+  const resources: string[] = [];
+  const bases = new Set<string>();
+  const state = observed.state ?? EMPTY_BACKUP_STATE;
+  const files = sshFiles(slice.host);
+  const said = new Set<string>();
+  const once = (tag: string, f: BackupFinding): void => {
+    if (said.has(tag)) return;
+    said.add(tag);
+    findings.push(f);
+  };
+  for (const d of slice.backups?.datasets ?? []) {
+    const unitTaken = taken.get(d.unit) ?? [];
+    const local = observed.datasets[d.dataset];
+    const newest = newestSnapshot(local, unitTaken);
+    for (const t of targetsOf(d)) {
+      if (t.kind !== "replica") continue;
+      const resource = copyResource(d.dataset, t.tag);
+      resources.push(resource);
+      const recorded = state.targets[d.dataset]?.[t.tag]?.snapshot;
+      if (recorded !== undefined) bases.add(`${d.dataset}@${recorded}`);
+      const due = copyDue(observed.nowMs, everyOf(d, t), newest, state.targets[d.dataset]?.[t.tag], [state.failures[copyKey(d.dataset, t.tag)], state.failures[t.tag]]);
+      if (!due || newest === undefined) continue;
+      const endpoint = endpointOf(d, t);
+      if (files === undefined || endpoint === undefined) {
+        const why = files === undefined ? "steward.yaml names no backup_known_hosts (the pinned host keys of peers)" : `node ${t.name} has neither receive: nor address: in the manifest`;
+        once(t.tag, { driver: "backup", kind: "target-unconfigured", resource, subject: t.name, target: t.tag, blocking: false, message: `replicas to ${t.name} wait: ${why}` });
+        continue;
+      }
+      const view = observed.targets?.[t.tag];
+      if (view === undefined) continue;
+      if (view.kind === "unreachable") {
+        once(t.tag, { driver: "backup", kind: "target-unreachable", resource, subject: t.name, target: t.tag, blocking: false, message: `${t.name} could not be read (${view.message}); its copies wait and are tried again later` });
+        continue;
+      }
+      const plan = planCopy({ d, target: t, way: replicaWay(d, endpoint, files), view: view.datasets[relativeName(d.service, d.short)], local, newest, taken: unitTaken, features: observed.features, due, recorded, needs: [backupResource(d.unit)] });
+      if (plan.action !== undefined) actions.push(plan.action);
+      if (plan.finding !== undefined) findings.push(plan.finding);
+      if (plan.base !== undefined) bases.add(`${d.dataset}@${plan.base}`);
+    }
+  }
+  return { actions, findings, resources, bases };
+}
+
+function planUnit(u: Unit, observed: BackupObserved, bases: ReadonlySet<string>): BackupAction[] {
   const out: BackupAction[] = [];
   const resource = backupResource(u.unit);
   const own = observed.datasets[u.unit];
@@ -120,8 +194,10 @@ function planUnit(u: Unit, observed: BackupObserved): BackupAction[] {
   const newest = names[names.length - 1];
   const retained = retainedSnapshots(u.keep, names);
   const past = names.filter((n) => !retained.has(n) && n !== newest);
-  const kept = past.filter((n) => held.has(n));
-  const destroy = past.filter((n) => !held.has(n));
+  // A base of a copy on any member (or the unit) stays, as a held snapshot does.
+  const based = new Set(names.filter((n) => [u.unit, ...u.members.map((m) => m.dataset)].some((ds) => bases.has(`${ds}@${n}`))));
+  const kept = past.filter((n) => held.has(n) || based.has(n));
+  const destroy = past.filter((n) => !held.has(n) && !based.has(n));
   if (destroy.length > 0) {
     const onUnitSet = new Set(onUnit);
     const steps = destroy.flatMap((n) =>
@@ -173,9 +249,14 @@ function planClear(name: string, destroy: readonly string[], observed: BackupObs
   const staying = Object.keys(observed.datasets).filter((n) => n.startsWith(`${name}/`) && !listed.has(n));
   if (staying.length > 0) return undefined;
   const resource = backupResource(name);
-  const releases: BackupClearAction["releases"] = [];
+  // Steward's own holds: the bases of this dataset's copies, as the record says.
+  const releases: BackupClearAction["releases"] = Object.entries(observed.state?.targets[name] ?? {})
+    .filter(([, r]) => ours.some((s) => s.name === r.snapshot && s.userrefs > 0))
+    .map(([tag, r]) => ({ snapshot: r.snapshot, tag: holdTag(tag) }))
+    .sort((a, b) => compareSnapshotNames(a.snapshot, b.snapshot) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  const released = (snapshot: string): number => releases.filter((r) => r.snapshot === snapshot).length;
   const findings: BackupFinding[] = ours
-    .filter((s) => s.userrefs > 0)
+    .filter((s) => s.userrefs > released(s.name))
     .map((s) => ({
       driver: "backup" as const,
       kind: "hold-unknown" as const,

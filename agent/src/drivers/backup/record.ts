@@ -47,7 +47,8 @@ export function copyKey(dataset: string, tag: string): string {
  * nextBackupState decides the record after an apply: a copy sent (or a base moved) records the
  * snapshot the target now holds and clears its failures; a copy that failed, or a target that
  * could not be read, counts one more failure (the plan backs off from it); a target read
- * clears its own failures. Datasets without a policy any more are dropped. Pure.
+ * clears its own failures. A dataset without a policy any more is dropped once it is gone
+ * (or its snapshots cleared for a destroy). Pure.
  */
 export function nextBackupState(
   previous: BackupState,
@@ -57,9 +58,12 @@ export function nextBackupState(
   outcomes: ReadonlyMap<string, string>,
 ): BackupState {
   const targets: Record<string, Record<string, TargetRecord>> = {};
-  for (const d of slice.backups?.datasets ?? []) {
-    const was = previous.targets[d.dataset];
-    if (was !== undefined) targets[d.dataset] = { ...was };
+  // A dataset that lost its policy keeps its records while it exists: its held bases are
+  // released by name when it is destroyed (plan.ts planClear).
+  const cleared = new Set(part.actions.flatMap((a) => (a.kind === "backup.clear" && outcomes.get(a.id) === "applied" ? [a.dataset] : [])));
+  const policy = new Set((slice.backups?.datasets ?? []).map((d) => d.dataset));
+  for (const [dataset, was] of Object.entries(previous.targets)) {
+    if (policy.has(dataset) || (observed.datasets[dataset] !== undefined && !cleared.has(dataset))) targets[dataset] = { ...was };
   }
   const failures: Record<string, FailureRecord> = { ...previous.failures };
   const fail = (key: string): void => {
