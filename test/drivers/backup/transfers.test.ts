@@ -159,6 +159,14 @@ test("OpenZFS: an interrupted receive left a token: the send resumes from it (zf
   assert.equal(a.resume, true);
   assert.deepEqual(argvs(a), [[["zfs", "send", "-t", "1-10f5d4a2b4-f0-789c636064000310a500c4ec50360710e72765a526973030bca1"], ["ssh", "beta", "receive mail/mail"]]]);
   assert.deepEqual(planCopy(input({ view, local: l, features: "openzfs", due: false })), {}, "not due: waits");
+
+  // Twice failed to resume (the token's snapshot pruned, say): the partial state is dropped, the copy sent from the base.
+  const way = { ...WAY, abort: () => ({ argv: ["ssh", "beta", "abort mail/mail"] as unknown as Argv, already: ["does not have any resumable receive state"] }) };
+  const again = planCopy(input({ view, local: l, features: "openzfs", recorded: h("07"), way, failed: 2 })).action;
+  assert.ok(again?.kind === "backup.send");
+  assert.equal(again.resume, false);
+  assert.deepEqual(argvs(again).slice(0, 2), [["ssh", "beta", "abort mail/mail"], [["zfs", "send", "-i", `${MAIL}#${h("07")}.replica-beta`, `${MAIL}@${h("09")}`], ["ssh", "beta", "receive mail/mail"]]]);
+  assert.match(again.reason, /failed to resume 2 times/);
 });
 
 test("raw sends (OpenZFS -w) keep an encrypted dataset's key on the node", () => {

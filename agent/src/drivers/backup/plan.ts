@@ -144,7 +144,7 @@ function planCopies(slice: BackupDesired, observed: BackupObserved, taken: Reado
         once(t.tag, { driver: "backup", kind: "target-unreachable", resource, subject: t.name, target: t.tag, blocking: false, message: `${t.name} could not be read (${view.message}); its copies wait and are tried again later` });
         continue;
       }
-      const plan = planCopy({ d, target: t, way: replicaWay(d, endpoint, files), view: view.datasets[relativeName(d.service, d.short)], local, newest, taken: unitTaken, features: observed.features, due, recorded, needs: [backupResource(d.unit)] });
+      const plan = planCopy({ d, target: t, way: replicaWay(d, endpoint, files), view: view.datasets[relativeName(d.service, d.short)], local, newest, taken: unitTaken, features: observed.features, due, recorded, needs: [backupResource(d.unit)], failed: state.failures[copyKey(d.dataset, t.tag)]?.count ?? 0 });
       if (plan.action !== undefined) actions.push(plan.action);
       if (plan.finding !== undefined) findings.push(plan.finding);
       if (plan.base !== undefined) bases.add(`${d.dataset}@${plan.base}`);

@@ -13,6 +13,9 @@ import { relativeName } from "./names.js";
 import type { CopyWay } from "./transfers.js";
 import type { TargetRef } from "./types.js";
 
+/** What zfs receive -A prints when there is no partial state to drop (zfs-receive(8)). */
+const ABORT_NOTHING: readonly string[] = ["does not have any resumable receive state"];
+
 /** How long a prune on a target may take. */
 const PRUNE_TIMEOUT_MS = 5 * 60_000;
 
@@ -39,5 +42,6 @@ export function replicaWay(d: DatasetBackup, endpoint: SshEndpoint, files: SshFi
   return {
     receive: [sshArgv(endpoint, files, ["receive", rel])],
     prune: (names) => ({ argv: sshArgv(endpoint, files, ["prune", rel, ...names]), timeoutMs: PRUNE_TIMEOUT_MS }),
+    abort: () => ({ argv: sshArgv(endpoint, files, ["abort", rel]), timeoutMs: LIST_TIMEOUT_MS, already: ABORT_NOTHING }),
   };
 }

@@ -84,7 +84,12 @@ export interface CopyWay {
   readonly receive: readonly Argv[];
   /** The step that destroys these snapshots of the copy on the target; undefined when there is none. */
   prune(names: readonly string[]): Step | undefined;
+  /** The step that drops a partial resumable receive on the target (OpenZFS `receive -A`). */
+  abort?(): Step;
 }
+
+/** How many failed resumes of one copy make the plan drop the partial receive and send afresh from the base. */
+export const RESUME_ATTEMPTS = 2;
 
 export interface CopyInput {
   readonly d: DatasetBackup;
@@ -104,6 +109,8 @@ export interface CopyInput {
   readonly recorded: string | undefined;
   /** The resources this copy waits for (the unit's snapshot action). */
   readonly needs: readonly string[];
+  /** Failed attempts at this copy in a row (the record's failures). */
+  readonly failed?: number;
 }
 
 /** The plan for one copy: an action (or none), a finding (or none), and the local base it reads from. */
@@ -131,7 +138,10 @@ export function planCopy(c: CopyInput): CopyPlan {
     dataset: d.dataset,
     target,
   };
-  if (view?.resumeToken !== undefined) {
+  // A token that failed to resume RESUME_ATTEMPTS times (its snapshot pruned, a corrupt
+  // partial state) is dropped, and the copy sent afresh from the base.
+  const abandon = view?.resumeToken !== undefined && (c.failed ?? 0) >= RESUME_ATTEMPTS && c.way.abort !== undefined ? c.way.abort() : undefined;
+  if (view?.resumeToken !== undefined && abandon === undefined) {
     if (!c.due) return {};
     const action: BackupSendAction = {
       ...base,
@@ -192,12 +202,13 @@ export function planCopy(c: CopyInput): CopyPlan {
     id: `backup.send:${d.dataset}:${target.tag}`,
     effect: "create",
     steps: [
+      ...(abandon === undefined ? [] : [abandon]),
       { pipeline: [sendArgv(d.dataset, newest, from), ...c.way.receive], timeoutMs: SEND_TIMEOUT_MS },
       ...keepBase(d.dataset, target.tag, newest, [common?.name, c.recorded], local, c.features),
       ...(pruneStep === undefined ? [] : [pruneStep]),
     ],
     cause: "due",
-    reason: from === undefined ? `${target.name} holds no copy yet: sent whole` : "snapshot" in from ? `${target.name} holds ${from.snapshot}: the snapshots since are sent` : `${target.name} holds the snapshot of bookmark ${from.bookmark}: sent from it`,
+    reason: abandon !== undefined ? `an interrupted send to ${target.name} failed to resume ${c.failed ?? 0} times: its partial state is dropped and the copy sent again` : from === undefined ? `${target.name} holds no copy yet: sent whole` : "snapshot" in from ? `${target.name} holds ${from.snapshot}: the snapshots since are sent` : `${target.name} holds the snapshot of bookmark ${from.bookmark}: sent from it`,
     snapshot: newest,
     from,
     resume: false,
