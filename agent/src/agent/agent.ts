@@ -24,6 +24,8 @@ import { reportStatus, type StatusReport } from "../status/status.js";
 import type { ServiceReport } from "../status/document.js";
 import type { DesiredState } from "../manifest/types.js";
 import { STEWARD_VERSION } from "../version.js";
+import { backupDriver } from "../drivers/backup/driver.js";
+import { readBackupReport } from "../drivers/backup/observe.js";
 import { observeHostFacts } from "./host-facts.js";
 import { judgeCycle, nextRun, type CycleVerdict } from "./schedule.js";
 import { Waker, kickFile, refPaths, type WakeReason } from "./wake.js";
@@ -143,6 +145,13 @@ export async function runOnce(options: AgentOptions, run: RunContext): Promise<R
     });
   }
   const host = await observeHostFacts(executor, desired?.node.pool);
+  const backups =
+    desired?.backups === undefined
+      ? undefined
+      : await readBackupReport(backupDriver.slice(desired), { executor, stateDir: config.state, log }).catch((e: unknown) => {
+          log.warn({ error: String(e) }, "backup ages not observed");
+          return undefined;
+        });
   const report = await reportStatus(
     {
       config,
@@ -156,7 +165,7 @@ export async function runOnce(options: AgentOptions, run: RunContext): Promise<R
       push: !run.stop.aborted,
       cache: run.cache,
     },
-    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host },
+    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host, ...(backups === undefined ? {} : { backups }) },
   );
   logRun(log, verdict, reconcile, report);
   return { verdict, reconcile, error, report };

@@ -16,7 +16,7 @@ import { isBranchName } from "../source/remotes.js";
 import { gitFs, prepareRepo, resolveOrUndefined, withRepoLock } from "../source/repo.js";
 import { sourcePaths } from "../source/state.js";
 import { readPreviousDocument, stateError, statusBranch, statusRef, writeStatus, type StatusRepo, type WriteResult } from "./commit.js";
-import { buildStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
+import { buildStatus, type BackupStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
 import { adoptRemoteStatus, pushStatus, type PushOutcome, type StatusProblem } from "./push.js";
 import { checkSigningKey, sshSigner } from "./sign.js";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "./squash.js";
@@ -50,6 +50,8 @@ export interface ReportInput {
   /** From the jail driver: every supervised service and whether it runs. */
   readonly services: readonly ServiceReport[];
   readonly host: HostFacts;
+  /** From the backup driver: how old each dataset's copies are (absent: no policies). */
+  readonly backups?: readonly BackupStatus[];
 }
 
 export type CommitOutcome = WriteResult | { readonly action: "failed"; readonly error: StatusProblem };
@@ -145,5 +147,6 @@ async function statusInputs(ctx: StatusContext, input: ReportInput, repo: Status
     ...(ctx.maxSourceAgeSeconds === undefined ? {} : { maxSourceAgeSeconds: ctx.maxSourceAgeSeconds }),
     services: input.services,
     host: input.host,
+    ...(input.backups === undefined ? {} : { backups: input.backups }),
   };
 }

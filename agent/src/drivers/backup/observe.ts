@@ -12,6 +12,7 @@ import { observeArgv, poolsArgv } from "./commands.js";
 import { parseLocalResult, parsePools } from "./parse.js";
 import { parseTargetList } from "./parse-target.js";
 import { takenByUnit } from "./plan.js";
+import { backupReport, type DatasetBackupReport } from "./report.js";
 import { readBackupState } from "./state.js";
 import { endpointOf, replicaListArgv, sshFiles } from "./targets.js";
 import { dueCopies, targetsOf } from "./transfers.js";
@@ -69,6 +70,23 @@ async function readTargets(slice: BackupDesired, observed: BackupObserved, ctx: 
     );
   }
   return Object.fromEntries(await Promise.all(reads));
+}
+
+/**
+ * readBackupReport says how old each dataset's copies are now (report.ts), for the status
+ * report and `steward backup status`: one `zfs get` of the tree and the record; no peer is
+ * asked. Throws OBSERVE_FAILED when the tree cannot be read.
+ */
+export async function readBackupReport(slice: BackupDesired, ctx: DriverContext): Promise<DatasetBackupReport[]> {
+  const datasets = slice.backups?.datasets ?? [];
+  if (datasets.length === 0) return [];
+  const nowMs = (ctx.now ?? Date.now)();
+  const root = rootOf(slice.pool);
+  const argv = observeArgv(root);
+  const [local, state] = await Promise.all([ctx.executor.run(argv), ctx.stateDir === undefined ? EMPTY_BACKUP_STATE : readBackupState(ctx.stateDir, ctx.log)]);
+  const parsed = parseLocalResult(root, local);
+  if (parsed.kind === "failed") throw observeFailed(argv, local);
+  return backupReport(datasets, parsed.kind === "rows" ? parsed.datasets : {}, state, nowMs);
 }
 
 function observeFailed(argv: readonly string[], r: { exitCode: number | null; stderr: string; timedOut: boolean }): StewardError {

@@ -1,0 +1,92 @@
+/**
+ * `steward backup status` as an admin runs it after `steward apply`: the built CLI, a cluster
+ * repo in a directory whose policy keeps hourly snapshots (and later a cold disk), a real pool
+ * (zfs-fuse), the jail tools simulated.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.js";
+import { useSimulator, type Simulator } from "../helpers/sim.js";
+import { TEST_RELEASE, createTestPool, installBase, type TestPool } from "../helpers/zfs-pool.js";
+
+let pool: TestPool;
+let repo: string;
+let state: string;
+let sim: Simulator;
+
+async function writeRepo(cold: boolean): Promise<void> {
+  await mkdir(join(repo, "nodes"), { recursive: true });
+  await mkdir(join(repo, "services"), { recursive: true });
+  await writeFile(
+    join(repo, "cluster.yaml"),
+    [
+      "network:",
+      "  jails: 10.17.0.0/24",
+      "  protect: [192.168.1.0/24]",
+      "defaults:",
+      `  release: ${TEST_RELEASE}`,
+      "  datasets: { compression: gzip }",
+      "  backup: hourly",
+      "backups:",
+      "  policies:",
+      "    hourly:",
+      "      keep: { hourly: 2 }",
+      ...(cold ? ["      cold: coldbackup"] : []),
+      "",
+    ].join("\n"),
+  );
+  await writeFile(join(repo, "nodes", "alpha.yaml"), ["arch: amd64", `pool: ${pool.name}`, "interface: em0", `jails: ${pool.dir}/jails`, ""].join("\n"));
+  await writeFile(join(repo, "services", "mail.yaml"), ["node: alpha", "jail:", "  ip: 10.17.0.25", "datasets:", "  mail: { mount: /var/mail }", ""].join("\n"));
+}
+
+before(async () => {
+  pool = await createTestPool("stc");
+  await installBase(pool);
+  sim = useSimulator();
+  repo = await mkdtemp(join(tmpdir(), "steward-cli-backup-repo-"));
+  state = await mkdtemp(join(tmpdir(), "steward-cli-backup-state-"));
+  await writeRepo(false);
+});
+after(async () => {
+  await pool?.destroy();
+  sim?.close();
+  for (const d of [repo, state]) if (d !== undefined) await rm(d, { recursive: true, force: true });
+});
+
+const target = (): string[] => ["--node", "alpha", "--dir", repo, "--state", state];
+
+interface StatusJson {
+  ok: boolean;
+  backups: { dataset: string; policy: string; copies: { kind: string; target: string; newest: string | null; ageSeconds: number | null; overdue: boolean }[] }[];
+}
+
+test("after apply, the newest hourly snapshot is minutes old: nothing overdue, exit 0", async () => {
+  const applied = await runCli(["apply", ...target(), "--json"]);
+  assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+  const r = await runCli(["backup", "status", ...target(), "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as StatusJson;
+  assert.deepEqual(out.backups.map((d) => [d.dataset, d.policy]), [[`${pool.name}/steward/data/mail/mail`, "hourly"]]);
+  const [snapshot] = out.backups[0]?.copies ?? [];
+  assert.equal(snapshot?.kind, "snapshot");
+  assert.match(snapshot?.newest ?? "", /^steward_\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d_hourly$/);
+  assert.ok((snapshot?.ageSeconds ?? Infinity) < 600);
+  const text = await runCli(["backup", "status", ...target()]);
+  assert.match(text.stdout, /snapshot .* ok\n?$/m);
+});
+
+test("a cold disk never plugged in is overdue: the table says OVERDUE, exit 1", async () => {
+  await writeRepo(true);
+  const r = await runCli(["backup", "status", ...target()]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /cold coldbackup +none yet +- +7d +OVERDUE/);
+});
+
+test("backup without `status` is a usage error", async () => {
+  const r = await runCli(["backup", ...target()]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /status/);
+});
