@@ -83,6 +83,7 @@ test("a cold disk never plugged in is overdue: the table says OVERDUE, exit 1", 
   const r = await runCli(["backup", "status", ...target()]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /cold coldbackup +none yet +- +7d +OVERDUE/);
+  assert.match(r.stdout, /^cold disk coldbackup: not plugged in$/m);
 });
 
 test("backup without `status` is a usage error", async () => {

@@ -165,7 +165,7 @@ export async function runOnce(options: AgentOptions, run: RunContext): Promise<R
       push: !run.stop.aborted,
       cache: run.cache,
     },
-    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host, ...(backups === undefined ? {} : { backups }) },
+    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host, ...(backups === undefined ? {} : { backups: backups.datasets, coldDisks: backups.disks }) },
   );
   logRun(log, verdict, reconcile, report);
   return { verdict, reconcile, error, report };

@@ -5,7 +5,7 @@
  */
 import { readBackupReport } from "../drivers/backup/observe.js";
 import { backupDriver } from "../drivers/backup/driver.js";
-import { humanSeconds, type DatasetBackupReport } from "../drivers/backup/report.js";
+import { humanSeconds, type ColdDiskReport, type DatasetBackupReport } from "../drivers/backup/report.js";
 import { systemExecutor } from "../exec.js";
 import { EXIT_OK, EXIT_PROBLEM, usageError, type Command } from "./command.js";
 import { reportInvalid, resolveTarget, TARGET_OPTIONS, TARGET_USAGE } from "./target.js";
@@ -22,9 +22,13 @@ export const backupCommand: Command = {
     "yet. Reads the pool and <state>/backup/state.json; asks no peer. Copies are sent by apply and",
     "the agent, as the policy says.",
     "",
+    "Then each cold disk: plugged in (copies run, then it is exported: do not unplug it), exported",
+    "(it can be unplugged), or not plugged in.",
+    "",
     TARGET_USAGE,
     "  --json         print {ok, backups: [{dataset, policy, copies: [{kind, target, newest, at,",
-    "                 ageSeconds, maxAgeSeconds, overdue}]}]}",
+    "                 ageSeconds, maxAgeSeconds, overdue}]}], disks: [{pool, imported, exportedAt,",
+    "                 canUnplug}]}",
     "",
     "Exit status: 0 nothing overdue, 1 something is overdue (or the manifest is invalid), 2 usage.",
   ].join("\n"),
@@ -37,12 +41,19 @@ export const backupCommand: Command = {
     const { desired } = target;
     if (desired === undefined) return reportInvalid(target, json, io);
     const backups = await readBackupReport(backupDriver.slice(desired), { executor: systemExecutor, stateDir: target.stateDir, log: io.log.child({ step: "backup", node: target.node }) });
-    const ok = !backups.some((d) => d.copies.some((c) => c.overdue));
-    if (json) io.out(JSON.stringify({ ok, backups }, null, 2));
-    else io.out(renderBackupStatus(backups));
+    const ok = !backups.datasets.some((d) => d.copies.some((c) => c.overdue));
+    if (json) io.out(JSON.stringify({ ok, backups: backups.datasets, disks: backups.disks }, null, 2));
+    else io.out([renderBackupStatus(backups.datasets), ...backups.disks.map(renderDisk)].join("\n"));
     return ok ? EXIT_OK : EXIT_PROBLEM;
   },
 };
+
+/** renderDisk says where a cold disk stands: plugged in (do not unplug), exported (can be unplugged), or away. Pure. */
+export function renderDisk(d: ColdDiskReport): string {
+  if (d.imported) return `cold disk ${d.pool}: plugged in; copies are sent and then it is exported: do not unplug it yet`;
+  if (d.canUnplug) return `cold disk ${d.pool}: exported at ${d.exportedAt ?? ""}: it can be unplugged`;
+  return `cold disk ${d.pool}: not plugged in`;
+}
 
 /** renderBackupStatus writes the report as a table, one line per copy. Pure. */
 export function renderBackupStatus(report: readonly DatasetBackupReport[]): string {

@@ -128,6 +128,14 @@ export interface BackupStatus {
   readonly copies: readonly BackupCopyStatus[];
 }
 
+/** A cold disk a backup policy names: plugged in, or exported by Steward and safe to unplug. */
+export interface ColdDiskStatus {
+  readonly pool: string;
+  readonly imported: boolean;
+  readonly exportedAt: string | null;
+  readonly canUnplug: boolean;
+}
+
 export interface StatusDocument {
   readonly kind: typeof STATUS_KIND;
   readonly version: typeof STATUS_VERSION;
@@ -149,6 +157,8 @@ export interface StatusDocument {
   readonly host: HostFacts;
   /** Per dataset with a backup policy, how old its copies are; absent when none has one. */
   readonly backups?: readonly BackupStatus[];
+  /** The cold disks the policies name; absent when none does. */
+  readonly coldDisks?: readonly ColdDiskStatus[];
 }
 
 /** A failure in plain data: a StewardError's code and message. */
@@ -221,6 +231,8 @@ export interface StatusInputs {
   readonly host: HostFacts;
   /** The backup driver's report of this node's datasets (drivers/backup/report.ts). */
   readonly backups?: readonly BackupStatus[];
+  /** And of the cold disks its policies name. */
+  readonly coldDisks?: readonly ColdDiskStatus[];
 }
 
 const MAX_MESSAGE = 600;
@@ -441,6 +453,7 @@ export function buildStatus(previous: StatusDocument | undefined, inputs: Status
             .sort((a, b) => compare(a.dataset, b.dataset))
             .map((d) => ({ dataset: d.dataset, policy: d.policy, copies: d.copies.map((c) => ({ kind: c.kind, target: c.target, newest: c.newest, at: c.at, ageSeconds: c.ageSeconds, maxAgeSeconds: c.maxAgeSeconds, overdue: c.overdue })) })),
         }),
+    ...(inputs.coldDisks === undefined || inputs.coldDisks.length === 0 ? {} : { coldDisks: [...inputs.coldDisks].sort((a, b) => compare(a.pool, b.pool)).map((c) => ({ pool: c.pool, imported: c.imported, exportedAt: c.exportedAt, canUnplug: c.canUnplug })) }),
   };
   return prev !== undefined && isHeartbeatOnly(prev, draft) ? { ...draft, changedAt: prev.changedAt } : draft;
 }
@@ -513,6 +526,7 @@ export function renderStatus(doc: StatusDocument): string {
     ...(doc.backups === undefined
       ? {}
       : { backups: doc.backups.map((d) => ({ dataset: d.dataset, policy: d.policy, copies: d.copies.map((c) => ({ kind: c.kind, target: c.target, newest: c.newest, at: c.at, ageSeconds: c.ageSeconds, maxAgeSeconds: c.maxAgeSeconds, overdue: c.overdue })) })) }),
+    ...(doc.coldDisks === undefined ? {} : { coldDisks: doc.coldDisks.map((c) => ({ pool: c.pool, imported: c.imported, exportedAt: c.exportedAt, canUnplug: c.canUnplug })) }),
   };
   return `#${HEADER}\n${stringify(ordered, { lineWidth: 0, minContentWidth: 0, indentSeq: true, aliasDuplicateObjects: false })}`;
 }
@@ -541,6 +555,8 @@ export function parseStatus(text: string): StatusDocument | undefined {
   const newest = source["newestCommit"];
   if (newest !== null && !(isRecord(newest) && str(newest["revision"]) && str(newest["committedAt"]) && typeof newest["ageSeconds"] === "number")) return undefined;
   if (!Array.isArray(resources) || !Array.isArray(services) || !isRecord(host) || !str(host["architecture"]) || !str(host["osVersion"]) || !Array.isArray(host["pools"])) return undefined;
+  const disks = value["coldDisks"];
+  if (disks !== undefined && !(Array.isArray(disks) && disks.every((c) => isRecord(c) && str(c["pool"]) && typeof c["imported"] === "boolean" && typeof c["canUnplug"] === "boolean" && strOrNull(c["exportedAt"])))) return undefined;
   const backups = value["backups"];
   if (backups !== undefined && !(Array.isArray(backups) && backups.every((d) => isRecord(d) && str(d["dataset"]) && str(d["policy"]) && Array.isArray(d["copies"]) && d["copies"].every((c) => isRecord(c) && str(c["kind"]) && str(c["target"]) && typeof c["overdue"] === "boolean")))) return undefined;
   return value as unknown as StatusDocument;

@@ -16,7 +16,7 @@ import { isBranchName } from "../source/remotes.js";
 import { gitFs, prepareRepo, resolveOrUndefined, withRepoLock } from "../source/repo.js";
 import { sourcePaths } from "../source/state.js";
 import { readPreviousDocument, stateError, statusBranch, statusRef, writeStatus, type StatusRepo, type WriteResult } from "./commit.js";
-import { buildStatus, type BackupStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
+import { buildStatus, type BackupStatus, type ColdDiskStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
 import { adoptRemoteStatus, pushStatus, type PushOutcome, type StatusProblem } from "./push.js";
 import { checkSigningKey, sshSigner } from "./sign.js";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "./squash.js";
@@ -52,6 +52,8 @@ export interface ReportInput {
   readonly host: HostFacts;
   /** From the backup driver: how old each dataset's copies are (absent: no policies). */
   readonly backups?: readonly BackupStatus[];
+  /** The cold disks the policies name: plugged in, or safe to unplug. */
+  readonly coldDisks?: readonly ColdDiskStatus[];
 }
 
 export type CommitOutcome = WriteResult | { readonly action: "failed"; readonly error: StatusProblem };
@@ -148,5 +150,6 @@ async function statusInputs(ctx: StatusContext, input: ReportInput, repo: Status
     services: input.services,
     host: input.host,
     ...(input.backups === undefined ? {} : { backups: input.backups }),
+    ...(input.coldDisks === undefined ? {} : { coldDisks: input.coldDisks }),
   };
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { renderBackupStatus } from "../../../agent/src/cli/backup.js";
 import { snapshotName } from "../../../agent/src/drivers/backup/names.js";
-import { backupReport, overdueCopies } from "../../../agent/src/drivers/backup/report.js";
+import { backupReport, coldDisks, overdueCopies } from "../../../agent/src/drivers/backup/report.js";
 import { buildStatus, isHeartbeatOnly, parseStatus, renderStatus, type StatusInputs } from "../../../agent/src/status/document.js";
 import type { BackupState } from "../../../agent/src/drivers/backup/types.js";
 import { at, dsBackup, local, snap } from "./build.js";
@@ -57,4 +57,13 @@ test("steward backup status prints one line per copy, OVERDUE where it is", () =
   assert.match(lines[2] ?? "", /^ +replica beta +2026-12-07T07:45:00Z +25m +90m +ok$/);
   assert.match(lines[3] ?? "", /^ +cold coldbackup +none yet +- +7d +OVERDUE$/);
   assert.equal(renderBackupStatus([]), "no dataset of this node has a backup policy");
+});
+
+test("cold disks: plugged in (do not unplug), exported by Steward (can be unplugged), or away; in the status report", () => {
+  const state: BackupState = { version: 1, targets: {}, failures: {}, disks: { coldbackup: { exportedAt: at("2026-12-07T08:05:00Z") } } };
+  assert.deepEqual(coldDisks([D], [], state), [{ pool: "coldbackup", imported: false, exportedAt: "2026-12-07T08:05:00Z", canUnplug: true }]);
+  assert.deepEqual(coldDisks([D], ["coldbackup"], state)[0]?.canUnplug, false);
+  assert.deepEqual(coldDisks([D], [], { ...state, disks: {} })[0], { pool: "coldbackup", imported: false, exportedAt: null, canUnplug: false });
+  const doc = buildStatus(undefined, { node: "alpha", agentVersion: "0", services: [], host: { architecture: "amd64", osVersion: "14.2", pools: [] }, coldDisks: coldDisks([D], [], state) }, at("2026-12-07T09:00:00Z"));
+  assert.deepEqual(parseStatus(renderStatus(doc))?.coldDisks, [{ pool: "coldbackup", imported: false, exportedAt: "2026-12-07T08:05:00Z", canUnplug: true }]);
 });

@@ -22,7 +22,7 @@ const h = (hh: string): string => snapshotName("hourly", at(`2026-12-07T${hh}:00
 const BETA: TargetRef = { kind: "replica", name: "beta", tag: "replica-beta" };
 const WAY: CopyWay = {
   receive: [["ssh", "beta", "receive mail/mail"]],
-  prune: (names) => ({ argv: ["ssh", "beta", ["prune", "mail/mail", ...names].join(" ")] as unknown as Argv }),
+  prune: (names) => [{ argv: ["ssh", "beta", ["prune", "mail/mail", ...names].join(" ")] as unknown as Argv }],
 };
 const D = dsBackup(P, "mail", "mail", { hourly: 2 }, { replica: { node: "beta", endpoint: { user: "root", host: "beta.home.arpa", port: undefined }, every: 3600 } });
 

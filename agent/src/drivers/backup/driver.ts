@@ -41,6 +41,9 @@ export const backupDriver: Driver<BackupDesired, BackupObserved, BackupAction, B
     const previous = observed.state ?? EMPTY_BACKUP_STATE;
     const next = nextBackupState(previous, slice, observed, part, outcomes);
     if (renderBackupState(next) !== renderBackupState(previous)) await writeBackupState(ctx.stateDir, next);
+    for (const a of part.actions) {
+      if (a.kind === "backup.export" && outcomes.get(a.id) === "applied") ctx.log.info({ pool: a.pool }, `cold disk ${a.pool} exported: it can be unplugged`);
+    }
   },
 
   renderAction(a: BackupAction): string {
@@ -53,6 +56,8 @@ export const backupDriver: Driver<BackupDesired, BackupObserved, BackupAction, B
         return `- clear    ${a.dataset}: ${a.snapshots.length} Steward snapshot${a.snapshots.length === 1 ? "" : "s"}  (${a.reason})`;
       case "backup.send":
         return `+ send     ${a.dataset} -> ${a.target.name}: ${a.resume ? "resumed" : (a.snapshot ?? "")}  (${a.reason})`;
+      case "backup.export":
+        return `~ export   ${a.pool}  (${a.reason})`;
       case "backup.rebase":
         return `~ base     ${a.dataset} on ${a.target.name}: ${a.snapshot}  (${a.reason})`;
       default:

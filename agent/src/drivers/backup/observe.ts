@@ -2,7 +2,8 @@
  * Observing for backups: one `zfs get -rHp` of `<pool>/steward` (snapshots, holds, bookmarks)
  * and one `zpool list` (which ZFS this is, which pools are imported), with the clock read
  * once; the record of what each target holds; and the targets a copy is due to, each read
- * once (a peer's steward-receive `list`). A run with nothing due talks to no peer. A node
+ * once (a peer's steward-receive `list`, a plugged-in cold disk's `zfs get`). A run with
+ * nothing due talks to no peer. A node
  * without backups and nothing to destroy runs nothing.
  */
 import { StewardError } from "../../errors.js";
@@ -10,11 +11,12 @@ import type { DriverContext } from "../driver.js";
 import { rootOf } from "../zfs/commands.js";
 import { observeArgv, poolsArgv } from "./commands.js";
 import { parseLocalResult, parsePools } from "./parse.js";
-import { parseTargetList } from "./parse-target.js";
+import { groupRows, parseTargetList } from "./parse-target.js";
+import { isDatasetMissing } from "../zfs/parse.js";
 import { takenByUnit } from "./plan.js";
-import { backupReport, type DatasetBackupReport } from "./report.js";
+import { backupReport, coldDisks, type ColdDiskReport, type DatasetBackupReport } from "./report.js";
 import { readBackupState } from "./state.js";
-import { endpointOf, replicaListArgv, sshFiles } from "./targets.js";
+import { coldListArgv, coldRoot, endpointOf, replicaListArgv, sshFiles } from "./targets.js";
 import { dueCopies, targetsOf } from "./transfers.js";
 import { EMPTY_BACKUP_STATE, type BackupDesired, type BackupObserved, type TargetObservation } from "./types.js";
 
@@ -49,13 +51,18 @@ export async function observeBackups(slice: BackupDesired, ctx: DriverContext): 
 /** readTargets reads, at once, every target a copy is due to that the host can reach. */
 async function readTargets(slice: BackupDesired, observed: BackupObserved, ctx: DriverContext): Promise<Record<string, TargetObservation>> {
   const all = slice.backups?.datasets ?? [];
-  const due = dueCopies(all, observed.datasets, takenByUnit(all, observed.datasets, observed.nowMs), observed.state ?? EMPTY_BACKUP_STATE, observed.nowMs);
+  const due = dueCopies(all, observed.datasets, takenByUnit(all, observed.datasets, observed.nowMs), observed.state ?? EMPTY_BACKUP_STATE, observed.nowMs, observed.pools);
   const files = sshFiles(slice.host);
   const reads: Promise<[string, TargetObservation]>[] = [];
   for (const [tag, ds] of due) {
     const first = ds[0];
     const ref = first === undefined ? undefined : targetsOf(first).find((t) => t.tag === tag);
-    if (first === undefined || ref === undefined || ref.kind !== "replica") continue;
+    if (first === undefined || ref === undefined) continue;
+    if (ref.kind === "cold") {
+      reads.push(readCold(ref.name, slice.node, ctx).then((o): [string, TargetObservation] => [tag, o]));
+      continue;
+    }
+    if (ref.kind !== "replica") continue;
     const endpoint = endpointOf(first, ref);
     if (files === undefined || endpoint === undefined) continue;
     const list = replicaListArgv(endpoint, files);
@@ -72,21 +79,39 @@ async function readTargets(slice: BackupDesired, observed: BackupObserved, ctx: 
   return Object.fromEntries(await Promise.all(reads));
 }
 
+/** How old each dataset's copies are, and where the cold disks are (report.ts). */
+export interface BackupReport {
+  readonly datasets: readonly DatasetBackupReport[];
+  readonly disks: readonly ColdDiskReport[];
+}
+
 /**
- * readBackupReport says how old each dataset's copies are now (report.ts), for the status
- * report and `steward backup status`: one `zfs get` of the tree and the record; no peer is
- * asked. Throws OBSERVE_FAILED when the tree cannot be read.
+ * readBackupReport says how old each dataset's copies are now and whether each cold disk is
+ * plugged in (report.ts), for the status report and `steward backup status`: one `zfs get` of
+ * the tree, one `zpool list` and the record; no peer is asked. Throws OBSERVE_FAILED when the
+ * tree or the pools cannot be read.
  */
-export async function readBackupReport(slice: BackupDesired, ctx: DriverContext): Promise<DatasetBackupReport[]> {
+export async function readBackupReport(slice: BackupDesired, ctx: DriverContext): Promise<BackupReport> {
   const datasets = slice.backups?.datasets ?? [];
-  if (datasets.length === 0) return [];
+  if (datasets.length === 0) return { datasets: [], disks: [] };
   const nowMs = (ctx.now ?? Date.now)();
   const root = rootOf(slice.pool);
   const argv = observeArgv(root);
-  const [local, state] = await Promise.all([ctx.executor.run(argv), ctx.stateDir === undefined ? EMPTY_BACKUP_STATE : readBackupState(ctx.stateDir, ctx.log)]);
+  const [local, pools, state] = await Promise.all([ctx.executor.run(argv), ctx.executor.run(poolsArgv()), ctx.stateDir === undefined ? EMPTY_BACKUP_STATE : readBackupState(ctx.stateDir, ctx.log)]);
   const parsed = parseLocalResult(root, local);
   if (parsed.kind === "failed") throw observeFailed(argv, local);
-  return backupReport(datasets, parsed.kind === "rows" ? parsed.datasets : {}, state, nowMs);
+  if (pools.exitCode !== 0 || pools.timedOut) throw observeFailed(poolsArgv(), pools);
+  return { datasets: backupReport(datasets, parsed.kind === "rows" ? parsed.datasets : {}, state, nowMs), disks: coldDisks(datasets, parsePools(pools.stdout, slice.pool).pools, state) };
+}
+
+/** readCold lists this node's copies on a plugged-in cold disk; a disk without them yet holds nothing. */
+async function readCold(pool: string, node: string, ctx: DriverContext): Promise<TargetObservation> {
+  const root = coldRoot(pool, node);
+  const r = await ctx.executor.run(coldListArgv(pool, node));
+  if (r.exitCode === 1 && isDatasetMissing(r.stderr, root)) return { kind: "seen", features: "legacy", datasets: {} };
+  if (r.exitCode !== 0 || r.timedOut) return { kind: "unreachable", message: r.timedOut ? "timed out" : r.stderr.trim().split("\n").pop() ?? `exit ${String(r.exitCode)}` };
+  const rows = r.stdout.split("\n").flatMap((line) => (line.startsWith(`${root}/`) ? [line.slice(root.length + 1)] : []));
+  return { kind: "seen", features: "legacy", datasets: groupRows(rows) };
 }
 
 function observeFailed(argv: readonly string[], r: { exitCode: number | null; stderr: string; timedOut: boolean }): StewardError {

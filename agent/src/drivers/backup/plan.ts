@@ -8,9 +8,10 @@
  * - Prune: of each kind, the newest `keep` snapshots stay (counting those taken now); the
  *   others are destroyed, except the newest Steward snapshot of the unit, a snapshot with a
  *   hold, and an incremental base a copy still needs (`bases`).
- * - Copies (transfers.ts): each due copy to a peer's replica (cold and remote later) is one
- *   send after the unit's snapshot; the base it reads from, and the snapshot each target is
- *   recorded to hold, are never pruned.
+ * - Copies (transfers.ts): each due copy to a peer's replica, or to a cold disk while it is
+ *   plugged in (its pool imported), is one send after the unit's snapshot; the base it reads
+ *   from, and the snapshot each target is recorded to hold, are never pruned. A plugged-in
+ *   cold disk is exported after its copies.
  * - Destroy: a dataset listed in `destroy` that the ZFS driver will destroy (managed, no other
  *   snapshots, no children that stay) has its Steward snapshots destroyed first, in a teardown
  *   action the plan shows (releasing the holds Steward placed on the bases of its copies), so a
@@ -21,10 +22,10 @@ import type { DriverPlan } from "../driver.js";
 import { destroySnapshotArgv, releaseArgv, snapshotArgv, HOLD_MISSING, SNAPSHOT_GONE } from "./commands.js";
 import { compareSnapshotNames, holdTag, isStewardSnapshot, parseSnapshotName, periodIndex, relativeName, snapshotName } from "./names.js";
 import { retainedSnapshots } from "./retention.js";
-import { endpointOf, replicaWay, sshFiles } from "./targets.js";
+import { coldWay, endpointOf, exportArgv, replicaWay, sshFiles } from "./targets.js";
 import { copyDue, copyResource, everyOf, newestSnapshot, planCopy, targetsOf } from "./transfers.js";
 import { copyKey } from "./record.js";
-import { EMPTY_BACKUP_STATE, type BackupAction, type BackupClearAction, type BackupDesired, type BackupFinding, type BackupObserved, type BackupPruneAction, type BackupSnapshotAction, type LocalDataset } from "./types.js";
+import { EMPTY_BACKUP_STATE, type BackupAction, type BackupClearAction, type BackupExportAction, type BackupDesired, type BackupFinding, type BackupObserved, type BackupPruneAction, type BackupSnapshotAction, type LocalDataset } from "./types.js";
 
 /** The resource of a unit's (or a dataset's) backups. */
 export function backupResource(name: string): string {
@@ -115,6 +116,8 @@ function planCopies(slice: BackupDesired, observed: BackupObserved, taken: Reado
   const state = observed.state ?? EMPTY_BACKUP_STATE;
   const files = sshFiles(slice.host);
   const said = new Set<string>();
+  /** Plugged-in cold disks, with the copy resources their export waits for. */
+  const plugged = new Map<string, string[]>();
   const once = (tag: string, f: BackupFinding): void => {
     if (said.has(tag)) return;
     said.add(tag);
@@ -125,13 +128,28 @@ function planCopies(slice: BackupDesired, observed: BackupObserved, taken: Reado
     const local = observed.datasets[d.dataset];
     const newest = newestSnapshot(local, unitTaken);
     for (const t of targetsOf(d)) {
-      if (t.kind !== "replica") continue;
+      if (t.kind === "remote") continue;
       const resource = copyResource(d.dataset, t.tag);
       resources.push(resource);
       const recorded = state.targets[d.dataset]?.[t.tag]?.snapshot;
       if (recorded !== undefined) bases.add(`${d.dataset}@${recorded}`);
+      if (t.kind === "cold" && !observed.pools.includes(t.name)) continue;
+      if (t.kind === "cold") plugged.set(t.name, [...(plugged.get(t.name) ?? []), resource]);
       const due = copyDue(observed.nowMs, everyOf(d, t), newest, state.targets[d.dataset]?.[t.tag], [state.failures[copyKey(d.dataset, t.tag)], state.failures[t.tag]]);
       if (!due || newest === undefined) continue;
+      if (t.kind === "cold") {
+        const view = observed.targets?.[t.tag];
+        if (view === undefined) continue;
+        if (view.kind === "unreachable") {
+          once(t.tag, { driver: "backup", kind: "target-unreachable", resource, subject: t.name, target: t.tag, blocking: false, message: `the cold disk ${t.name} could not be read (${view.message})` });
+          continue;
+        }
+        const plan = planCopy({ d, target: t, way: coldWay(d, t.name, slice.node), view: view.datasets[relativeName(d.service, d.short)], local, newest, taken: unitTaken, features: observed.features, due, recorded, needs: [backupResource(d.unit)], failed: state.failures[copyKey(d.dataset, t.tag)]?.count ?? 0 });
+        if (plan.action !== undefined) actions.push(plan.action);
+        if (plan.finding !== undefined) findings.push(plan.finding);
+        if (plan.base !== undefined) bases.add(`${d.dataset}@${plan.base}`);
+        continue;
+      }
       const endpoint = endpointOf(d, t);
       if (files === undefined || endpoint === undefined) {
         const why = files === undefined ? "steward.yaml names no backup_known_hosts (the pinned host keys of peers)" : `node ${t.name} has neither receive: nor address: in the manifest`;
@@ -149,6 +167,25 @@ function planCopies(slice: BackupDesired, observed: BackupObserved, taken: Reado
       if (plan.finding !== undefined) findings.push(plan.finding);
       if (plan.base !== undefined) bases.add(`${d.dataset}@${plan.base}`);
     }
+  }
+  // A plugged-in cold disk is exported after its copies (whatever they did): then it can be unplugged.
+  for (const [pool, copies] of [...plugged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const resource = `backup:cold-${pool}`;
+    resources.push(resource);
+    const exported: BackupExportAction = {
+      kind: "backup.export",
+      id: `backup.export:${pool}`,
+      driver: "backup",
+      resource,
+      needs: copies,
+      teardown: false,
+      effect: "change",
+      steps: [{ argv: exportArgv(pool) }],
+      cause: "due",
+      reason: `the cold disk ${pool} is plugged in: exported after its copies, so that it can be unplugged`,
+      pool,
+    };
+    actions.push(exported);
   }
   return { actions, findings, resources, bases };
 }

@@ -30,7 +30,15 @@ export function parseBackupState(text: string): BackupState | undefined {
     if (!isRecord(r) || typeof r["at"] !== "number" || typeof r["count"] !== "number") return undefined;
     failures[key] = { at: r["at"], count: r["count"] };
   }
-  return { version: 1, targets, failures };
+  const disks: Record<string, { exportedAt: number }> = {};
+  if (data["disks"] !== undefined) {
+    if (!isRecord(data["disks"])) return undefined;
+    for (const [pool, r] of Object.entries(data["disks"])) {
+      if (!isRecord(r) || typeof r["exportedAt"] !== "number") return undefined;
+      disks[pool] = { exportedAt: r["exportedAt"] };
+    }
+  }
+  return { version: 1, targets, failures, ...(Object.keys(disks).length === 0 ? {} : { disks }) };
 }
 
 /** renderBackupState writes a record as canonical JSON, newline-terminated. */
@@ -47,7 +55,7 @@ export function copyKey(dataset: string, tag: string): string {
  * nextBackupState decides the record after an apply: a copy sent (or a base moved) records the
  * snapshot the target now holds and clears its failures; a copy that failed, or a target that
  * could not be read, counts one more failure (the plan backs off from it); a target read
- * clears its own failures. A dataset without a policy any more is dropped once it is gone
+ * clears its own failures; a cold disk exported is recorded with the time. A dataset without a policy any more is dropped once it is gone
  * (or its snapshots cleared for a destroy). Pure.
  */
 export function nextBackupState(
@@ -81,7 +89,9 @@ export function nextBackupState(
       else if (a.snapshot !== undefined && slice.backups?.datasets.some((d) => d.dataset === a.dataset) === true) targets[a.dataset] = { [a.target.tag]: { snapshot: a.snapshot, at: observed.nowMs } };
     } else if (status === "failed") fail(key);
   }
-  return canonicalize({ ...EMPTY_BACKUP_STATE, targets, failures });
+  const disks: Record<string, { exportedAt: number }> = { ...(previous.disks ?? {}) };
+  for (const a of part.actions) if (a.kind === "backup.export" && (outcomes.get(a.id) === "applied" || outcomes.get(a.id) === "unchanged")) disks[a.pool] = { exportedAt: observed.nowMs };
+  return canonicalize({ ...EMPTY_BACKUP_STATE, targets, failures, ...(Object.keys(disks).length === 0 ? {} : { disks }) });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -87,3 +87,23 @@ export function humanSeconds(s: number): string {
   if (s < 2 * 86_400) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86_400)}d`;
 }
+
+/** A cold disk named by a policy: plugged in (its pool imported) or not, and when Steward last exported it. */
+export interface ColdDiskReport {
+  readonly pool: string;
+  readonly imported: boolean;
+  /** When Steward last exported it after its copies (ISO 8601, UTC); null: never. */
+  readonly exportedAt: string | null;
+  /** Not imported, and Steward exported it: it can be unplugged. */
+  readonly canUnplug: boolean;
+}
+
+/** coldDisks reports every cold disk the policies name, in name order. Pure. */
+export function coldDisks(datasets: readonly DatasetBackup[], imported: readonly string[], state: BackupState): ColdDiskReport[] {
+  const pools = [...new Set(datasets.flatMap((d) => (d.cold === undefined ? [] : [d.cold.pool])))].sort();
+  return pools.map((pool) => {
+    const at = state.disks?.[pool]?.exportedAt;
+    const plugged = imported.includes(pool);
+    return { pool, imported: plugged, exportedAt: at === undefined ? null : new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z"), canUnplug: !plugged && at !== undefined };
+  });
+}

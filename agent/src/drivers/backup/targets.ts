@@ -5,11 +5,15 @@
  *
  * - replica: the peer's steward-receive (packaging/backup/steward-receive) over SSH, which
  *   confines this node's key to `<peer pool>/steward/replica/<this node>`.
+ * - cold: a removable disk's pool, imported on this node: `zfs receive` into
+ *   `<coldpool>/steward/<node>/<service>/<short>`, under containers with mountpoint=none (a
+ *   copy is never mounted), then `zpool export`.
  */
 import type { Argv } from "../../exec.js";
 import type { BackupHostFiles, DatasetBackup, SshEndpoint } from "../../manifest/types.js";
 import { LIST_TIMEOUT_MS, sshArgv, type SshFiles } from "./commands.js";
-import { relativeName } from "./names.js";
+import { coldName, relativeName } from "./names.js";
+import { destroySnapshotArgv, SNAPSHOT_GONE } from "./commands.js";
 import type { CopyWay } from "./transfers.js";
 import type { TargetRef } from "./types.js";
 
@@ -41,7 +45,36 @@ export function replicaWay(d: DatasetBackup, endpoint: SshEndpoint, files: SshFi
   const rel = relativeName(d.service, d.short);
   return {
     receive: [sshArgv(endpoint, files, ["receive", rel])],
-    prune: (names) => ({ argv: sshArgv(endpoint, files, ["prune", rel, ...names]), timeoutMs: PRUNE_TIMEOUT_MS }),
+    prune: (names) => [{ argv: sshArgv(endpoint, files, ["prune", rel, ...names]), timeoutMs: PRUNE_TIMEOUT_MS }],
     abort: () => ({ argv: sshArgv(endpoint, files, ["abort", rel]), timeoutMs: LIST_TIMEOUT_MS, already: ABORT_NOTHING }),
   };
+}
+
+/** What `zfs create` prints when the dataset is there already: the container's work is done. */
+const CREATE_EXISTS: readonly string[] = ["dataset already exists"];
+
+/** coldRoot is this node's tree on a cold disk: `<coldpool>/steward/<node>`. */
+export function coldRoot(pool: string, node: string): string {
+  return `${pool}/steward/${node}`;
+}
+
+/** coldListArgv lists what a cold disk holds of this node (guids of its copies' snapshots). */
+export function coldListArgv(pool: string, node: string): Argv {
+  return ["zfs", "get", "-rHp", "-o", "name,property,value", "guid", coldRoot(pool, node)];
+}
+
+/** coldWay sends a dataset to its copy on a plugged-in cold disk, and prunes the copy's snapshots. */
+export function coldWay(d: DatasetBackup, pool: string, node: string): CopyWay {
+  const target = coldName(pool, node, d.service, d.short);
+  const containers = [`${pool}/steward`, coldRoot(pool, node), `${coldRoot(pool, node)}/${d.service}`];
+  return {
+    receive: [["zfs", "receive", target]],
+    prune: (names) => names.map((n) => ({ argv: destroySnapshotArgv(target, n, false), already: SNAPSHOT_GONE })),
+    prepare: containers.map((c) => ({ argv: ["zfs", "create", "-o", "mountpoint=none", c] as Argv, already: CREATE_EXISTS })),
+  };
+}
+
+/** exportArgv exports a cold disk's pool after its copies: then it can be unplugged (zpool-export(8)). */
+export function exportArgv(pool: string): Argv {
+  return ["zpool", "export", pool];
 }

@@ -64,13 +64,14 @@ export function newestSnapshot(local: LocalDataset | undefined, taken: readonly 
   return names[names.length - 1];
 }
 
-/** dueCopies lists, for each target tag, the datasets whose copy there is due. Pure. */
-export function dueCopies(datasets: readonly DatasetBackup[], local: Readonly<Record<string, LocalDataset>>, taken: ReadonlyMap<string, readonly string[]>, state: BackupState, nowMs: number): Map<string, DatasetBackup[]> {
+/** dueCopies lists, for each target tag, the datasets whose copy there is due (cold ones only while `imported`). Pure. */
+export function dueCopies(datasets: readonly DatasetBackup[], local: Readonly<Record<string, LocalDataset>>, taken: ReadonlyMap<string, readonly string[]>, state: BackupState, nowMs: number, imported: readonly string[] = []): Map<string, DatasetBackup[]> {
   const out = new Map<string, DatasetBackup[]>();
   for (const d of datasets) {
     const newest = newestSnapshot(local[d.dataset], taken.get(d.unit) ?? []);
     for (const t of targetsOf(d)) {
-      if (t.kind === "cold") continue;
+      // A cold disk is written only while it is plugged in (its pool imported).
+      if (t.kind === "cold" && !imported.includes(t.name)) continue;
       const due = copyDue(nowMs, everyOf(d, t), newest, state.targets[d.dataset]?.[t.tag], [state.failures[copyKey(d.dataset, t.tag)], state.failures[t.tag]]);
       if (due) out.set(t.tag, [...(out.get(t.tag) ?? []), d]);
     }
@@ -82,8 +83,10 @@ export function dueCopies(datasets: readonly DatasetBackup[], local: Readonly<Re
 export interface CopyWay {
   /** The stages the stream goes through after `zfs send` (ssh to the peer's steward-receive, …). */
   readonly receive: readonly Argv[];
-  /** The step that destroys these snapshots of the copy on the target; undefined when there is none. */
-  prune(names: readonly string[]): Step | undefined;
+  /** The steps that destroy these snapshots of the copy on the target. */
+  prune(names: readonly string[]): readonly Step[];
+  /** Steps that make the target's containers before its first copy (a cold disk's tree). */
+  readonly prepare?: readonly Step[];
   /** The step that drops a partial resumable receive on the target (OpenZFS `receive -A`). */
   abort?(): Step;
 }
@@ -195,7 +198,7 @@ export function planCopy(c: CopyInput): CopyPlan {
   const after = [...new Set([...(view?.snapshots ?? []).map((s) => s.name), ...arriving])].filter(isStewardSnapshot);
   const keep = retainedSnapshots(d.keep, after);
   const prune = after.filter((n) => !keep.has(n) && n !== newest).sort(compareSnapshotNames);
-  const pruneStep = prune.length > 0 ? c.way.prune(prune) : undefined;
+  const pruneSteps = prune.length > 0 ? c.way.prune(prune) : [];
   const action: BackupSendAction = {
     ...base,
     kind: "backup.send",
@@ -203,9 +206,10 @@ export function planCopy(c: CopyInput): CopyPlan {
     effect: "create",
     steps: [
       ...(abandon === undefined ? [] : [abandon]),
+      ...(view === undefined ? (c.way.prepare ?? []) : []),
       { pipeline: [sendArgv(d.dataset, newest, from), ...c.way.receive], timeoutMs: SEND_TIMEOUT_MS },
       ...keepBase(d.dataset, target.tag, newest, [common?.name, c.recorded], local, c.features),
-      ...(pruneStep === undefined ? [] : [pruneStep]),
+      ...pruneSteps,
     ],
     cause: "due",
     reason: abandon !== undefined ? `an interrupted send to ${target.name} failed to resume ${c.failed ?? 0} times: its partial state is dropped and the copy sent again` : from === undefined ? `${target.name} holds no copy yet: sent whole` : "snapshot" in from ? `${target.name} holds ${from.snapshot}: the snapshots since are sent` : `${target.name} holds the snapshot of bookmark ${from.bookmark}: sent from it`,

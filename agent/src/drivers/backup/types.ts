@@ -82,6 +82,8 @@ export interface BackupState {
   readonly targets: Readonly<Record<string, Readonly<Record<string, TargetRecord>>>>;
   /** `<tag>` (the target could not be read) or `<dataset> <tag>` (a copy failed) -> failures. */
   readonly failures: Readonly<Record<string, FailureRecord>>;
+  /** Cold disks by pool: when Steward last exported one after its copies (Unix ms). */
+  readonly disks?: Readonly<Record<string, { readonly exportedAt: number }>>;
 }
 
 export const EMPTY_BACKUP_STATE: BackupState = { version: 1, targets: {}, failures: {} };
@@ -164,7 +166,13 @@ export interface BackupRebaseAction extends BackupActionBase {
   readonly snapshot: string;
 }
 
-export type BackupAction = BackupSnapshotAction | BackupPruneAction | BackupClearAction | BackupSendAction | BackupRebaseAction;
+/** Export a cold disk's pool after its copies: it can be unplugged then. */
+export interface BackupExportAction extends BackupActionBase {
+  readonly kind: "backup.export";
+  readonly pool: string;
+}
+
+export type BackupAction = BackupSnapshotAction | BackupPruneAction | BackupClearAction | BackupSendAction | BackupRebaseAction | BackupExportAction;
 export type BackupActionKind = BackupAction["kind"];
 
 interface BackupFindingBase extends FindingBase {
