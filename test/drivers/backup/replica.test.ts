@@ -128,8 +128,14 @@ async function localFiles(): Promise<Record<string, string>> {
 }
 
 test("first run: the service is snapshotted, sent whole to the peer's replica tree, the base held, the record written", async () => {
-  const run = await applyOk(desired());
+  // The node runs mail already (its dataset made and written to) when its backups begin:
+  // zfs-fuse can hang its daemon when a file system is written to right after it was created,
+  // snapshotted and sent (docs/decisions.md, "The portable subset of zfs").
+  const { backups: _none, ...without } = desired();
+  await applyOk(without);
   await writeFile(join(mountpoint(), "inbox"), "From: a\n\nfirst\n");
+  await sleep(1000);
+  const run = await applyOk(desired());
   const send = run.plan.actions.find((a) => a.kind === "backup.send");
   assert.ok(send !== undefined, "sent");
   assert.equal((send as { from?: unknown }).from, undefined, "whole");
@@ -185,20 +191,22 @@ const fromOf = (a: unknown): unknown => (a as { from?: unknown }).from;
 
 test("kill -9 mid-send: the replica stays as it was, nothing partial; the next run resends from the common base and the copy is exact", async () => {
   const base = (await names(replica())).at(-1) as string;
-  await writeFile(join(mountpoint(), "big"), randomBytes(96 * 1024 * 1024));
+  await writeFile(join(mountpoint(), "big"), randomBytes(32 * 1024 * 1024));
   clock += 3600_000;
   const input = join(state, "child.json");
-  await writeFile(input, JSON.stringify({ desired: desired(), stateDir: state, nowMs: clock }));
+  await writeFile(input, JSON.stringify({ desired: desired(), stateDir: state, nowMs: clock, drivers: ["zfs", "backup"] }));
   // Its own process group: the kill takes the agent and its pipeline (zfs send, ssh) at once, as a crash does.
-  const child = spawn(process.execPath, [CHILD, input], { detached: true, stdio: "ignore" });
+  const child = spawn(process.execPath, [CHILD, input], { detached: true, stdio: ["ignore", "pipe", "inherit"] });
+  let childOut = "";
+  child.stdout?.on("data", (c: Buffer) => (childOut += c.toString("utf8")));
   const exited = new Promise((r) => child.once("exit", r));
   let seen = false;
   for (let i = 0; i < 400 && !seen; i++) {
     seen = receiving().length > 0;
     if (!seen) await sleep(25);
   }
-  assert.ok(seen, "the send started");
-  await sleep(300);
+  assert.ok(seen, `the send started (the apply said: ${childOut})`);
+  await sleep(50);
   process.kill(-(child.pid as number), "SIGKILL");
   await exited;
   for (let i = 0; i < 200 && receiving().length > 0; i++) await sleep(50);
