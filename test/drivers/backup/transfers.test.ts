@@ -216,3 +216,44 @@ test("the node's plan: the copy runs after the unit's snapshot, its base is kept
   assert.match(none.findings[0]?.message ?? "", /backup_known_hosts/);
   assert.ok(!none.actions.some((a) => a.kind === "backup.send"));
 });
+
+test("remote chains: a full file, then increments from the recorded and held base; a new chain after CHAIN_LENGTH; older chains deleted; raw for encrypted datasets", async () => {
+  const { CHAIN_LENGTH, parseStoreList, planRemote, remoteFileName, restoreChain } = await import("../../../agent/src/drivers/backup/remote.js");
+  const OFF: TargetRef = { kind: "remote", name: "offsite", tag: "remote-offsite" };
+  const base = { d: D, target: OFF, endpoint: { user: "s", host: "store", port: undefined }, files: { key: "/k", knownHosts: "/kh" }, recipients: ["age1x", "age1y"], features: "legacy" as const, raw: false, needs: [] };
+  const hours = Array.from({ length: 20 }, (_, i) => snapshotName("hourly", at("2026-12-07T00:00:00Z") + i * 3600_000));
+  const first = planRemote({ ...base, stored: [], local: local(MAIL, [snap(hours[0] as string)]), newest: hours[0] as string, recorded: undefined });
+  assert.equal(first.base, undefined);
+  const pipe = first.action.steps[0];
+  assert.ok(pipe !== undefined && "pipeline" in pipe);
+  assert.deepEqual(pipe.pipeline.slice(0, 2), [["zfs", "send", `${MAIL}@${hours[0]}`], ["age", "-r", "age1x", "-r", "age1y"]]);
+  assert.deepEqual(pipe.pipeline[2]?.slice(-1), [`put mail/mail/${hours[0]}.full.age`]);
+  assert.deepEqual(first.action.steps.map((s) => ("argv" in s ? s.argv.at(-1) : "pipeline")), ["pipeline", `commit mail/mail/${hours[0]}.full.age`, `${MAIL}@${hours[0]}`]);
+
+  // A chain of a full file and CHAIN_LENGTH increments: the next copy starts a new chain.
+  const names = [remoteFileName("mail/mail", hours[0] as string, undefined, false), ...hours.slice(1, CHAIN_LENGTH + 1).map((h, i) => remoteFileName("mail/mail", h, hours[i], false))];
+  const stored = parseStoreList(names.join("\n"))["mail/mail"] ?? [];
+  const last = hours[CHAIN_LENGTH] as string;
+  const next = hours[CHAIN_LENGTH + 1] as string;
+  const held = local(MAIL, [snap(last, 1), snap(next)]);
+  const fresh = planRemote({ ...base, stored, local: held, newest: next, recorded: last });
+  assert.equal(fresh.base, undefined, "a new chain");
+  const mid = planRemote({ ...base, stored: stored.slice(0, 3), local: local(MAIL, [snap(hours[2] as string, 1), snap(next)]), newest: next, recorded: hours[2] });
+  assert.equal(mid.base, hours[2], "an increment from the recorded, held base");
+  assert.equal(planRemote({ ...base, stored: stored.slice(0, 3), local: local(MAIL, [snap(next)]), newest: next, recorded: hours[2] }).base, undefined, "the base gone here: whole");
+
+  // Three chains after this one: the oldest is deleted.
+  const two = [...names, remoteFileName("mail/mail", next, undefined, false), remoteFileName("mail/mail", hours[CHAIN_LENGTH + 2] as string, next, false)];
+  const third = planRemote({ ...base, stored: parseStoreList(two.join("\n"))["mail/mail"] ?? [], local: local(MAIL, [snap(hours[19] as string)]), newest: hours[19] as string, recorded: hours[3] });
+  const del = third.action.steps.at(-1);
+  assert.ok(del !== undefined && "argv" in del);
+  assert.deepEqual(String(del.argv.at(-1)).split(" ").slice(1), names);
+  assert.deepEqual(restoreChain(stored, at("2026-12-07T02:30:00Z"))?.map((f) => f.to), hours.slice(0, 3), "a restore at a time: the chain up to it");
+
+  const raw = planRemote({ ...base, raw: true, features: "openzfs", stored: [], local: local(MAIL, [snap(hours[0] as string)]), newest: hours[0] as string, recorded: undefined });
+  const rawPipe = raw.action.steps[0];
+  assert.ok(rawPipe !== undefined && "pipeline" in rawPipe);
+  assert.deepEqual(rawPipe.pipeline.map((a) => a[0]), ["zfs", "ssh"], "no age: the blocks are encrypted already");
+  assert.deepEqual(rawPipe.pipeline[0], ["zfs", "send", "-w", `${MAIL}@${hours[0]}`]);
+  assert.match(raw.action.reason, /raw/);
+});

@@ -9,7 +9,10 @@
 import { StewardError } from "../../errors.js";
 import type { DriverContext } from "../driver.js";
 import { rootOf } from "../zfs/commands.js";
-import { observeArgv, poolsArgv } from "./commands.js";
+import { LIST_TIMEOUT_MS, observeArgv, poolsArgv, sshArgv, type SshFiles } from "./commands.js";
+import { parseStoreList } from "./remote.js";
+import type { Argv } from "../../exec.js";
+import type { SshEndpoint } from "../../manifest/types.js";
 import { parseLocalResult, parsePools } from "./parse.js";
 import { groupRows, parseTargetList } from "./parse-target.js";
 import { isDatasetMissing } from "../zfs/parse.js";
@@ -44,8 +47,8 @@ export async function observeBackups(slice: BackupDesired, ctx: DriverContext): 
   const datasets = parsed.kind === "rows" ? parsed.datasets : {};
   const base: BackupObserved = { nowMs, root, datasets, features, pools: imported, state };
   if (slice.backups === undefined) return base;
-  const targets = await readTargets(slice, base, ctx);
-  return { ...base, targets };
+  const [targets, encrypted] = await Promise.all([readTargets(slice, base, ctx), features === "openzfs" ? readEncrypted(root, ctx) : Promise.resolve(undefined)]);
+  return { ...base, targets, ...(encrypted === undefined ? {} : { encrypted }) };
 }
 
 /** readTargets reads, at once, every target a copy is due to that the host can reach. */
@@ -62,9 +65,12 @@ async function readTargets(slice: BackupDesired, observed: BackupObserved, ctx: 
       reads.push(readCold(ref.name, slice.node, ctx).then((o): [string, TargetObservation] => [tag, o]));
       continue;
     }
-    if (ref.kind !== "replica") continue;
     const endpoint = endpointOf(first, ref);
     if (files === undefined || endpoint === undefined) continue;
+    if (ref.kind === "remote") {
+      reads.push(readStore(tag, endpoint, files, ctx));
+      continue;
+    }
     const list = replicaListArgv(endpoint, files);
     reads.push(
       ctx.executor.run(list.argv, { timeoutMs: list.timeoutMs }).then((r): [string, TargetObservation] => {
@@ -102,6 +108,29 @@ export async function readBackupReport(slice: BackupDesired, ctx: DriverContext)
   if (parsed.kind === "failed") throw observeFailed(argv, local);
   if (pools.exitCode !== 0 || pools.timedOut) throw observeFailed(poolsArgv(), pools);
   return { datasets: backupReport(datasets, parsed.kind === "rows" ? parsed.datasets : {}, state, nowMs), disks: coldDisks(datasets, parsePools(pools.stdout, slice.pool).pools, state) };
+}
+
+/** readStore lists a remote store's files of this node (steward-store `list`). */
+async function readStore(tag: string, endpoint: SshEndpoint, files: SshFiles, ctx: DriverContext): Promise<[string, TargetObservation]> {
+  const r = await ctx.executor.run(sshArgv(endpoint, files, ["list"]), { timeoutMs: LIST_TIMEOUT_MS });
+  if (r.exitCode !== 0 || r.timedOut) {
+    ctx.log.warn({ target: tag, exitCode: r.exitCode, stderr: r.stderr.slice(0, 2000) }, "backup target unreachable");
+    return [tag, { kind: "unreachable", message: r.timedOut ? "timed out" : r.spawnError ?? (r.stderr.trim().split("\n").pop() || `exit ${String(r.exitCode)}`) }];
+  }
+  const byRel = parseStoreList(r.stdout);
+  const datasets = Object.fromEntries(Object.entries(byRel).map(([rel, fs]) => [rel, { snapshots: fs.map((f) => ({ name: f.to, guid: "" })), files: fs.map((f) => f.path) }]));
+  return [tag, { kind: "seen", features: "legacy", datasets }];
+}
+
+/** readEncrypted lists the natively encrypted datasets below the root (OpenZFS): their remote copies go raw. */
+async function readEncrypted(root: string, ctx: DriverContext): Promise<string[]> {
+  const argv: Argv = ["zfs", "get", "-rHp", "-o", "name,value", "encryption", root];
+  const r = await ctx.executor.run(argv);
+  if (r.exitCode !== 0 || r.timedOut) throw observeFailed(argv, r);
+  return r.stdout.split("\n").flatMap((line) => {
+    const [name = "", value = ""] = line.split("\t");
+    return name !== "" && !name.includes("@") && value !== "off" && value !== "-" && value !== "" ? [name] : [];
+  });
 }
 
 /** readCold lists this node's copies on a plugged-in cold disk; a disk without them yet holds nothing. */

@@ -8,8 +8,9 @@
  * - Prune: of each kind, the newest `keep` snapshots stay (counting those taken now); the
  *   others are destroyed, except the newest Steward snapshot of the unit, a snapshot with a
  *   hold, and an incremental base a copy still needs (`bases`).
- * - Copies (transfers.ts): each due copy to a peer's replica, or to a cold disk while it is
- *   plugged in (its pool imported), is one send after the unit's snapshot; the base it reads
+ * - Copies (transfers.ts, remote.ts): each due copy to a peer's replica, to a cold disk while
+ *   it is plugged in (its pool imported), or to a remote store (age-encrypted files), is one
+ *   send after the unit's snapshot; the base it reads
  *   from, and the snapshot each target is recorded to hold, are never pruned. A plugged-in
  *   cold disk is exported after its copies.
  * - Destroy: a dataset listed in `destroy` that the ZFS driver will destroy (managed, no other
@@ -25,6 +26,7 @@ import { retainedSnapshots } from "./retention.js";
 import { coldWay, endpointOf, exportArgv, replicaWay, sshFiles } from "./targets.js";
 import { copyDue, copyResource, everyOf, newestSnapshot, planCopy, targetsOf } from "./transfers.js";
 import { copyKey } from "./record.js";
+import { parseRemoteFile, planRemote } from "./remote.js";
 import { EMPTY_BACKUP_STATE, type BackupAction, type BackupClearAction, type BackupExportAction, type BackupDesired, type BackupFinding, type BackupObserved, type BackupPruneAction, type BackupSnapshotAction, type LocalDataset } from "./types.js";
 
 /** The resource of a unit's (or a dataset's) backups. */
@@ -128,7 +130,6 @@ function planCopies(slice: BackupDesired, observed: BackupObserved, taken: Reado
     const local = observed.datasets[d.dataset];
     const newest = newestSnapshot(local, unitTaken);
     for (const t of targetsOf(d)) {
-      if (t.kind === "remote") continue;
       const resource = copyResource(d.dataset, t.tag);
       resources.push(resource);
       const recorded = state.targets[d.dataset]?.[t.tag]?.snapshot;
@@ -152,14 +153,22 @@ function planCopies(slice: BackupDesired, observed: BackupObserved, taken: Reado
       }
       const endpoint = endpointOf(d, t);
       if (files === undefined || endpoint === undefined) {
-        const why = files === undefined ? "steward.yaml names no backup_known_hosts (the pinned host keys of peers)" : `node ${t.name} has neither receive: nor address: in the manifest`;
-        once(t.tag, { driver: "backup", kind: "target-unconfigured", resource, subject: t.name, target: t.tag, blocking: false, message: `replicas to ${t.name} wait: ${why}` });
+        const why = files === undefined ? "steward.yaml names no backup_known_hosts (the pinned host keys of peers and remote stores)" : `node ${t.name} has neither receive: nor address: in the manifest`;
+        once(t.tag, { driver: "backup", kind: "target-unconfigured", resource, subject: t.name, target: t.tag, blocking: false, message: `${t.kind === "remote" ? "remote copies" : "replicas"} to ${t.name} wait: ${why}` });
         continue;
       }
       const view = observed.targets?.[t.tag];
       if (view === undefined) continue;
       if (view.kind === "unreachable") {
         once(t.tag, { driver: "backup", kind: "target-unreachable", resource, subject: t.name, target: t.tag, blocking: false, message: `${t.name} could not be read (${view.message}); its copies wait and are tried again later` });
+        continue;
+      }
+      if (t.kind === "remote") {
+        const stored = (view.datasets[relativeName(d.service, d.short)]?.files ?? []).flatMap((p) => parseRemoteFile(p) ?? []);
+        const raw = observed.features === "openzfs" && (observed.encrypted ?? []).includes(d.dataset);
+        const r = planRemote({ d, target: t, endpoint, files, recipients: slice.backups?.recipients ?? [], stored, local, newest, recorded, features: observed.features, raw, needs: [backupResource(d.unit)] });
+        actions.push(r.action);
+        if (r.base !== undefined) bases.add(`${d.dataset}@${r.base}`);
         continue;
       }
       const plan = planCopy({ d, target: t, way: replicaWay(d, endpoint, files), view: view.datasets[relativeName(d.service, d.short)], local, newest, taken: unitTaken, features: observed.features, due, recorded, needs: [backupResource(d.unit)], failed: state.failures[copyKey(d.dataset, t.tag)]?.count ?? 0 });

@@ -233,7 +233,7 @@ function bookmarkFor(local: LocalDataset | undefined, view: TargetDataset, tag: 
  * it and the holds on `older` released. Each step succeeds when its work is already done, so an
  * action interrupted after it runs again.
  */
-function keepBase(dataset: string, tag: string, snapshot: string, older: readonly (string | undefined)[], local: LocalDataset | undefined, features: ZfsFeatures): Step[] {
+export function keepBase(dataset: string, tag: string, snapshot: string, older: readonly (string | undefined)[], local: LocalDataset | undefined, features: ZfsFeatures): Step[] {
   if (features === "openzfs") {
     const mark = bookmarkName(dataset, snapshot, tag).slice(dataset.length + 1);
     const stale = (local?.bookmarks ?? []).filter((b) => parseBookmark(b.name)?.tag === tag && b.name !== mark);

@@ -53,6 +53,8 @@ export interface TargetDataset {
   readonly snapshots: readonly { readonly name: string; readonly guid: string }[];
   /** A resumable receive left partial state (OpenZFS `receive_resume_token`). */
   readonly resumeToken?: string;
+  /** On a remote file store: the copy's files (`<service>/<dataset>/<name>`), oldest first. */
+  readonly files?: readonly string[];
 }
 
 /** A target as observed this run: its datasets by `<service>/<short>`, or why it could not be read. */
@@ -99,6 +101,8 @@ export interface BackupObserved {
   readonly features: ZfsFeatures;
   /** The pools imported now (a cold disk is plugged in when its pool is among them). */
   readonly pools: readonly string[];
+  /** Natively encrypted datasets (OpenZFS; read only when a remote copy is due): sent raw. */
+  readonly encrypted?: readonly string[];
   /** The targets read this run (only those a copy is due to), by tag. */
   readonly targets?: Readonly<Record<string, TargetObservation>>;
   readonly state?: BackupState;
