@@ -78,6 +78,27 @@ test("after apply, the newest hourly snapshot is minutes old: nothing overdue, e
   assert.match(text.stdout, /snapshot .* ok\n?$/m);
 });
 
+test("steward restore --from snapshot: the newest snapshot into a new dataset beside the live one; --at before any copy, or a source the policy lacks, exit 1", async () => {
+  const r = await runCli(["restore", "mail", "--from", "snapshot", ...target(), "--json"]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const out = JSON.parse(r.stdout) as { ok: boolean; restores: { dataset: string; snapshot: string; target: string }[] };
+  const [one] = out.restores;
+  assert.equal(one?.dataset, `${pool.name}/steward/data/mail/mail`);
+  assert.match(one?.target ?? "", new RegExp(`^${pool.name}/steward/restore/mail/mail-\\d{8}T\\d{6}Z$`));
+  assert.equal(await pool.get(`${one?.target}@${one?.snapshot}`, "type"), "snapshot", "received with its snapshot");
+  assert.equal(await pool.get(one?.target ?? "", "mountpoint"), "none", "not mounted");
+  const plan = JSON.parse((await runCli(["plan", ...target(), "--json"])).stdout) as { plan: { actions: unknown[]; findings: unknown[] } };
+  assert.deepEqual([plan.plan.actions, plan.plan.findings], [[], []], "the ZFS plan leaves the restore tree alone");
+
+  const early = await runCli(["restore", "mail", "--from", "snapshot", "--at", "2001-01-01T00:00:00Z", ...target()]);
+  assert.equal(early.code, 1);
+  assert.match(early.stdout, /holds no snapshot of .* from before that time/);
+  const replica = await runCli(["restore", "mail", "--from", "replica", ...target()]);
+  assert.equal(replica.code, 1);
+  assert.match(replica.stdout, /its policy has no replica copy/);
+  assert.equal((await runCli(["restore", "mail", "--from", "tape", ...target()])).code, 2);
+});
+
 test("a cold disk never plugged in is overdue: the table says OVERDUE, exit 1", async () => {
   await writeRepo(true);
   const r = await runCli(["backup", "status", ...target()]);

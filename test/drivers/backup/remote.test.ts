@@ -15,10 +15,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backupDriver } from "../../../agent/src/drivers/backup/driver.js";
 import { sshArgv } from "../../../agent/src/drivers/backup/commands.js";
-import { ageDecryptArgv, parseStoreList, restoreChain } from "../../../agent/src/drivers/backup/remote.js";
+import { parseStoreList, restoreChain } from "../../../agent/src/drivers/backup/remote.js";
+import { planRestore } from "../../../agent/src/drivers/backup/restore.js";
 import type { Driver } from "../../../agent/src/drivers/driver.js";
 import { zfsDriver } from "../../../agent/src/drivers/zfs/driver.js";
-import { systemExecutor, type Argv } from "../../../agent/src/exec.js";
+import { systemExecutor } from "../../../agent/src/exec.js";
 import { silentLogger } from "../../../agent/src/log.js";
 import type { DesiredState } from "../../../agent/src/manifest/types.js";
 import { applyNode, type ApplyNodeResult } from "../../../agent/src/reconcile.js";
@@ -128,14 +129,19 @@ test("later copies are increments from the held base, chained to the full file",
   for (const f of storedFiles()) assert.ok(!readFileSync(join(store, "alpha", f)).includes(MARKER), `${f} holds no plaintext`);
 });
 
-test("restore with only the identity and the files: the chain, decrypted and received into a new dataset, is byte for byte the node's", async () => {
+test("restore with only the identity and the files: the chain (planRestore), decrypted and received into a new dataset, is byte for byte the node's", async () => {
   const list = await systemExecutor.run(sshArgv(endpoint(), files(), ["list"]));
   assert.equal(list.exitCode, 0, list.stderr);
-  const chain = restoreChain(parseStoreList(list.stdout)["mail/mail"] ?? []);
-  assert.deepEqual(chain?.map((f) => f.path), storedFiles());
+  const stored = parseStoreList(list.stdout)["mail/mail"] ?? [];
+  assert.deepEqual(restoreChain(stored)?.map((f) => f.path), storedFiles());
   const target = `${alpha.name}/restored`;
-  for (const f of chain ?? []) {
-    const r = await systemExecutor.pipe?.([sshArgv(endpoint(), files(), ["get", f.path]), ageDecryptArgv(identity), ["zfs", "receive", target] as Argv], { timeoutMs: 60_000 });
+  const d = desired().backups?.datasets[0];
+  assert.ok(d !== undefined);
+  const plan = planRestore(d, "alpha", { from: "remote", stored, endpoint: endpoint(), files: files(), identity }, target, undefined);
+  assert.ok(typeof plan !== "string", String(plan));
+  assert.equal(plan.snapshot, "steward_2026-12-07_09:05:00_hourly");
+  for (const p of plan.pipelines) {
+    const r = await systemExecutor.pipe?.(p, { timeoutMs: 60_000 });
     assert.equal(r?.exitCode, 0, r?.stderr);
   }
   await sleep(1000);

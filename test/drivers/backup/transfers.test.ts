@@ -257,3 +257,21 @@ test("remote chains: a full file, then increments from the recorded and held bas
   assert.deepEqual(rawPipe.pipeline[0], ["zfs", "send", "-w", `${MAIL}@${hours[0]}`]);
   assert.match(raw.action.reason, /raw/);
 });
+
+test("restore plans: the newest snapshot at or before --at, from this node, the peer's replica (steward-receive send) or the plugged-in cold disk", async () => {
+  const { pickSnapshot, planRestore, restoreName } = await import("../../../agent/src/drivers/backup/restore.js");
+  const snaps = [h("07"), h("08"), h("09"), "by-hand"];
+  assert.equal(pickSnapshot(snaps, undefined), h("09"));
+  assert.equal(pickSnapshot(snaps, at("2026-12-07T08:30:00Z")), h("08"));
+  assert.equal(pickSnapshot(snaps, at("2026-12-07T06:00:00Z")), undefined);
+  const target = restoreName(P, D, at("2026-12-07T10:11:12Z"));
+  assert.equal(target, `${P}/steward/restore/mail/mail-20261207T101112Z`);
+  const ep = { user: "root", host: "beta", port: undefined };
+  const fromPeer = planRestore(D, "alpha", { from: "replica", snapshots: snaps, endpoint: ep, files: { key: "/k", knownHosts: "/kh" } }, target, at("2026-12-07T08:30:00Z"));
+  assert.ok(typeof fromPeer !== "string");
+  assert.deepEqual(fromPeer.pipelines.map((p) => p.map((a) => a.at(-1))), [[`send mail/mail@${h("08")}`, target]]);
+  const fromDisk = planRestore(D, "alpha", { from: "cold", pool: "coldbackup", node: "alpha", snapshots: snaps }, target, undefined);
+  assert.ok(typeof fromDisk !== "string");
+  assert.deepEqual(fromDisk.pipelines, [[["zfs", "send", `coldbackup/steward/alpha/mail/mail@${h("09")}`], ["zfs", "receive", target]]]);
+  assert.match(String(planRestore(D, "alpha", { from: "snapshot", snapshots: [] }, target, undefined)), /holds no snapshot/);
+});
