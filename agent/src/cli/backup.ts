@@ -19,8 +19,9 @@ export const backupCommand: Command = {
     "replica peer, cold disk and remote is recorded to hold, with its age against what the policy",
     "allows: two of its shortest snapshot kind for snapshots; a copy's `every` plus that for",
     "replicas and remotes; the cold disk's `every`. OVERDUE marks one older than allowed, or none",
-    "yet. Reads the pool and <state>/backup/state.json; asks no peer. Copies are sent by apply and",
-    "the agent, as the policy says.",
+    "yet. Then the last restore drill of each remote copy. Reads the pool and",
+    "<state>/backup/state.json; asks no peer. Copies are sent, and drills run, by apply and the",
+    "agent, as the policy says.",
     "",
     "Then each cold disk: plugged in (copies run, then it is exported: do not unplug it), exported",
     "(it can be unplugged), or not plugged in.",
@@ -30,7 +31,8 @@ export const backupCommand: Command = {
     "                 ageSeconds, maxAgeSeconds, overdue}]}], disks: [{pool, imported, exportedAt,",
     "                 canUnplug}]}",
     "",
-    "Exit status: 0 nothing overdue, 1 something is overdue (or the manifest is invalid), 2 usage.",
+    "Exit status: 0 nothing overdue, 1 something is overdue or a drill failed (or the manifest is",
+    "invalid), 2 usage.",
   ].join("\n"),
   options: TARGET_OPTIONS,
   allowPositionals: true,
@@ -41,7 +43,7 @@ export const backupCommand: Command = {
     const { desired } = target;
     if (desired === undefined) return reportInvalid(target, json, io);
     const backups = await readBackupReport(backupDriver.slice(desired), { executor: systemExecutor, stateDir: target.stateDir, log: io.log.child({ step: "backup", node: target.node }) });
-    const ok = !backups.datasets.some((d) => d.copies.some((c) => c.overdue));
+    const ok = !backups.datasets.some((d) => d.copies.some((c) => c.overdue) || d.drill?.ok === false);
     if (json) io.out(JSON.stringify({ ok, backups: backups.datasets, disks: backups.disks }, null, 2));
     else io.out([renderBackupStatus(backups.datasets), ...backups.disks.map(renderDisk)].join("\n"));
     return ok ? EXIT_OK : EXIT_PROBLEM;
@@ -63,6 +65,7 @@ export function renderBackupStatus(report: readonly DatasetBackupReport[]): stri
     d.copies.forEach((c, i) => {
       rows.push([i === 0 ? d.dataset : "", i === 0 ? d.policy : "", c.kind === "snapshot" ? "snapshot" : `${c.kind} ${c.target}`, c.at ?? "none yet", c.ageSeconds === null ? "-" : humanSeconds(c.ageSeconds), c.maxAgeSeconds > 0 ? humanSeconds(c.maxAgeSeconds) : "-", c.overdue ? "OVERDUE" : "ok"]);
     });
+    if (d.drill !== undefined) rows.push(["", "", "drill", d.drill.at, "", "", d.drill.ok ? `ok (${d.drill.snapshot})` : "FAILED"]);
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");

@@ -18,14 +18,16 @@
  * - `SourceStale`: the newest verified commit is older than the allowed age, so a remote may be
  *   withholding commits (Error); or a remote serves a tip behind the applied one (Warning).
  * - `BackupOverdue`: a dataset's newest snapshot, replica, cold or remote copy is older than
- *   its backup policy allows, or missing (Warning; `backups` says which).
+ *   its backup policy allows, or missing, or its last restore drill failed (Warning; `backups`
+ *   says which).
  * Negative conditions appear only when true (status "True"). `reason` is a stable CamelCase
  * word (an error code such as SOURCE_TIMEOUT becomes `SourceTimeout`); `since` is carried over
  * from the previous document while the condition holds with the same status.
  *
  * Heartbeat fields: the fields that may change when nothing else did. They are exactly
  * `heartbeat`, `source.lastAnswerAt`, `source.newestCommit.ageSeconds`,
- * `host.pools[].freeBytes` and `backups[].copies[].{newest,at,ageSeconds}` (a new snapshot
+ * `host.pools[].freeBytes`, `backups[].copies[].{newest,at,ageSeconds}` and
+ * `backups[].drill.{at,snapshot}` (a new snapshot
  * every 15 minutes is no change of substance; a copy becoming overdue is). Everything else is the document's substance; `changedAt` is the
  * time the substance last changed. Two documents of an unchanged node differ only in heartbeat
  * fields, and renderStatus writes everything in a fixed order, so their text differs only on
@@ -126,6 +128,8 @@ export interface BackupStatus {
   readonly dataset: string;
   readonly policy: string;
   readonly copies: readonly BackupCopyStatus[];
+  /** The last restore drill of its remote copy. */
+  readonly drill?: { readonly at: string; readonly ok: boolean; readonly snapshot: string };
 }
 
 /** A cold disk a backup policy names: plugged in, or exported by Steward and safe to unplug. */
@@ -389,6 +393,8 @@ export function findConditions(inputs: StatusInputs, nowMs: number): Finding[] {
     const phrase = ({ d, c }: (typeof overdue)[number]): string => `${d.dataset}: ${c.kind === "snapshot" ? "newest snapshot" : `${c.kind} on ${c.target}`} ${c.ageSeconds === null ? "missing" : `${c.ageSeconds} s old (allowed ${c.maxAgeSeconds} s)`}`;
     add("BackupOverdue", "Warning", overdue.some(({ c }) => c.kind !== "snapshot") ? "CopyOverdue" : "SnapshotOverdue", overdue.map(phrase).join("; "));
   }
+  const failedDrills = (inputs.backups ?? []).filter((d) => d.drill?.ok === false);
+  if (failedDrills.length > 0) add("BackupOverdue", "Warning", "DrillFailed", `the restore drill of ${failedDrills.map((d) => `${d.dataset}@${d.drill?.snapshot ?? ""}`).join(", ")} failed: the remote copy did not decrypt and receive (see the log)`);
 
   const newest = inputs.newestCommit;
   if (newest !== undefined && inputs.maxSourceAgeSeconds !== undefined && nowMs / 1000 - newest.committedAt > inputs.maxSourceAgeSeconds) {
@@ -451,7 +457,7 @@ export function buildStatus(previous: StatusDocument | undefined, inputs: Status
       : {
           backups: [...inputs.backups]
             .sort((a, b) => compare(a.dataset, b.dataset))
-            .map((d) => ({ dataset: d.dataset, policy: d.policy, copies: d.copies.map((c) => ({ kind: c.kind, target: c.target, newest: c.newest, at: c.at, ageSeconds: c.ageSeconds, maxAgeSeconds: c.maxAgeSeconds, overdue: c.overdue })) })),
+            .map((d) => ({ dataset: d.dataset, policy: d.policy, copies: d.copies.map((c) => ({ kind: c.kind, target: c.target, newest: c.newest, at: c.at, ageSeconds: c.ageSeconds, maxAgeSeconds: c.maxAgeSeconds, overdue: c.overdue })), ...(d.drill === undefined ? {} : { drill: { at: d.drill.at, ok: d.drill.ok, snapshot: d.drill.snapshot } }) })),
         }),
     ...(inputs.coldDisks === undefined || inputs.coldDisks.length === 0 ? {} : { coldDisks: [...inputs.coldDisks].sort((a, b) => compare(a.pool, b.pool)).map((c) => ({ pool: c.pool, imported: c.imported, exportedAt: c.exportedAt, canUnplug: c.canUnplug })) }),
   };
@@ -488,7 +494,7 @@ export function substanceOf(doc: StatusDocument): unknown {
     changedAt: null,
     source: { ...doc.source, lastAnswerAt: null, newestCommit: doc.source.newestCommit === null ? null : { ...doc.source.newestCommit, ageSeconds: null } },
     host: { ...doc.host, pools: doc.host.pools.map((p) => ({ ...p, freeBytes: null })) },
-    ...(doc.backups === undefined ? {} : { backups: doc.backups.map((d) => ({ ...d, copies: d.copies.map((c) => ({ ...c, newest: null, at: null, ageSeconds: null })) })) }),
+    ...(doc.backups === undefined ? {} : { backups: doc.backups.map((d) => ({ ...d, copies: d.copies.map((c) => ({ ...c, newest: null, at: null, ageSeconds: null })), ...(d.drill === undefined ? {} : { drill: { ...d.drill, at: null, snapshot: null } }) })) }),
   };
 }
 
@@ -525,7 +531,7 @@ export function renderStatus(doc: StatusDocument): string {
     host: { architecture: doc.host.architecture, osVersion: doc.host.osVersion, pools: doc.host.pools.map((p) => ({ name: p.name, health: p.health, freeBytes: p.freeBytes })) },
     ...(doc.backups === undefined
       ? {}
-      : { backups: doc.backups.map((d) => ({ dataset: d.dataset, policy: d.policy, copies: d.copies.map((c) => ({ kind: c.kind, target: c.target, newest: c.newest, at: c.at, ageSeconds: c.ageSeconds, maxAgeSeconds: c.maxAgeSeconds, overdue: c.overdue })) })) }),
+      : { backups: doc.backups.map((d) => ({ dataset: d.dataset, policy: d.policy, copies: d.copies.map((c) => ({ kind: c.kind, target: c.target, newest: c.newest, at: c.at, ageSeconds: c.ageSeconds, maxAgeSeconds: c.maxAgeSeconds, overdue: c.overdue })), ...(d.drill === undefined ? {} : { drill: { at: d.drill.at, ok: d.drill.ok, snapshot: d.drill.snapshot } }) })) }),
     ...(doc.coldDisks === undefined ? {} : { coldDisks: doc.coldDisks.map((c) => ({ pool: c.pool, imported: c.imported, exportedAt: c.exportedAt, canUnplug: c.canUnplug })) }),
   };
   return `#${HEADER}\n${stringify(ordered, { lineWidth: 0, minContentWidth: 0, indentSeq: true, aliasDuplicateObjects: false })}`;

@@ -14,6 +14,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backupDriver } from "../../../agent/src/drivers/backup/driver.js";
+import { readBackupReport } from "../../../agent/src/drivers/backup/observe.js";
+import { backupStatePath } from "../../../agent/src/drivers/backup/state.js";
 import { sshArgv } from "../../../agent/src/drivers/backup/commands.js";
 import { parseStoreList, restoreChain } from "../../../agent/src/drivers/backup/remote.js";
 import { planRestore } from "../../../agent/src/drivers/backup/restore.js";
@@ -125,8 +127,21 @@ test("later copies are increments from the held base, chained to the full file",
   const run = await applyOk(desired());
   const send = run.plan.actions.find((a) => a.kind === "backup.send");
   assert.match(send?.reason ?? "", /the snapshots since steward_2026-12-07_08:05:00_hourly/);
+  assert.ok(run.plan.actions.some((a) => a.kind === "backup.drill"), "the first restore drill, now that a copy is stored");
   assert.deepEqual(storedFiles(), ["mail/mail/steward_2026-12-07_08:05:00_hourly.full.age", "mail/mail/steward_2026-12-07_09:05:00_hourly.from.steward_2026-12-07_08:05:00_hourly.age"]);
   for (const f of storedFiles()) assert.ok(!readFileSync(join(store, "alpha", f)).includes(MARKER), `${f} holds no plaintext`);
+});
+
+test("the restore drill ran with that copy: the newest stored copy was decrypted and received into the drill tree, then destroyed; reported, and not again for a week", async () => {
+  const record = JSON.parse(readFileSync(backupStatePath(state), "utf8")) as { drills?: Record<string, { ok: boolean; snapshot: string }> };
+  assert.deepEqual(record.drills?.[mail()], { at: clock, ok: true, snapshot: "steward_2026-12-07_08:05:00_hourly" });
+  const left = await zfsRun(["zfs", "get", "-Hp", "-o", "value", "guid", `${alpha.name}/steward/drill/mail/mail`]);
+  assert.equal(left.exitCode, 1, "the drill's dataset is destroyed");
+  const report = await readBackupReport(backupDriver.slice(desired()), { executor: systemExecutor, stateDir: state, log: silentLogger, now: () => clock });
+  assert.deepEqual(report.datasets[0]?.drill, { at: "2026-12-07T09:05:00Z", ok: true, snapshot: "steward_2026-12-07_08:05:00_hourly" });
+  clock += 3600_000;
+  const run = await applyOk(desired());
+  assert.ok(!run.plan.actions.some((a) => a.kind === "backup.drill"), "weekly");
 });
 
 test("restore with only the identity and the files: the chain (planRestore), decrypted and received into a new dataset, is byte for byte the node's", async () => {
@@ -139,7 +154,8 @@ test("restore with only the identity and the files: the chain (planRestore), dec
   assert.ok(d !== undefined);
   const plan = planRestore(d, "alpha", { from: "remote", stored, endpoint: endpoint(), files: files(), identity }, target, undefined);
   assert.ok(typeof plan !== "string", String(plan));
-  assert.equal(plan.snapshot, "steward_2026-12-07_09:05:00_hourly");
+  assert.equal(plan.snapshot, "steward_2026-12-07_10:05:00_hourly");
+  assert.equal(plan.pipelines.length, 3, "the full file and two increments");
   for (const p of plan.pipelines) {
     const r = await systemExecutor.pipe?.(p, { timeoutMs: 60_000 });
     assert.equal(r?.exitCode, 0, r?.stderr);
@@ -157,5 +173,5 @@ test("the store's key runs steward-store only: no other command, no path outside
     assert.notEqual(r.exitCode, 0, words);
     assert.match(r.stderr, /steward-store/, words);
   }
-  assert.equal(storedFiles().length, 2);
+  assert.equal(storedFiles().length, 3);
 });

@@ -43,6 +43,10 @@ export const backupDriver: Driver<BackupDesired, BackupObserved, BackupAction, B
     if (renderBackupState(next) !== renderBackupState(previous)) await writeBackupState(ctx.stateDir, next);
     for (const a of part.actions) {
       if (a.kind === "backup.export" && outcomes.get(a.id) === "applied") ctx.log.info({ pool: a.pool }, `cold disk ${a.pool} exported: it can be unplugged`);
+      if (a.kind === "backup.drill") {
+        const ok = outcomes.get(a.id) === "applied";
+        (ok ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log))({ dataset: a.dataset, snapshot: a.snapshot, ok }, ok ? "restore drill passed: the remote copy decrypts and receives" : "restore drill failed");
+      }
     }
   },
 
@@ -56,6 +60,8 @@ export const backupDriver: Driver<BackupDesired, BackupObserved, BackupAction, B
         return `- clear    ${a.dataset}: ${a.snapshots.length} Steward snapshot${a.snapshots.length === 1 ? "" : "s"}  (${a.reason})`;
       case "backup.send":
         return `+ send     ${a.dataset} -> ${a.target.name}: ${a.resume ? "resumed" : (a.snapshot ?? "")}  (${a.reason})`;
+      case "backup.drill":
+        return `+ drill    ${a.dataset}: ${a.snapshot}  (${a.reason})`;
       case "backup.export":
         return `~ export   ${a.pool}  (${a.reason})`;
       case "backup.rebase":

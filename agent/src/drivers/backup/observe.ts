@@ -10,7 +10,7 @@ import { StewardError } from "../../errors.js";
 import type { DriverContext } from "../driver.js";
 import { rootOf } from "../zfs/commands.js";
 import { LIST_TIMEOUT_MS, observeArgv, poolsArgv, sshArgv, type SshFiles } from "./commands.js";
-import { parseStoreList } from "./remote.js";
+import { drillDue, parseStoreList } from "./remote.js";
 import type { Argv } from "../../exec.js";
 import type { SshEndpoint } from "../../manifest/types.js";
 import { parseLocalResult, parsePools } from "./parse.js";
@@ -56,6 +56,14 @@ async function readTargets(slice: BackupDesired, observed: BackupObserved, ctx: 
   const all = slice.backups?.datasets ?? [];
   const due = dueCopies(all, observed.datasets, takenByUnit(all, observed.datasets, observed.nowMs), observed.state ?? EMPTY_BACKUP_STATE, observed.nowMs, observed.pools);
   const files = sshFiles(slice.host);
+  // A restore drill reads the remote store too, when one is due (and an identity can decrypt).
+  if (slice.host?.identity !== undefined) {
+    for (const d of all) {
+      if (d.remote === undefined || !drillDue(observed.nowMs, slice.backups?.drill ?? 0, observed.state?.drills?.[d.dataset])) continue;
+      const tag = targetsOf(d).find((t) => t.kind === "remote")?.tag;
+      if (tag !== undefined && !due.has(tag)) due.set(tag, [d]);
+    }
+  }
   const reads: Promise<[string, TargetObservation]>[] = [];
   for (const [tag, ds] of due) {
     const first = ds[0];

@@ -21,13 +21,16 @@
 import { SNAPSHOT_PERIODS, type DatasetBackup, type SnapshotPeriod } from "../../manifest/types.js";
 import type { DriverPlan } from "../driver.js";
 import { destroySnapshotArgv, releaseArgv, snapshotArgv, HOLD_MISSING, SNAPSHOT_GONE } from "./commands.js";
-import { compareSnapshotNames, holdTag, isStewardSnapshot, parseSnapshotName, periodIndex, relativeName, snapshotName } from "./names.js";
+import { compareSnapshotNames, drillName, holdTag, isStewardSnapshot, parseSnapshotName, periodIndex, relativeName, snapshotName } from "./names.js";
 import { retainedSnapshots } from "./retention.js";
 import { coldWay, endpointOf, exportArgv, replicaWay, sshFiles } from "./targets.js";
 import { copyDue, copyResource, everyOf, newestSnapshot, planCopy, targetsOf } from "./transfers.js";
 import { copyKey } from "./record.js";
-import { parseRemoteFile, planRemote } from "./remote.js";
-import { EMPTY_BACKUP_STATE, type BackupAction, type BackupClearAction, type BackupExportAction, type BackupDesired, type BackupFinding, type BackupObserved, type BackupPruneAction, type BackupSnapshotAction, type LocalDataset } from "./types.js";
+import { drillDue, parseRemoteFile, planRemote } from "./remote.js";
+import { planRestore } from "./restore.js";
+import { SEND_TIMEOUT_MS } from "./commands.js";
+import type { Argv } from "../../exec.js";
+import { EMPTY_BACKUP_STATE, type BackupAction, type BackupClearAction, type BackupDrillAction, type BackupExportAction, type TargetRef, type BackupDesired, type BackupFinding, type BackupObserved, type BackupPruneAction, type BackupSnapshotAction, type LocalDataset } from "./types.js";
 
 /** The resource of a unit's (or a dataset's) backups. */
 export function backupResource(name: string): string {
@@ -135,6 +138,10 @@ function planCopies(slice: BackupDesired, observed: BackupObserved, taken: Reado
       const recorded = state.targets[d.dataset]?.[t.tag]?.snapshot;
       if (recorded !== undefined) bases.add(`${d.dataset}@${recorded}`);
       if (t.kind === "cold" && !observed.pools.includes(t.name)) continue;
+      if (t.kind === "remote") {
+        const drill = planDrill(slice, observed, d, t, resource);
+        if (drill !== undefined) actions.push(drill);
+      }
       if (t.kind === "cold") plugged.set(t.name, [...(plugged.get(t.name) ?? []), resource]);
       const due = copyDue(observed.nowMs, everyOf(d, t), newest, state.targets[d.dataset]?.[t.tag], [state.failures[copyKey(d.dataset, t.tag)], state.failures[t.tag]]);
       if (!due || newest === undefined) continue;
@@ -197,6 +204,49 @@ function planCopies(slice: BackupDesired, observed: BackupObserved, taken: Reado
     actions.push(exported);
   }
   return { actions, findings, resources, bases };
+}
+
+/**
+ * planDrill restores a dataset's newest remote copy into `<pool>/steward/drill/<service>/<name>`
+ * and destroys it again, when the drill is due, an identity can decrypt and the store was read:
+ * it proves the copy decrypts and receives. It runs after this run's copy to the remote.
+ */
+function planDrill(slice: BackupDesired, observed: BackupObserved, d: DatasetBackup, t: TargetRef, copy: string): BackupDrillAction | undefined {
+  const identity = slice.host?.identity;
+  const files = sshFiles(slice.host);
+  const endpoint = endpointOf(d, t);
+  const view = observed.targets?.[t.tag];
+  if (identity === undefined || files === undefined || endpoint === undefined || view?.kind !== "seen") return undefined;
+  if (!drillDue(observed.nowMs, slice.backups?.drill ?? 0, observed.state?.drills?.[d.dataset])) return undefined;
+  const stored = (view.datasets[relativeName(d.service, d.short)]?.files ?? []).flatMap((p) => parseRemoteFile(p) ?? []);
+  const into = drillName(slice.pool, d.service, d.short);
+  const plan = planRestore(d, slice.node, { from: "remote", stored, endpoint, files, identity }, into, undefined);
+  if (typeof plan === "string") return undefined;
+  const gone = { argv: destroyTreeArgv(into), already: ["dataset does not exist"] };
+  return {
+    kind: "backup.drill",
+    id: `backup.drill:${d.dataset}`,
+    driver: "backup",
+    resource: `backup:drill-${d.dataset}`,
+    needs: [copy],
+    teardown: false,
+    effect: "create",
+    steps: [
+      gone,
+      ...[`${slice.pool}/steward/drill`, `${slice.pool}/steward/drill/${d.service}`].map((c) => ({ argv: ["zfs", "create", "-o", "mountpoint=none", c] as Argv, already: ["dataset already exists"] })),
+      ...plan.pipelines.map((p) => ({ pipeline: p, timeoutMs: SEND_TIMEOUT_MS })),
+      { argv: destroyTreeArgv(into) },
+    ],
+    cause: "due",
+    reason: `restore drill: the newest copy on ${t.name} (${plan.snapshot}, ${plan.pipelines.length} file${plan.pipelines.length === 1 ? "" : "s"}) is decrypted and received into ${into}, then destroyed`,
+    dataset: d.dataset,
+    snapshot: plan.snapshot,
+  };
+}
+
+/** destroyTreeArgv destroys a drill's dataset and its snapshots (never anything outside the drill tree). */
+function destroyTreeArgv(name: string): Argv {
+  return ["zfs", "destroy", "-r", name];
 }
 
 function planUnit(u: Unit, observed: BackupObserved, bases: ReadonlySet<string>): BackupAction[] {

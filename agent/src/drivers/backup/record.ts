@@ -4,7 +4,7 @@
  */
 import { canonicalize } from "../../plan/canonical.js";
 import type { DriverPlan } from "../driver.js";
-import { EMPTY_BACKUP_STATE, type BackupAction, type BackupDesired, type BackupFinding, type BackupObserved, type BackupState, type FailureRecord, type TargetRecord } from "./types.js";
+import { EMPTY_BACKUP_STATE, type BackupAction, type BackupDesired, type BackupFinding, type BackupObserved, type BackupState, type DrillRecord, type FailureRecord, type TargetRecord } from "./types.js";
 
 /** parseBackupState reads the record's text; undefined for anything that is not a version-1 record. */
 export function parseBackupState(text: string): BackupState | undefined {
@@ -38,7 +38,15 @@ export function parseBackupState(text: string): BackupState | undefined {
       disks[pool] = { exportedAt: r["exportedAt"] };
     }
   }
-  return { version: 1, targets, failures, ...(Object.keys(disks).length === 0 ? {} : { disks }) };
+  const drills: Record<string, DrillRecord> = {};
+  if (data["drills"] !== undefined) {
+    if (!isRecord(data["drills"])) return undefined;
+    for (const [ds, r] of Object.entries(data["drills"])) {
+      if (!isRecord(r) || typeof r["at"] !== "number" || typeof r["ok"] !== "boolean" || typeof r["snapshot"] !== "string") return undefined;
+      drills[ds] = { at: r["at"], ok: r["ok"], snapshot: r["snapshot"] };
+    }
+  }
+  return { version: 1, targets, failures, ...(Object.keys(disks).length === 0 ? {} : { disks }), ...(Object.keys(drills).length === 0 ? {} : { drills }) };
 }
 
 /** renderBackupState writes a record as canonical JSON, newline-terminated. */
@@ -91,7 +99,14 @@ export function nextBackupState(
   }
   const disks: Record<string, { exportedAt: number }> = { ...(previous.disks ?? {}) };
   for (const a of part.actions) if (a.kind === "backup.export" && (outcomes.get(a.id) === "applied" || outcomes.get(a.id) === "unchanged")) disks[a.pool] = { exportedAt: observed.nowMs };
-  return canonicalize({ ...EMPTY_BACKUP_STATE, targets, failures, ...(Object.keys(disks).length === 0 ? {} : { disks }) });
+  const drills: Record<string, DrillRecord> = {};
+  for (const [ds, r] of Object.entries(previous.drills ?? {})) if (policy.has(ds)) drills[ds] = r;
+  for (const a of part.actions) {
+    if (a.kind !== "backup.drill") continue;
+    const status = outcomes.get(a.id);
+    if (status === "applied" || status === "failed") drills[a.dataset] = { at: observed.nowMs, ok: status === "applied", snapshot: a.snapshot };
+  }
+  return canonicalize({ ...EMPTY_BACKUP_STATE, targets, failures, ...(Object.keys(disks).length === 0 ? {} : { disks }), ...(Object.keys(drills).length === 0 ? {} : { drills }) });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -160,3 +160,8 @@ export function restoreChain(stored: readonly RemoteFile[], at?: number): Remote
   }
   return undefined;
 }
+
+/** drillDue answers whether a dataset's restore drill is due: never run, or `every` seconds ago. Pure. */
+export function drillDue(nowMs: number, everySeconds: number, last: { readonly at: number } | undefined): boolean {
+  return everySeconds > 0 && (last === undefined || nowMs - last.at >= everySeconds * 1000);
+}

@@ -35,6 +35,8 @@ export interface DatasetBackupReport {
   readonly dataset: string;
   readonly policy: string;
   readonly copies: readonly CopyAge[];
+  /** The last restore drill of its remote copy (when it has one and a drill ran). */
+  readonly drill?: { readonly at: string; readonly ok: boolean; readonly snapshot: string };
 }
 
 /** shortestSeconds is the length of the most frequent kind a policy keeps (a day when none). */
@@ -56,7 +58,8 @@ export function backupReport(datasets: readonly DatasetBackup[], local: Readonly
         const max = t.kind === "cold" ? (d.cold?.every ?? 0) : (t.kind === "replica" ? (d.replica?.every ?? 0) : (d.remote?.every ?? 0)) + 2 * slot;
         copies.push(age(t.kind, t.name, state.targets[d.dataset]?.[t.tag]?.snapshot, max, nowMs));
       }
-      return { dataset: d.dataset, policy: d.policy, copies };
+      const drill = state.drills?.[d.dataset];
+      return { dataset: d.dataset, policy: d.policy, copies, ...(drill === undefined || d.remote === undefined ? {} : { drill: { at: new Date(drill.at).toISOString().replace(/\.\d{3}Z$/, "Z"), ok: drill.ok, snapshot: drill.snapshot } }) };
     });
 }
 

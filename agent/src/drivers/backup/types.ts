@@ -86,6 +86,14 @@ export interface BackupState {
   readonly failures: Readonly<Record<string, FailureRecord>>;
   /** Cold disks by pool: when Steward last exported one after its copies (Unix ms). */
   readonly disks?: Readonly<Record<string, { readonly exportedAt: number }>>;
+  /** Restore drills by dataset: when the last ran, whether the remote copy restored, which snapshot. */
+  readonly drills?: Readonly<Record<string, DrillRecord>>;
+}
+
+export interface DrillRecord {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly snapshot: string;
 }
 
 export const EMPTY_BACKUP_STATE: BackupState = { version: 1, targets: {}, failures: {} };
@@ -176,7 +184,14 @@ export interface BackupExportAction extends BackupActionBase {
   readonly pool: string;
 }
 
-export type BackupAction = BackupSnapshotAction | BackupPruneAction | BackupClearAction | BackupSendAction | BackupRebaseAction | BackupExportAction;
+/** Restore the newest remote copy into the drill tree, then destroy it: proves it decrypts and receives. */
+export interface BackupDrillAction extends BackupActionBase {
+  readonly kind: "backup.drill";
+  readonly dataset: string;
+  readonly snapshot: string;
+}
+
+export type BackupAction = BackupSnapshotAction | BackupPruneAction | BackupClearAction | BackupSendAction | BackupRebaseAction | BackupExportAction | BackupDrillAction;
 export type BackupActionKind = BackupAction["kind"];
 
 interface BackupFindingBase extends FindingBase {
