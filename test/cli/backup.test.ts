@@ -9,12 +9,14 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
+import { makeKey, writeAllowedSigners } from "../helpers/keys.js";
 import { useSimulator, type Simulator } from "../helpers/sim.js";
 import { TEST_RELEASE, createTestPool, installBase, type TestPool } from "../helpers/zfs-pool.js";
 
 let pool: TestPool;
 let repo: string;
 let state: string;
+let etc: string;
 let sim: Simulator;
 
 async function writeRepo(cold: boolean): Promise<void> {
@@ -48,15 +50,20 @@ before(async () => {
   sim = useSimulator();
   repo = await mkdtemp(join(tmpdir(), "steward-cli-backup-repo-"));
   state = await mkdtemp(join(tmpdir(), "steward-cli-backup-state-"));
+  // The node's configuration: with --dir only its jail conf directory matters (never the host's /etc).
+  etc = await mkdtemp(join(tmpdir(), "steward-cli-backup-etc-"));
+  const trust = writeAllowedSigners(join(etc, "allowed_signers"), [{ principal: "admin@cluster", key: makeKey(join(etc, "keys"), "admin") }]);
+  await mkdir(join(etc, "jail.conf.d"));
+  await writeFile(join(etc, "steward.yaml"), `node: alpha\nstate: ${state}\ntrust: ${trust}\njail_conf_dir: ${join(etc, "jail.conf.d")}\nremotes:\n  - name: origin\n    url: ${repo}\n`);
   await writeRepo(false);
 });
 after(async () => {
   await pool?.destroy();
   sim?.close();
-  for (const d of [repo, state]) if (d !== undefined) await rm(d, { recursive: true, force: true });
+  for (const d of [repo, state, etc]) if (d !== undefined) await rm(d, { recursive: true, force: true });
 });
 
-const target = (): string[] => ["--node", "alpha", "--dir", repo, "--state", state];
+const target = (): string[] => ["--config", join(etc, "steward.yaml"), "--node", "alpha", "--dir", repo, "--state", state];
 
 interface StatusJson {
   ok: boolean;
