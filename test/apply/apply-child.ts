@@ -40,6 +40,6 @@ try {
   const run = await applyNode(input.desired, { executor, stateDir: input.stateDir, log: silentLogger, drivers, ...(nowMs === undefined ? {} : { now: () => nowMs }) });
   process.stdout.write(`${JSON.stringify({ ok: run.result.ok, actions: run.plan.actions.length })}\n`);
 } catch (e) {
-  process.stdout.write(`${JSON.stringify({ error: isStewardError(e) ? e.code : String(e), ...(isStewardError(e) ? { message: e.message, data: e.data } : {}) })}\n`);
+  process.stdout.write(`${JSON.stringify({ error: isStewardError(e) ? e.code : String(e) })}\n`);
   process.exitCode = 1;
 }
