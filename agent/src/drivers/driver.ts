@@ -8,8 +8,8 @@
  *   knows (so a need that names anything else is a bug the planner reports);
  * - how its actions read for people;
  * - optionally: a check of an action's precondition right before its commands run, the
- *   contents its actions feed on stdin, a record of what apply converged, and the health of
- *   the services it supervises (for the status report).
+ *   contents its actions feed on stdin, a record of what apply converged, the health of
+ *   the services it supervises (for the status report), and the scope of its observation.
  */
 import type { OutcomeStatus } from "../apply/types.js";
 import type { Executor, RunResult } from "../exec.js";
@@ -104,4 +104,12 @@ export interface Driver<S = unknown, O = unknown, A extends ActionBase = ActionB
    * services have it (jails).
    */
   health?(slice: S, executor: Executor, options?: HealthOptions): Promise<readonly ServiceHealth[]>;
+  /**
+   * scope names what `observe` reads for this slice beyond what it always reads (a property
+   * the manifest declares, a jail's files), one string each. Pure. An observation made for one
+   * slice and reused to plan another (`steward plan --rev` on an admin's clone, from a node's
+   * report) lacks what the other's scope adds: those are listed as not observed. Without it,
+   * every observation covers every slice.
+   */
+  scope?(slice: S): readonly string[];
 }

@@ -97,6 +97,11 @@ export const jailDriver: Driver<JailDesired, JailObserved, JailAction, JailFindi
     await writeJailRecord(ctx.stateDir, nextJailRecord(observed.applied, slice, observed, part.actions, outcomes));
   },
 
+  /** Each desired jail (its conf file, packages, and rc.conf under its root) and each of its files, by host path. */
+  scope(slice: JailDesired): string[] {
+    return slice.jails.flatMap((j) => [`jail ${j.name} at ${j.root} (${j.confPath})`, ...j.files.map((f) => `file ${f.hostPath}`)]);
+  },
+
   health(slice, executor, options) {
     return observeHealth(executor, slice, options);
   },

@@ -1,0 +1,67 @@
+/**
+ * The pure parts of a revision's review: the observed record's text and what it can tell apart,
+ * what a plan of another slice lacks, the highlights, and the reachability diff. Real plans
+ * against a real host are in test/cli/plan-review.test.ts.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ClusterModel, DesiredState } from "../../agent/src/manifest/types.js";
+import { highlights, unobservedFor, withRecordHost } from "../../agent/src/review/offline-plan.js";
+import { diffFlows, reviewReachability, type Flow, type ReachabilityProvider } from "../../agent/src/review/reachability.js";
+import { makeObservedRecord, parseObserved, renderObserved } from "../../agent/src/status/observed.js";
+import type { ActionBase } from "../../agent/src/plan/types.js";
+
+const where = { file: "x", line: 1, column: 1 };
+const desired = (properties: Record<string, string>, files: string[] = []): DesiredState =>
+  ({
+    revision: "r".repeat(40),
+    node: { name: "alpha", arch: "amd64", pool: "tank", interface: "em0", address: undefined, release: "14.2-RELEASE", jails: "/jails", destroy: [], where },
+    cluster: { domain: "home.arpa" },
+    services: [{ name: "mail", ip: "10.17.0.25", packages: [], services: [], rc: {}, files: files.map((path) => ({ path, from: "files/x", restart: [], content: { sha256: "0".repeat(64), bytes: 1 } })), drift: "correct", datasets: [], where }],
+    datasets: [{ name: "tank/steward/data/mail/mail", properties, drift: "correct", owner: "mail" }],
+    destroy: [],
+    host: { jailConfDir: "/etc/jail.conf.d" },
+  }) as unknown as DesiredState;
+
+test("the observed record is canonical JSON: key order never changes its bytes, and it reads back", () => {
+  const a = makeObservedRecord(desired({ quota: "1" }), { zfs: { b: 1, a: [2, 1] }, jail: { x: null } }, ["/var/db/steward", "/usr/local/etc/steward"]);
+  const b = makeObservedRecord(desired({ quota: "1" }), { jail: { x: null }, zfs: { a: [2, 1], b: 1 } }, ["/usr/local/etc/steward", "/var/db/steward"]);
+  assert.equal(renderObserved(a), renderObserved(b));
+  assert.deepEqual(parseObserved(renderObserved(a)), JSON.parse(renderObserved(a)));
+  assert.deepEqual(a.protectedPaths, ["/usr/local/etc/steward", "/var/db/steward"]);
+  assert.ok(a.scope["zfs"]?.includes("property quota") && a.scope["jail"]?.some((s) => s.startsWith("jail mail at /jails/mail")), JSON.stringify(a.scope));
+  for (const bad of ["", "[]", "{}", renderObserved(a).replace('"version": 1', '"version": 2'), renderObserved(a).replace('"protectedPaths": [', '"protectedPaths": [1, ')]) assert.equal(parseObserved(bad), undefined, bad);
+});
+
+test("what another revision makes a driver look at, and the node did not, is listed; the host comes from the record", () => {
+  const record = makeObservedRecord(desired({ quota: "1" }, ["/etc/a"]), { zfs: {}, jail: {} }, []);
+  assert.deepEqual(unobservedFor(desired({ quota: "2" }, ["/etc/a"]), record), []);
+  assert.deepEqual(unobservedFor(desired({ quota: "2", "org.example:tier": "gold" }, ["/etc/a", "/etc/b"]), record), ["jail: file /jails/mail/etc/b", "zfs: property org.example:tier"]);
+  assert.deepEqual(unobservedFor(desired({}), { ...record, scope: {} }).length > 0, true, "a record without a driver's scope looked at nothing of it");
+  const noHost = { ...desired({}), host: undefined } as DesiredState;
+  assert.deepEqual(withRecordHost(noHost, record).host, { jailConfDir: "/etc/jail.conf.d" });
+  assert.equal("host" in withRecordHost(desired({}), { ...record, host: null }), false);
+});
+
+test("highlights: destroys lose data; restarts and removals interrupt a service; the rest is neither", () => {
+  const a = (id: string, effect: ActionBase["effect"]): ActionBase => ({ id, effect }) as ActionBase;
+  assert.deepEqual(highlights([a("c", "create"), a("d", "destroy"), a("r", "restart"), a("x", "change"), a("m", "remove")]), { destroys: ["d"], interrupts: ["r", "m"] });
+});
+
+const flow = (from: string, to: string, port: number): Flow => ({ from, to, proto: "tcp", port });
+
+test("the reachability diff: flows opened and closed, and only the undeclared ones the change adds", () => {
+  const before = [flow("git", "mail", 587), flow("outside", "mail", 25)];
+  const after = [flow("outside", "mail", 25), flow("blog", "mail", 25), flow("blog", "mail", 25)];
+  assert.deepEqual(diffFlows(before, after), { opened: [flow("blog", "mail", 25)], closed: [flow("git", "mail", 587)] });
+  const old = { revision: "old" } as ClusterModel;
+  const now = { revision: "new" } as ClusterModel;
+  const provider: ReachabilityProvider = {
+    matrix: (m) => (m === old ? before : after),
+    undeclared: (m) => (m === old ? [{ ...flow("outside", "mail", 25), message: "known" }] : [{ ...flow("outside", "mail", 25), message: "known" }, { ...flow("blog", "mail", 25), message: "blog reaches mail on 25/tcp" }]),
+  };
+  const r = reviewReachability(old, now, provider);
+  assert.ok(r.available);
+  assert.deepEqual(r.undeclared.map((f) => f.message), ["blog reaches mail on 25/tcp"]);
+  assert.deepEqual(reviewReachability(old, now, undefined).available, false);
+});
