@@ -161,6 +161,17 @@ test("a branch edited offline: every node's plan, what destroys data and interru
   assert.match(text.stdout, /^== n3: not planned: .*not signed by n3's key/m);
   assert.match(text.stdout, /^reachability: not computed/m);
 
+  const md = await runCli(["plan", "--repo", clone, "--rev", "feature", "--markdown"]);
+  assert.equal(md.code, 0, md.stderr);
+  assert.match(md.stdout, /^### steward plan: `feature` \(\w{12}\) against `main` \(\w{12}\)$/m);
+  assert.match(md.stdout, /^\*\*Destroys data\*\* on n1\.$/m);
+  assert.match(md.stdout, /^\| n1 \| 4 \| \*\*1\*\* \| 1 \| report \w{12}, \d+s old \|$/m);
+  assert.match(md.stdout, /^\| n3 \| – \| – \| – \| not planned: .*not signed by n3's key/m);
+  assert.match(md.stdout, new RegExp(`^\\*\\*Destroys data\\*\\*\\n\\n- \`- destroy ${dataset("old")} \\(guid \\d+\\)`, "m"));
+  // The whole plan, commands included, folded away.
+  assert.match(md.stdout, new RegExp(`<details><summary>All 4 actions and 0 findings, with their commands</summary>\\n\\n\`\`\`text\\nPlan for node n1[^]*\\$ zfs destroy ${dataset("old")}\\n[^]*\`\`\`\\n\\n</details>`));
+  assert.equal((await runCli(["plan", "--repo", clone, "--rev", "feature", "--markdown", "--json"])).code, 2);
+
   // The branch reaches main: the node plans exactly what the review said.
   inClone(["push", "-q", "origin", "feature:main"]);
   const onNode = await runCli(["plan", "--config", config, "--json"]);

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ClusterModel, DesiredState } from "../../agent/src/manifest/types.js";
-import { highlights, unobservedFor, withRecordHost } from "../../agent/src/review/offline-plan.js";
+import { renderReviewMarkdown } from "../../agent/src/review/markdown.js";
+import { highlights, unobservedFor, withRecordHost, type RevisionReview } from "../../agent/src/review/offline-plan.js";
 import { diffFlows, reviewReachability, type Flow, type ReachabilityProvider } from "../../agent/src/review/reachability.js";
 import { makeObservedRecord, parseObserved, renderObserved } from "../../agent/src/status/observed.js";
 import type { ActionBase } from "../../agent/src/plan/types.js";
@@ -64,4 +65,26 @@ test("the reachability diff: flows opened and closed, and only the undeclared on
   assert.ok(r.available);
   assert.deepEqual(r.undeclared.map((f) => f.message), ["blog reaches mail on 25/tcp"]);
   assert.deepEqual(reviewReachability(old, now, undefined).available, false);
+});
+
+test("Markdown: names and messages from the repo or a node cannot break the table, open HTML or end a code span", () => {
+  const review: RevisionReview = {
+    ok: false,
+    revision: { name: "a`b|c", ref: null, oid: "1".repeat(40) },
+    against: { name: "main", ref: "refs/heads/main", oid: "2".repeat(40) },
+    diagnostics: [],
+    nodes: [
+      { node: "alpha", state: "unknown", reason: "no | way <details> *here*\nnext" },
+      { node: "beta", state: "invalid", diagnostics: [{ code: "MANIFEST_PATH", severity: "error", message: "```x|y", where }] },
+    ],
+    reachability: { available: false, reason: "none" },
+  };
+  const md = renderReviewMarkdown(review);
+  assert.match(md, /^### steward plan: `` a`b\|c `` \(111111111111\) against `main` \(222222222222\)$/m);
+  const rows = md.split("\n").filter((l) => l.startsWith("| alpha") || l.startsWith("| beta"));
+  assert.equal(rows.length, 2);
+  for (const r of rows) assert.equal(r.replaceAll("\\|", "").split("|").length, 7, r);
+  assert.ok(!md.includes("<details> *here*") && md.includes("&lt;details&gt; \\*here\\* next"), md);
+  // The invalid node's diagnostics sit in a fence longer than any run of backticks in them.
+  assert.match(md, /^````text\nx:1:1  MANIFEST_PATH  ```x\|y$/m);
 });

@@ -11,6 +11,7 @@ import { systemExecutor } from "../exec.js";
 import { renderPlanText } from "../plan/render.js";
 import { planNode } from "../reconcile.js";
 import { reviewRevision } from "../review/offline-plan.js";
+import { renderReviewMarkdown } from "../review/markdown.js";
 import { renderReviewText } from "../review/render.js";
 import { findGitdir, resolveCloneRevision } from "./clone.js";
 import { EXIT_OK, EXIT_PROBLEM, usageError, type Command, type Io } from "./command.js";
@@ -20,7 +21,7 @@ export const planCommand: Command = {
   name: "plan",
   usage: [
     "usage: steward plan [--config FILE | --dir DIR] [--node NAME] [--state DIR] [--rev REV] [--json]",
-    "       steward plan --repo DIR [--rev REV] [--against BRANCH] [--node NAME] [--remote NAME] [--json]",
+    "       steward plan --repo DIR [--rev REV] [--against BRANCH] [--node NAME] [--remote NAME] [--json | --markdown]",
     "",
     "On a node: observes it (ZFS datasets, jails) and prints the ordered actions apply would run,",
     "each with its reason and exact commands, then the findings (conflicts, orphans, drift left",
@@ -44,16 +45,19 @@ export const planCommand: Command = {
     "  --node NAME       only this node",
     "  --remote NAME     read <NAME>/BRANCH and <NAME>/status/* first (default origin)",
     "  --json            print the review as JSON: {ok, revision, against, diagnostics, nodes, reachability}",
+    "  --markdown        print it as a pull request's comment: the verdict, one row per node, then each",
+    "                    node's destroys and interruptions, its whole plan folded under <details>",
     "",
     "Exit status: 0 plan printed (with or without changes), 1 invalid manifest (on a node: a new",
     "revision that is signed but invalid: its problems, then the plan of the last applied revision;",
     "on a clone: REV does not validate for some node, or opens a path nothing declares), nothing to",
     "read, or observe failed, 2 usage.",
   ].join("\n"),
-  options: { ...TARGET_OPTIONS, repo: { type: "string" }, against: { type: "string" }, remote: { type: "string" } },
+  options: { ...TARGET_OPTIONS, repo: { type: "string" }, against: { type: "string" }, remote: { type: "string" }, markdown: { type: "boolean" } },
   allowPositionals: false,
   async run(values, _positionals, io) {
     if (cloneMode(values)) return planClone(values, io);
+    if (values["markdown"] === true) throw usageError("--markdown is for a clone of the cluster repo (--repo DIR), where plan reviews a revision for every node");
     const json = values["json"] === true;
     const target = await resolveTarget(values, io, true);
     const source = sourceJson(target);
@@ -90,6 +94,7 @@ function cloneMode(values: Record<string, unknown>): boolean {
 
 /** planClone is `steward plan` on an admin's clone: every node's plan for a revision. */
 async function planClone(values: Record<string, unknown>, io: Io): Promise<number> {
+  if (values["markdown"] === true && values["json"] === true) throw usageError("--json or --markdown, not both");
   const repo = str(values, "repo");
   let gitdir: string;
   try {
@@ -104,6 +109,6 @@ async function planClone(values: Record<string, unknown>, io: Io): Promise<numbe
   const against = await resolveCloneRevision(gitdir, str(values, "against") ?? "main", remote, "remote");
   const node = str(values, "node");
   const review = await reviewRevision({ gitdir, revision, against, remote, ...(node === undefined ? {} : { nodes: [node] }), nowMs: Date.now(), cache: {} });
-  io.out(values["json"] === true ? JSON.stringify(review, null, 2) : renderReviewText(review));
+  io.out(values["json"] === true ? JSON.stringify(review, null, 2) : values["markdown"] === true ? renderReviewMarkdown(review) : renderReviewText(review));
   return review.ok ? EXIT_OK : EXIT_PROBLEM;
 }

@@ -10,17 +10,17 @@ import type { ActionBase } from "../plan/types.js";
 import type { NodeReview, Observation, RevisionReview } from "./offline-plan.js";
 import type { Flow, ReachabilityReview } from "./reachability.js";
 
-type Planned = Extract<NodeReview, { state: "planned" }>;
+export type Planned = Extract<NodeReview, { state: "planned" }>;
 
-function short(oid: string | null): string {
+export function short(oid: string | null): string {
   return oid === null ? "(none)" : oid.slice(0, 12);
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
+export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-function byId(review: Planned, ids: readonly string[]): ActionBase[] {
+export function byId(review: Planned, ids: readonly string[]): ActionBase[] {
   return ids.flatMap((id) => review.plan.actions.filter((a) => a.id === id));
 }
 
@@ -31,7 +31,7 @@ function observationText(o: Observation): string {
 }
 
 /** headline sums up one node's plan in a few words. */
-function headline(n: Planned): string {
+export function headline(n: Planned): string {
   const count = n.plan.actions.length;
   if (count === 0) return n.plan.findings.length === 0 ? "no changes" : `no actions, ${plural(n.plan.findings.length, "finding")}`;
   const parts = [n.highlights.destroys.length > 0 ? `${n.highlights.destroys.length} destroy${n.highlights.destroys.length === 1 ? "s" : ""} data` : "", n.highlights.interrupts.length > 0 ? `${n.highlights.interrupts.length} interrupt${n.highlights.interrupts.length === 1 ? "s" : ""} a service` : ""].filter((p) => p !== "");
@@ -39,7 +39,7 @@ function headline(n: Planned): string {
   return `${plural(count, "action")}${parts.length > 0 ? ` (${parts.join(", ")})` : ""}${pending}`;
 }
 
-function flowText(f: Flow): string {
+export function flowText(f: Flow): string {
   return `${f.from} -> ${f.to}${f.address === undefined ? "" : ` (${f.address})`} ${f.port}/${f.proto}`;
 }
 
@@ -53,15 +53,16 @@ function reachabilityLines(r: ReachabilityReview): string[] {
   return lines;
 }
 
-function verdict(review: RevisionReview): string {
-  if (review.ok) return `${review.revision.name} validates for every node${review.reachability.available ? " and opens no undeclared path" : ""}.`;
+/** verdict says in one sentence whether the nodes would apply the revision, and if not why. */
+export function verdict(review: RevisionReview, name: (s: string) => string = (s) => s): string {
+  if (review.ok) return `${name(review.revision.name)} validates for every node${review.reachability.available ? " and opens no undeclared path" : ""}.`;
   const invalid = review.nodes.filter((n) => n.state === "invalid").map((n) => n.node);
   const reasons = [
     review.diagnostics.some((d) => d.severity === "error") ? "its manifest does not validate" : "",
     invalid.length > 0 ? `it is invalid for ${invalid.join(", ")}` : "",
     review.reachability.available && review.reachability.undeclared.length > 0 ? `it opens ${plural(review.reachability.undeclared.length, "undeclared path")}` : "",
   ].filter((x) => x !== "");
-  return `${review.revision.name} would not be applied as it is: ${reasons.join("; ")}.`;
+  return `${name(review.revision.name)} would not be applied as it is: ${reasons.join("; ")}.`;
 }
 
 /** renderReviewText writes the review for a terminal. */
