@@ -19,6 +19,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: "agent", summary: "keep this node converged: run the flow every interval and on a push; report status", load: async () => (await import("./agent.js")).agentCommand },
   { name: "kick", summary: "wake the running agent now", load: async () => (await import("./kick.js")).kickCommand },
   { name: "status", summary: "from a clone: every node's verified status report; --sla: downtime against budgets", load: async () => (await import("./status.js")).statusCommand },
+  { name: "log", summary: "from a clone: the audit trail: who signed each revision, when each node applied it, what changed", load: async () => (await import("./log.js")).logCommand },
 ];
 
 process.exitCode = await runCommand(COMMANDS, process.argv.slice(2));
