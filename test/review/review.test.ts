@@ -4,13 +4,18 @@
  * against a real host are in test/cli/plan-review.test.ts.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
+import { sliceJails } from "../../agent/src/drivers/jail/driver.js";
 import type { ClusterModel, DesiredState } from "../../agent/src/manifest/types.js";
 import { renderReviewMarkdown } from "../../agent/src/review/markdown.js";
 import { highlights, unobservedFor, withRecordHost, type RevisionReview } from "../../agent/src/review/offline-plan.js";
 import { diffFlows, reviewReachability, type Flow, type ReachabilityProvider } from "../../agent/src/review/reachability.js";
 import { makeObservedRecord, parseObserved, renderObserved } from "../../agent/src/status/observed.js";
+import { plan as makePlan } from "../../agent/src/plan/plan.js";
 import type { ActionBase } from "../../agent/src/plan/types.js";
+import { desiredFromDir } from "../../agent/src/reconcile.js";
+import { REPO_ROOT } from "../helpers/cli.js";
 
 const where = { file: "x", line: 1, column: 1 };
 const desired = (properties: Record<string, string>, files: string[] = []): DesiredState =>
@@ -25,8 +30,8 @@ const desired = (properties: Record<string, string>, files: string[] = []): Desi
   }) as unknown as DesiredState;
 
 test("the observed record is canonical JSON: key order never changes its bytes, and it reads back", () => {
-  const a = makeObservedRecord(desired({ quota: "1" }), { zfs: { b: 1, a: [2, 1] }, jail: { x: null } }, ["/var/db/steward", "/usr/local/etc/steward"]);
-  const b = makeObservedRecord(desired({ quota: "1" }), { jail: { x: null }, zfs: { a: [2, 1], b: 1 } }, ["/usr/local/etc/steward", "/var/db/steward"]);
+  const a = makeObservedRecord(desired({ quota: "1" }), { zfs: { b: 1, a: [2, 1] }, jail: { x: null, jails: {}, applied: { jails: {} } } }, ["/var/db/steward", "/usr/local/etc/steward"]);
+  const b = makeObservedRecord(desired({ quota: "1" }), { jail: { applied: { jails: {} }, jails: {}, x: null }, zfs: { a: [2, 1], b: 1 } }, ["/usr/local/etc/steward", "/var/db/steward"]);
   assert.equal(renderObserved(a), renderObserved(b));
   assert.deepEqual(parseObserved(renderObserved(a)), JSON.parse(renderObserved(a)));
   assert.deepEqual(a.protectedPaths, ["/usr/local/etc/steward", "/var/db/steward"]);
@@ -35,7 +40,7 @@ test("the observed record is canonical JSON: key order never changes its bytes, 
 });
 
 test("what another revision makes a driver look at, and the node did not, is listed; the host comes from the record", () => {
-  const record = makeObservedRecord(desired({ quota: "1" }, ["/etc/a"]), { zfs: {}, jail: {} }, []);
+  const record = makeObservedRecord(desired({ quota: "1" }, ["/etc/a"]), { zfs: {}, jail: { jails: {}, applied: { jails: {} } } }, []);
   assert.deepEqual(unobservedFor(desired({ quota: "2" }, ["/etc/a"]), record), []);
   assert.deepEqual(unobservedFor(desired({ quota: "2", "org.example:tier": "gold" }, ["/etc/a", "/etc/b"]), record), ["jail: file /jails/mail/etc/b", "zfs: property org.example:tier"]);
   assert.deepEqual(unobservedFor(desired({}), { ...record, scope: {} }).length > 0, true, "a record without a driver's scope looked at nothing of it");
@@ -87,4 +92,28 @@ test("Markdown: names and messages from the repo or a node cannot break the tabl
   assert.ok(!md.includes("<details> *here*") && md.includes("&lt;details&gt; \\*here\\* next"), md);
   // The invalid node's diagnostics sit in a fence longer than any run of backticks in them.
   assert.match(md, /^````text\nx:1:1  MANIFEST_PATH  ```x\|y$/m);
+});
+
+test("the reported observation keeps what the plan reads and nothing a jail's admin set by hand; the plan is the same, after the round trip too", async () => {
+  const { desired } = await desiredFromDir(join(REPO_ROOT, "cluster-repo-template"), "alpha");
+  assert.ok(desired !== undefined);
+  const jails = sliceJails(desired).jails;
+  const mail = jails.find((j) => Object.keys(j.rc).length > 0);
+  assert.ok(mail !== undefined, "the template has a jail with rc.conf variables");
+  const observed = {
+    zfs: { root: `${desired.node.pool}/steward`, rootExists: false, datasets: [], applied: { version: 1, datasets: {} } },
+    jail: {
+      host: { jailEnable: undefined, jailList: [], clonedInterfaces: [] },
+      jails: { [mail.name]: { name: mail.name, running: undefined, confSha256: undefined, confIsSteward: true, packages: undefined, rc: { ...mail.rc, old_enable: "YES", db_password: "hunter2" }, files: {} } },
+      applied: { version: 1, jails: { [mail.name]: { confSha256: undefined, packages: [], rc: { old_enable: "YES" }, files: {}, pendingRestarts: [] } } },
+    },
+  };
+  const record = makeObservedRecord(desired, observed, []);
+  const text = renderObserved(record);
+  assert.ok(!text.includes("hunter2") && !text.includes("db_password"), "a variable the plan does not read stays on the node");
+  assert.match(text, /"old_enable": "YES"/, "one Steward set before is kept: the plan unsets it");
+  const full = makePlan(desired, observed);
+  assert.ok(full.actions.some((a) => a.kind === "jail.rc"), "the plan touches rc.conf");
+  assert.deepEqual(makePlan(desired, record.drivers), full);
+  assert.deepEqual(makePlan(desired, parseObserved(text)?.drivers ?? {}), full);
 });

@@ -9,7 +9,8 @@
  * - how its actions read for people;
  * - optionally: a check of an action's precondition right before its commands run, the
  *   contents its actions feed on stdin, a record of what apply converged, the health of
- *   the services it supervises (for the status report), and the scope of its observation.
+ *   the services it supervises (for the status report), and the scope of its observation and
+ *   what of it may be reported.
  */
 import type { OutcomeStatus } from "../apply/types.js";
 import type { Executor, RunResult } from "../exec.js";
@@ -112,4 +113,10 @@ export interface Driver<S = unknown, O = unknown, A extends ActionBase = ActionB
    * every observation covers every slice.
    */
   scope?(slice: S): readonly string[];
+  /**
+   * redact keeps of an observation what may leave the node in its status report (which everyone
+   * who reads the repo reads): at least everything its plan of `slice` reads, so the plan is the
+   * same. Pure. Without it, the whole observation is reported.
+   */
+  redact?(slice: S, observed: O): O;
 }

@@ -1,7 +1,8 @@
 /**
  * The node's observed state as its status commits carry it: `status/<node>.observed.json`, next
  * to the report (README.md, "Status"). It is what the drivers read of the host as the run left
- * it, with what the planner needs besides the manifest (where jail.conf files go, the node's
+ * it (as much as each lets leave the node, Driver.redact: at least what its plan reads), with
+ * what the planner needs besides the manifest (where jail.conf files go, the node's
  * own paths no jail may overlap) and what each driver looked at (Driver.scope), so that
  * `steward plan --rev` on an admin's clone computes, with the nodes' own planner, the plan a
  * node would run for another revision. Pure: a record in, canonical JSON out, and back.
@@ -42,10 +43,17 @@ export function observedFile(node: string): string {
   return `status/${node}.observed.json`;
 }
 
-/** makeObservedRecord puts one run's observation and the node's settings in a record. Pure. */
+/**
+ * makeObservedRecord puts one run's observation, as each driver lets it be reported
+ * (Driver.redact), and the node's settings in a record. Pure.
+ */
 export function makeObservedRecord(desired: DesiredState, observed: ObservedState, protectedPaths: readonly string[], drivers: readonly Driver[] = DRIVERS): ObservedRecord {
   const scope: Record<string, readonly string[]> = {};
-  for (const d of drivers) if (d.scope !== undefined) scope[d.name] = [...new Set(d.scope(d.slice(desired)))].sort();
+  const reported: Record<string, unknown> = { ...observed };
+  for (const d of drivers) {
+    if (d.scope !== undefined) scope[d.name] = [...new Set(d.scope(d.slice(desired)))].sort();
+    if (d.redact !== undefined && observed[d.name] !== undefined) reported[d.name] = d.redact(d.slice(desired), observed[d.name]);
+  }
   return {
     kind: OBSERVED_KIND,
     version: OBSERVED_VERSION,
@@ -53,7 +61,7 @@ export function makeObservedRecord(desired: DesiredState, observed: ObservedStat
     revision: desired.revision ?? null,
     host: desired.host ?? null,
     protectedPaths: [...new Set(protectedPaths)].sort(),
-    drivers: observed,
+    drivers: reported,
     scope,
   };
 }
