@@ -18,10 +18,12 @@ import { StewardError, isStewardError } from "../errors.js";
 import type { Executor } from "../exec.js";
 import { acquireFileLock, type FileLock } from "../file-lock.js";
 import type { Logger } from "../log.js";
-import { nodeHealth, reconcileFromSource, type ReconcileResult } from "../reconcile.js";
+import { agentPaths } from "../manifest/paths.js";
+import { nodeHealth, observedAfter, reconcileFromSource, type ReconcileResult } from "../reconcile.js";
 import { FetchIsolate } from "../source/fetch-isolated.js";
 import { reportStatus, type StatusReport } from "../status/status.js";
 import type { ServiceReport } from "../status/document.js";
+import { makeObservedRecord, type ObservedRecord } from "../status/observed.js";
 import type { DesiredState } from "../manifest/types.js";
 import { STEWARD_VERSION } from "../version.js";
 import { observeHostFacts } from "./host-facts.js";
@@ -142,6 +144,13 @@ export async function runOnce(options: AgentOptions, run: RunContext): Promise<R
       return [];
     });
   }
+  // The host as the run left it, for a plan of another revision made elsewhere (steward plan
+  // --rev on a clone). Not read again when the agent is stopping: the report then carries none.
+  let observed: ObservedRecord | undefined;
+  if (desired !== undefined && reconcile?.run !== undefined && !run.stop.aborted) {
+    const state = await observedAfter(desired, reconcile.run, { executor, stateDir: config.state, log });
+    if (state !== undefined) observed = makeObservedRecord(desired, state, agentPaths(config));
+  }
   const host = await observeHostFacts(executor, desired?.node.pool);
   const report = await reportStatus(
     {
@@ -156,7 +165,7 @@ export async function runOnce(options: AgentOptions, run: RunContext): Promise<R
       push: !run.stop.aborted,
       cache: run.cache,
     },
-    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host },
+    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host, ...(observed === undefined ? {} : { observed }) },
   );
   logRun(log, verdict, reconcile, report);
   return { verdict, reconcile, error, report };
