@@ -42,13 +42,19 @@ export interface ObserveContext {
 }
 
 /**
- * observe reads the host for every driver, in registry order (a constant number of reads per
- * kind of resource). Side effects: runs the drivers' read commands and reads their records.
- * Throws OBSERVE_FAILED (transient).
+ * observe reads the host for every driver (a constant number of reads per kind of resource),
+ * the drivers at once: each only reads. Side effects: runs the drivers' read commands and reads
+ * their records. Throws the error of the first driver, in registry order, that failed
+ * (OBSERVE_FAILED, transient), once every driver has finished.
  */
 export async function observe(desired: DesiredState, ctx: ObserveContext): Promise<ObservedState> {
+  const drivers = ctx.drivers ?? DRIVERS;
+  const results = await Promise.allSettled(drivers.map((d) => d.observe(d.slice(desired), ctx)));
   const observed: Record<string, unknown> = {};
-  for (const d of ctx.drivers ?? DRIVERS) observed[d.name] = await d.observe(d.slice(desired), ctx);
+  for (const [i, r] of results.entries()) {
+    if (r.status === "rejected") throw r.reason;
+    observed[(drivers[i] as Driver).name] = r.value;
+  }
   return observed;
 }
 

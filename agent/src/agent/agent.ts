@@ -137,21 +137,22 @@ export async function runOnce(options: AgentOptions, run: RunContext): Promise<R
   }
   const verdict = judgeCycle(reconcile, error);
   const desired = reconcile?.target.desired;
-  let services: readonly ServiceReport[] = [];
-  if (desired !== undefined) {
-    services = await (options.health ?? healthReports)(desired, executor).catch((e: unknown) => {
-      log.warn({ error: String(e) }, "service health not observed");
-      return [];
-    });
-  }
-  // The host as the run left it, for a plan of another revision made elsewhere (steward plan
-  // --rev on a clone). Not read again when the agent is stopping: the report then carries none.
-  let observed: ObservedRecord | undefined;
-  if (desired !== undefined && reconcile?.run !== undefined && !run.stop.aborted) {
-    const state = await observedAfter(desired, reconcile.run, { executor, stateDir: config.state, log });
-    if (state !== undefined) observed = makeObservedRecord(desired, state, agentPaths(config));
-  }
-  const host = await observeHostFacts(executor, desired?.node.pool);
+  // What the report says besides the run itself, read at once (each only reads): the health of
+  // the supervised services; the host as the run left it, for a plan of another revision made
+  // elsewhere (steward plan --rev on a clone), not read again when the agent is stopping (the
+  // report then carries none); and the host's facts.
+  const [services, observed, host] = await Promise.all([
+    desired === undefined
+      ? []
+      : (options.health ?? healthReports)(desired, executor).catch((e: unknown): ServiceReport[] => {
+          log.warn({ error: String(e) }, "service health not observed");
+          return [];
+        }),
+    desired === undefined || reconcile?.run === undefined || run.stop.aborted
+      ? undefined
+      : observedAfter(desired, reconcile.run, { executor, stateDir: config.state, log }).then((state) => (state === undefined ? undefined : makeObservedRecord(desired, state, agentPaths(config)))),
+    observeHostFacts(executor, desired?.node.pool),
+  ]);
   const report = await reportStatus(
     {
       config,
