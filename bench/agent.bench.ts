@@ -15,7 +15,7 @@ import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runOnce } from "../agent/src/agent/agent.js";
+import { runOnce } from "../agent/src/agent/run.js";
 import { loadConfig } from "../agent/src/config.js";
 import { systemExecutor, type Argv, type Executor } from "../agent/src/exec.js";
 import { silentLogger } from "../agent/src/log.js";
@@ -109,7 +109,7 @@ try {
   let agent = startAgent(["--config", triggered]);
   await agent.waitFor(converged(push()), 120_000, 0);
   const withTrigger = await latencies(agent, PUSHES);
-  await new Promise((r) => setTimeout(r, 15_000)); // the fetch worker stops after 5 s idle; its memory goes back after
+  await new Promise((r) => setTimeout(r, 15_000)); // the run worker (and the fetch worker in it) stops after 5 s idle; its memory goes with it
   const agentRss = rssMiB(agent.child.pid as number);
   agent.signal("SIGTERM");
   if ((await agent.exited) !== 0) throw new Error("the agent did not stop cleanly");

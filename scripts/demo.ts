@@ -196,6 +196,7 @@ try {
   writeFileSync(clusterYaml, readFileSync(clusterYaml, "utf8").replace("compression: lz4", "compression: gzip"));
   print(dim("(and, for this machine: each node's pool: and jails: lines, and gzip instead of lz4, which zfs-fuse lacks)"));
   expect(await run(at(cluster), "steward validate .", steward(["validate", "."])), 0, "validate");
+  expect(await run(at(cluster), "steward check .", steward(["check", "."])), 0, "check");
   for (const argv of [
     ["git", "init", "-q"],
     ["git", "add", "."],
@@ -230,10 +231,10 @@ try {
     ["sed", "-i", "s/quota: 2G/quota: 3G/", "services/xmpp.yaml"],
     ["git", "commit", "-q", "-am", "mail 25G, xmpp 3G"],
   ]) expect(await run(at(cluster), shell(argv), argv), 0, argv.slice(0, 2).join(" "));
+  print(dim("Before it is pushed (as a pull request would be): what each node will do, planned on the laptop against the host each node last reported:"));
+  expect(await run(at(cluster), "steward plan --rev HEAD", steward(["plan", "--rev", "HEAD"])), 0, "steward plan --rev HEAD");
   expect(await run(at(cluster), "git push", ["git", "push", "-q"]), 0, "the change's push");
   const change = await head();
-  print(dim("What each node will do, before it does it (steward plan fetches and changes nothing):"));
-  for (const n of NODES) expect(await run({ host: n, env: node(n).env }, `steward plan --config ${node(n).config}`, steward(["plan", "--config", node(n).config])), 0, `plan on ${n}`);
 
   say("7. The nodes converge: steward kick wakes each agent now (else it fetches within its interval, 60 s)");
   const from = new Map(NODES.map((n) => [n, (agents.get(n) as AgentProcess).lines.length]));

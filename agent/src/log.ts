@@ -94,3 +94,24 @@ function formatValue(v: unknown): string {
 
 /** silentLogger is for tests and library callers that do not want logs. */
 export const silentLogger: Logger = pino({ level: "silent" });
+
+/**
+ * recordLogger is the logger of a worker thread (source/fetch-worker.ts, agent/run-worker.ts):
+ * every record it writes goes, as an object, to `onRecord`, which posts it to the parent; the
+ * parent writes it through its own logger with relayLog, which adds the time and pid. Its level
+ * is trace: a child made with the parent's level filters.
+ */
+export function recordLogger(onRecord: (record: Record<string, unknown>) => void): Logger {
+  return pino({ level: "trace", base: null, timestamp: false }, { write: (line: string) => onRecord(JSON.parse(line) as Record<string, unknown>) });
+}
+
+const LEVEL_NAMES: Readonly<Record<number, "trace" | "debug" | "info" | "warn" | "error" | "fatal">> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
+
+/** relayLog writes a record a worker's recordLogger sent through `log`, at the record's level. */
+export function relayLog(log: Logger | undefined, record: Record<string, unknown>): void {
+  if (log === undefined) return;
+  const { level, msg, ...fields } = record;
+  const name = typeof level === "number" ? LEVEL_NAMES[level] : undefined;
+  if (name === undefined) return;
+  log[name](fields, typeof msg === "string" ? msg : "");
+}

@@ -44,13 +44,19 @@ export interface ObserveContext {
 }
 
 /**
- * observe reads the host for every driver, in registry order (a constant number of reads per
- * kind of resource). Side effects: runs the drivers' read commands and reads their records.
- * Throws OBSERVE_FAILED (transient).
+ * observe reads the host for every driver (a constant number of reads per kind of resource),
+ * the drivers at once: each only reads. Side effects: runs the drivers' read commands and reads
+ * their records. Throws the error of the first driver, in registry order, that failed
+ * (OBSERVE_FAILED, transient), once every driver has finished.
  */
 export async function observe(desired: DesiredState, ctx: ObserveContext): Promise<ObservedState> {
+  const drivers = ctx.drivers ?? DRIVERS;
+  const results = await Promise.allSettled(drivers.map((d) => d.observe(d.slice(desired), ctx)));
   const observed: Record<string, unknown> = {};
-  for (const d of ctx.drivers ?? DRIVERS) observed[d.name] = await d.observe(d.slice(desired), ctx);
+  for (const [i, r] of results.entries()) {
+    if (r.status === "rejected") throw r.reason;
+    observed[(drivers[i] as Driver).name] = r.value;
+  }
   return observed;
 }
 
@@ -85,6 +91,8 @@ export interface ApplyContext extends ObserveContext {
 
 export interface ApplyNodeResult {
   readonly plan: Plan;
+  /** What the drivers observed before the plan was made (observedAfter: the host after apply). */
+  readonly observed: ObservedState;
   readonly result: ApplyResult;
   /** The previous apply, when the journal shows it never finished. */
   readonly interrupted: InterruptedApply | undefined;
@@ -143,9 +151,25 @@ async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<Ap
       const part = { actions: plan.actions.filter((a) => a.driver === d.name), findings: plan.findings.filter((f) => f.driver === d.name), resources: [] };
       await d.record(d.slice(desired), observed[d.name], part, statuses, { ...ctx, stateDir: ctx.stateDir });
     }
-    return { plan, result, interrupted };
+    return { plan, observed, result, interrupted };
   } finally {
     await journal.close();
+  }
+}
+
+/**
+ * observedAfter is the host as an apply left it, for the status report: the apply's own
+ * observation when its plan had no action (nothing was run since), else a fresh one. Undefined
+ * when the fresh one cannot be read (logged: the report then carries none). Side effects: the
+ * drivers' reads, only when the plan had actions.
+ */
+export async function observedAfter(desired: DesiredState, run: Pick<ApplyNodeResult, "plan" | "observed">, ctx: ObserveContext): Promise<ObservedState | undefined> {
+  if (run.plan.actions.length === 0) return run.observed;
+  try {
+    return await observe(desired, ctx);
+  } catch (e) {
+    ctx.log.warn({ code: isStewardError(e) ? e.code : "INTERNAL", error: String(e) }, "the host could not be observed after apply; the report carries no observed state");
+    return undefined;
   }
 }
 

@@ -46,18 +46,17 @@ export async function makeNode(root: string, name: string, poolPrefix: string, p
   const jailConfDir = join(dir, "jail.conf.d");
   const simRoot = join(dir, "sim");
   for (const d of [etc, jailConfDir, simRoot]) mkdirSync(d, { recursive: true });
-  return {
-    name,
-    pool,
-    dir,
-    etc,
-    config: join(etc, "steward.yaml"),
-    state: join(dir, "state"),
-    jailConfDir,
-    simRoot,
-    env: { ...process.env, PATH: `${SIM_BIN}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, STEWARD_SIM_ROOT: simRoot },
-  };
+  const env = { ...process.env, PATH: `${SIM_BIN}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, STEWARD_SIM_ROOT: simRoot };
+  // The node's own pf.conf, as README.md ("Network isolation") has the admin write it, loaded
+  // and pf enabled: the anchor Steward loads is then in force.
+  const pfConf = join(etc, "pf.conf");
+  writeFileSync(pfConf, NODE_PF_CONF);
+  for (const args of [["-f", pfConf], ["-e"]]) execFileSync("pfctl", args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  return { name, pool, dir, etc, config: join(etc, "steward.yaml"), state: join(dir, "state"), jailConfDir, simRoot, env };
 }
+
+/** A node's /etc/pf.conf: Steward's anchors, then the operator's own rules. */
+const NODE_PF_CONF = 'nat-anchor "steward"\nrdr-anchor "steward"\nanchor "steward"\npass all\n';
 
 export interface NodeConfigOptions {
   readonly trust: string;

@@ -755,10 +755,10 @@ describe("pre-receive: status branches, written by each node's own key only", ()
     return git(dir, "rev-parse", "HEAD");
   }
 
-  test("a node pushes its own reports, signed by its key; the hook says what it checked", () => {
+  test("a node pushes its own reports, signed by its key, with or without its observed state; the hook says what it checked", () => {
     const s = statusServer();
     report(s.node, "alpha", alphaKey, "node: alpha\n");
-    const tip = report(s.node, "alpha", alphaKey, "node: alpha\nheartbeat: 2\n");
+    const tip = report(s.node, "alpha", alphaKey, "node: alpha\nheartbeat: 2\n", { "status/alpha.observed.json": "{}\n" });
     const r = run(s.node, ["push", "-q", "origin", "status/alpha"], asNode("alpha"));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^remote: steward-pre-receive: refs\/heads\/status\/alpha: 2 reports signed by alpha's key\s*$/m);
@@ -812,7 +812,12 @@ describe("pre-receive: status branches, written by each node's own key only", ()
     report(s.node, "alpha", alphaKey, "node: alpha\nheartbeat: 3\n", { "README.md": "hello\n" });
     const extra = run(s.node, ["push", "-q", "origin", "status/alpha"], asNode("alpha"));
     assertDeclined(extra);
-    assert.match(extra.stderr, /holds more than status\/alpha\.yaml/);
+    assert.match(extra.stderr, /holds more than status\/alpha\.yaml and status\/alpha\.observed\.json/);
+    git(s.node, "reset", "-q", "--hard", first);
+    report(s.node, "alpha", alphaKey, "node: alpha\nheartbeat: 4\n", { "status/beta.observed.json": "{}\n" });
+    const other = run(s.node, ["push", "-q", "origin", "status/alpha"], asNode("alpha"));
+    assertDeclined(other);
+    assert.match(other.stderr, /holds more than status\/alpha\.yaml/, "another node's observed state is not alpha's to write");
     assert.equal(serverRef(s.bare, "refs/heads/status/alpha"), first);
   });
 });

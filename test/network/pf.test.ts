@@ -12,7 +12,7 @@ import { after, test } from "node:test";
 import fc from "fast-check";
 import { loadModel } from "../../agent/src/manifest/load.js";
 import { compilePolicy } from "../../agent/src/network/compile.js";
-import { renderAnchor } from "../../agent/src/network/pf.js";
+import { commentText, renderAnchor } from "../../agent/src/network/pf.js";
 import { REPO_ROOT } from "../helpers/cli.js";
 import { randomCluster, snapshotOf } from "../helpers/random-cluster.js";
 import { SIM_BIN } from "../helpers/sim.js";
@@ -90,4 +90,23 @@ test("random clusters render to anchors pfctl -n accepts, one line per rule", ()
     }),
     { numRuns: 25 },
   );
+});
+
+test("a comment stays on its line: no newline, and no backslash that pfctl would join to the next rule", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (s) => {
+      const c = commentText(s);
+      assert.ok(!/[\n\r\\]/.test(c) && c.length === s.length);
+    }),
+  );
+  // What pfctl does with a comment that ends in a backslash: the next line becomes comment too.
+  const joined = "block drop quick all  # ends in \\\npass quick all\n";
+  const kept = `block drop quick all  # ${commentText("ends in \\")}\npass quick all\n`;
+  const rules = (text: string): string => {
+    const file = join(dir, "comment.conf");
+    writeFileSync(file, text);
+    return spawnSync(join(SIM_BIN, "pfctl"), ["-o", "none", "-nv", "-f", file], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } }).stdout;
+  };
+  assert.doesNotMatch(rules(joined), /^pass/m);
+  assert.match(rules(kept), /^pass quick all/m);
 });

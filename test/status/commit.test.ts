@@ -11,11 +11,11 @@ import { after, before, test } from "node:test";
 import { StewardError } from "../../agent/src/errors.js";
 import type { Executor } from "../../agent/src/exec.js";
 import { repoFs, resolveOrUndefined } from "../../agent/src/source/repo.js";
-import { pushedRef, readStatusCommit, readStatusTip, rebuildCommits, statusRef, type StatusRepo } from "../../agent/src/status/commit.js";
-import { renderStatus } from "../../agent/src/status/document.js";
+import { pushedRef, readStatusCommit, readStatusTip, rebuildCommits, statusRef, writeStatus, type StatusRepo } from "../../agent/src/status/commit.js";
+import { buildStatus, renderStatus } from "../../agent/src/status/document.js";
 import { checkSigningKey, sshSigner } from "../../agent/src/status/sign.js";
 import { git, makeKey, makeTempDir, removeDir, type SshKey } from "../helpers/keys.js";
-import { MINUTE, T0, heartbeatsOn, logOf, newRepo, report, verifyCommit } from "../helpers/status.js";
+import { MINUTE, T0, heartbeatsOn, inputs, logOf, newRepo, report, verifyCommit } from "../helpers/status.js";
 
 let dir: string;
 let key: SshKey;
@@ -45,6 +45,29 @@ test("a status commit holds the rendered document, is the node's, and passes git
   // Another key listed for the node's principal does not make it verify.
   const other = makeKey(dir, "other");
   assert.notEqual(verifyCommit(repo.gitdir, oid, [{ principal: "alpha@steward", key: other }], dir).code, 0);
+});
+
+test("the observed state goes next to the report; the same bytes keep a heartbeat a heartbeat, other bytes make a change", async () => {
+  const repo = await fresh();
+  const signer = sshSigner(key.private);
+  const write = async (at: number, observed: string | undefined) => {
+    // A fresh cache each time: what the next run reads back from disk, not what it remembers.
+    const again = { ...repo, cache: {} };
+    const previous = (await readStatusTip(again))?.document;
+    return writeStatus(again, buildStatus(previous, inputs(), at), { signer, nowMs: at, heartbeatIntervalMs: 15 * MINUTE, ...(observed === undefined ? {} : { observed }) });
+  };
+  const first = await write(T0, '{"a": 1}\n');
+  assert.equal(first.action, "committed");
+  assert.equal(git(repo.gitdir, ["ls-tree", "-r", "--name-only", first.oid as string]), "status/alpha.observed.json\nstatus/alpha.yaml");
+  assert.equal(git(repo.gitdir, ["show", `${first.oid as string}:status/alpha.observed.json`]), '{"a": 1}');
+  assert.equal((await readStatusTip({ ...repo, cache: {} }))?.observed, '{"a": 1}\n');
+  assert.equal((await write(T0 + MINUTE, '{"a": 1}\n')).action, "skipped", "nothing changed, no heartbeat due");
+  const changed = await write(T0 + 2 * MINUTE, '{"a": 2}\n');
+  assert.deepEqual([changed.action, changed.report], ["committed", "change"]);
+  const dropped = await write(T0 + 3 * MINUTE, undefined);
+  assert.deepEqual([dropped.action, dropped.report], ["committed", "change"], "a run that could not observe says so by carrying none");
+  assert.equal(git(repo.gitdir, ["ls-tree", "-r", "--name-only", dropped.oid as string]), "status/alpha.yaml");
+  assert.equal(verifyCommit(repo.gitdir, changed.oid as string, [{ principal: "alpha@steward", key }], dir).code, 0);
 });
 
 test("1,000 no-change heartbeats while no remote takes them make two commits, the last heartbeat kept", async () => {

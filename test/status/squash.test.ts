@@ -30,6 +30,16 @@ for (const c of [
   test(c.name, () => assert.deepEqual(decideWrite(c.tip, c.next, Date.parse(c.next.heartbeat), 15 * MIN), c.want));
 }
 
+const OBS = '{"kind": "NodeObserved"}\n';
+for (const c of [
+  { name: "the same observed state does not make a heartbeat a change", tip: tip({ kind: "change", delivered: true, observed: OBS }), observed: OBS, want: { action: "skip", kind: "heartbeat" } },
+  { name: "another observed state makes a change, though the document is a heartbeat", tip: tip({ kind: "change", delivered: true, observed: OBS }), observed: `${OBS} `, want: { action: "append", kind: "change", parents: [TIP] } },
+  { name: "an observed state where the tip had none is a change", tip: tip({ kind: "change", delivered: true }), observed: OBS, want: { action: "append", kind: "change", parents: [TIP] } },
+  { name: "no observed state where the tip had one is a change", tip: tip({ kind: "change", delivered: true, observed: OBS }), observed: undefined, want: { action: "append", kind: "change", parents: [TIP] } },
+] as const) {
+  test(c.name, () => assert.deepEqual(decideWrite(c.tip, doc(true, T0 + 5 * MIN), T0 + 5 * MIN, 15 * MIN, c.observed), c.want));
+}
+
 test("the trailer names the kind of report and is read back; other messages have none", () => {
   assert.equal(reportKindOf(commitMessage("status alpha: Ready=True at abc", "heartbeat")), "heartbeat");
   assert.equal(reportKindOf(commitMessage("status alpha: Ready=True at abc", "change")), "change");

@@ -3,7 +3,6 @@
  */
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { StewardError } from "../errors.js";
-import { systemExecutor } from "../exec.js";
 import { runAgent } from "../agent/agent.js";
 import { EXIT_OK, EXIT_PROBLEM, type Command } from "./command.js";
 
@@ -46,29 +45,27 @@ export const agentCommand: Command = {
     }
     const once = values["once"] === true;
     const log = process.env["STEWARD_LOG"] === undefined ? io.log.child({}, { level: "info" }) : io.log;
-    const last = await runAgent({ config: { ...config, key }, executor: systemExecutor, log, once });
+    const last = await runAgent({ config: { ...config, key }, log, once });
     const ok = last === undefined || last.verdict.kind === "converged";
     if (once && values["json"] === true) {
-      const r = last?.reconcile;
       io.out(
         JSON.stringify(
           {
             ok,
             verdict: last?.verdict ?? null,
-            decision: r?.source.decision.kind ?? null,
-            revision: r?.target.revision ?? null,
-            recorded: r?.recorded ?? null,
-            error: last?.error?.toJSON() ?? null,
-            status: last === undefined ? null : { commit: last.report.commit, pushes: last.report.pushes },
+            decision: last?.decision ?? null,
+            revision: last?.revision ?? null,
+            recorded: last?.recorded ?? null,
+            error: last?.error ?? null,
+            status: last?.status ?? null,
           },
           null,
           2,
         ),
       );
     } else if (once && last !== undefined) {
-      const r = last.reconcile;
-      io.out(`${ok ? "converged" : `not converged (${last.verdict.code})`}: ${r?.source.decision.kind ?? "no source"} ${r?.target.revision ?? ""}`.trimEnd());
-      io.out(`status: ${last.report.commit.action}; ${last.report.pushes.map((p) => `${p.remote} ${p.status}`).join(", ") || "not pushed"}`);
+      io.out(`${ok ? "converged" : `not converged (${last.verdict.code})`}: ${last.decision ?? "no source"} ${last.revision ?? ""}`.trimEnd());
+      io.out(`status: ${last.status.commit.action}; ${last.status.pushes.map((p) => `${p.remote} ${p.status}`).join(", ") || "not pushed"}`);
     }
     return once && !ok ? EXIT_PROBLEM : EXIT_OK;
   },

@@ -2,8 +2,7 @@
  * `steward status`: on an admin's machine, from a clone of the cluster repo, what every node
  * reports (verified with its key), and with --sla each service's downtime against its budget.
  */
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import git from "isomorphic-git";
 import { renderDiagnostic } from "../errors.js";
 import { loadModel } from "../manifest/load.js";
@@ -14,6 +13,7 @@ import { readCloneSnapshot } from "../source/snapshot.js";
 import { readNodeHistory, resolveBranch } from "../status/history.js";
 import { healthy, overview, DEFAULT_HEARTBEAT_SECONDS, type NodeOverview } from "../status/overview.js";
 import { accountDowntime, monthWindow, type Downtime, type Sample } from "../status/sla.js";
+import { findGitdir } from "./clone.js";
 import { EXIT_OK, EXIT_PROBLEM, usageError, type Command, type Io } from "./command.js";
 import { StewardError } from "../errors.js";
 
@@ -78,14 +78,6 @@ export const statusCommand: Command = {
     return ok ? EXIT_OK : EXIT_PROBLEM;
   },
 };
-
-/** findGitdir accepts a work tree with a .git directory, or a bare repository. */
-function findGitdir(dir: string): string {
-  const dotGit = join(dir, ".git");
-  if (existsSync(dotGit) && statSync(dotGit).isDirectory()) return dotGit;
-  if (existsSync(join(dir, "HEAD")) && existsSync(join(dir, "objects"))) return dir;
-  throw usageError(`${dir} is not a clone of the cluster repo (no .git directory, not a bare repository)`);
-}
 
 /** firstParentDistance counts first-parent commits from `from` down to `to`; null when `to` is not among them. */
 async function firstParentDistance(gitdir: string, from: string, to: string, cache: object): Promise<number | null> {

@@ -9,8 +9,8 @@
  * - how its actions read for people;
  * - optionally: a check of an action's precondition right before its commands run, a
  *   verification of its postcondition right after them, the contents its actions feed on
- *   stdin, a record of what apply converged, and the health of the services it supervises
- *   (for the status report).
+ *   stdin, a record of what apply converged, the health of the services it supervises (for
+ *   the status report), and the scope of its observation and what of it may be reported.
  */
 import type { OutcomeStatus } from "../apply/types.js";
 import type { ErrorCode } from "../errors.js";
@@ -124,4 +124,18 @@ export interface Driver<S = unknown, O = unknown, A extends ActionBase = ActionB
    * services have it (jails).
    */
   health?(slice: S, executor: Executor, options?: HealthOptions): Promise<readonly ServiceHealth[]>;
+  /**
+   * scope names what `observe` reads for this slice beyond what it always reads (a property
+   * the manifest declares, a jail's files), one string each. Pure. An observation made for one
+   * slice and reused to plan another (`steward plan --rev` on an admin's clone, from a node's
+   * report) lacks what the other's scope adds: those are listed as not observed. Without it,
+   * every observation covers every slice.
+   */
+  scope?(slice: S): readonly string[];
+  /**
+   * redact keeps of an observation what may leave the node in its status report (which everyone
+   * who reads the repo reads): at least everything its plan of `slice` reads, so the plan is the
+   * same. Pure. Without it, the whole observation is reported.
+   */
+  redact?(slice: S, observed: O): O;
 }

@@ -98,5 +98,14 @@ export function renderFilter(r: FilterRule, uplink: string): string {
 
 function withOrigin(rule: string, origin: RuleOrigin): string {
   const at = origin.where === undefined ? "" : `${origin.where.file}:${origin.where.line}:${origin.where.column} `;
-  return `${rule}  # ${at}${origin.text}`;
+  return `${rule}  # ${commentText(`${at}${origin.text}`)}`;
+}
+
+/**
+ * commentText keeps a comment on its line: pfctl's lexer joins a line ending in a backslash to
+ * the next one, comments included, and a newline would end the comment. What comes from the
+ * repo is checked before it gets here; this holds whatever the checks become.
+ */
+export function commentText(text: string): string {
+  return text.replace(/[^\x20-\x5b\x5d-\x7e]/g, "?");
 }

@@ -47,7 +47,8 @@ export interface ChoiceInput {
 
 /** The result of verifying one tip's history (signatures, trust, dates). */
 export type Verification =
-  | { readonly revision: string; readonly ok: true; readonly commits: number }
+  /** `signer`: the principal that signed the tip (absent when no commit needed checking). */
+  | { readonly revision: string; readonly ok: true; readonly commits: number; readonly signer?: string }
   | { readonly revision: string; readonly ok: false; readonly problem: SourceProblem };
 
 /** Where one remote's answer stands, once judged. */

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import git from "isomorphic-git";
 import { StewardError, type ErrorCode, type Retry } from "../errors.js";
-import type { Logger } from "../log.js";
+import { relayLog } from "../log.js";
 import type { FetchOptions, FetchOutcome } from "./fetch.js";
 import type { RemoteSpec } from "./remotes.js";
 import { repoFs, resolveOrUndefined, trackingRef } from "./repo.js";
@@ -234,15 +234,4 @@ async function undo(gitdir: string, ref: string, previous: string | undefined, p
   for (const f of await readdir(packDir).catch(() => [] as string[])) {
     if (!before.has(f)) await rm(join(packDir, f), { force: true });
   }
-}
-
-const LEVELS: Readonly<Record<number, "trace" | "debug" | "info" | "warn" | "error" | "fatal">> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
-
-/** relayLog writes a worker's log record through the parent's logger, at its level. */
-function relayLog(log: Logger | undefined, record: Record<string, unknown>): void {
-  if (log === undefined) return;
-  const { level, msg, ...fields } = record;
-  const name = typeof level === "number" ? LEVELS[level] : undefined;
-  if (name === undefined) return;
-  log[name](fields, typeof msg === "string" ? msg : "");
 }

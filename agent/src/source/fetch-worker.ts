@@ -7,9 +7,8 @@
  * heap limit reach.
  */
 import { parentPort } from "node:worker_threads";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { setProcessListener } from "../exec.js";
+import { recordLogger } from "../log.js";
 import { fetchRemote } from "./fetch.js";
 import type { WorkerReply, WorkerRequest } from "./fetch-isolated.js";
 
@@ -21,15 +20,7 @@ let current = 0;
 setProcessListener((pid, event) => post({ type: "process", id: current, pid, event }));
 
 // Log records travel to the parent as objects; it logs them through its own logger.
-const sink = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (line !== "") post({ type: "log", id: current, record: JSON.parse(line) as Record<string, unknown> });
-    }
-    done();
-  },
-});
-const root = pino({ level: "trace", base: null, timestamp: false }, sink);
+const root = recordLogger((record) => post({ type: "log", id: current, record }));
 
 // One fetch at a time: the parent sends the next request only after the outcome.
 port.on("message", (request: WorkerRequest) => {

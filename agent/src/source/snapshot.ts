@@ -30,7 +30,7 @@ export async function readSnapshot(gitdir: string, oid: string, cache: object): 
   return withRepoLock(gitdir, async () => {
     try {
       // Under the lock nothing writes the repository.
-      return await readSnapshotUnlocked(gitdir, oid, cache, frozenGitFs());
+      return await readSnapshotUnlocked(gitdir, oid, cache, frozenGitFs(), (fn) => withRepoLock(gitdir, fn));
     } catch (e) {
       throw typedReadError(e, "SOURCE_STATE", "the revision is incomplete in the local repository", { revision: oid, gitdir });
     }
@@ -44,13 +44,14 @@ export async function readSnapshot(gitdir: string, oid: string, cache: object): 
  */
 export async function readCloneSnapshot(gitdir: string, oid: string, cache: object): Promise<RepoSnapshot> {
   try {
-    return await readSnapshotUnlocked(gitdir, oid, cache, gitFs);
+    return await readSnapshotUnlocked(gitdir, oid, cache, gitFs, (fn) => fn());
   } catch (e) {
     throw typedReadError(e, "SOURCE_STATE", "the revision is incomplete in the repository", { revision: oid, gitdir });
   }
 }
 
-async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object, gitFs: GitFs): Promise<RepoSnapshot> {
+/** `locked` runs a later read of a file's bytes: under the repo lock for Steward's own repository, as is for a clone. */
+async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object, gitFs: GitFs, locked: (fn: () => Promise<Uint8Array>) => Promise<Uint8Array>): Promise<RepoSnapshot> {
   {
     const manifests = new Map<string, string>();
     const paths = new Set<string>();
@@ -97,7 +98,7 @@ async function readSnapshotUnlocked(gitdir: string, oid: string, cache: object, 
       if (blobOid === undefined) {
         return Promise.reject(new StewardError("MANIFEST_MISSING", `${path} is not a regular file of revision ${oid.slice(0, 12)}`, { data: { path }, where: { file: path, line: 1, column: 1 }, hint: "add the file (symlinks are not followed), or correct files.<path>.from" }));
       }
-      return withRepoLock(gitdir, async () => {
+      return locked(async () => {
         // Bounded by the fetch step: no object over 4 MiB enters this repository (pack-guard.ts).
         const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid: blobOid, cache });
         if (blob.length > MAX_FILE_BYTES) {

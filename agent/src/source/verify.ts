@@ -220,6 +220,7 @@ async function verifyChainUnchecked(
   const chain = lastApplied === undefined ? [tip] : await firstParentChain(tip, lastApplied, gitdir, cache, options.maxHistory, commitInfo, (oid) => readCommitInfo(oid, memo.objects, new Map()));
   const tmpDir = sourcePaths(options.stateDir).tmpDir;
   const principals = new Set<string>();
+  let signer: string | undefined;
   for (let i = chain.length - 1; i >= 0; i--) {
     const commit = chain[i] as string;
     const below = i === chain.length - 1 ? lastApplied : chain[i + 1];
@@ -231,12 +232,13 @@ async function verifyChainUnchecked(
     }
     if ("code" in verdict) return fail(verdict);
     principals.add(verdict.principal);
+    if (i === 0) signer = verdict.principal;
   }
   // The tip's own trust file governs the next update: refuse one that is unusable now.
   const next = await trustAt(tip);
   if ("code" in next) return fail({ ...next, data: { ...next.data, commit: tip } });
   options.log?.debug({ tip, commits: chain.length, principals: [...principals] }, "history verified");
-  return { revision: tip, ok: true, commits: chain.length };
+  return { revision: tip, ok: true, commits: chain.length, ...(signer === undefined ? {} : { signer }) };
 }
 
 interface CommitContext {

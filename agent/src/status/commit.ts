@@ -3,7 +3,8 @@
  * (`<state>/source/repo.git`): reading the tip and its document, writing a new document as a
  * signed commit under the squash rule (squash.ts), and rebuilding commits on another parent.
  *
- * A status commit holds one file, `status/<node>.yaml`; its author and committer are
+ * A status commit holds `status/<node>.yaml` and, when the run observed the host,
+ * `status/<node>.observed.json` (observed.ts); its author and committer are
  * `<node> agent <<node>@steward>`; its message is the summary line and a `Steward-Report:
  * change|heartbeat` trailer; it is signed with the node's SSH key (sign.ts). Commits without
  * that committer and trailer (an admin's note pushed to the branch) are *foreign*: they are
@@ -17,6 +18,7 @@ import git, { type CommitObject } from "isomorphic-git";
 import { StewardError, isStewardError } from "../errors.js";
 import { repoFs, resolveOrUndefined } from "../source/repo.js";
 import { parseStatus, renderStatus, summaryLine, type StatusDocument } from "./document.js";
+import { MAX_OBSERVED_BYTES, observedFile } from "./observed.js";
 import type { Signer } from "./sign.js";
 import { commitMessage, decideWrite, reportKindOf, type ReportKind, type TipFacts } from "./squash.js";
 
@@ -79,6 +81,8 @@ export interface WriteResult {
 
 export interface WriteOptions {
   readonly signer: Signer;
+  /** The text of the observed state to write next to the document (observed.ts renderObserved); none when absent. */
+  readonly observed?: string;
   /** The report's time (Unix ms): the commit's dates. */
   readonly nowMs: number;
   readonly heartbeatIntervalMs: number;
@@ -124,10 +128,25 @@ export async function readStatusDocument(repo: StatusRepo, commit: StatusCommit)
   return doc?.node === repo.node ? doc : undefined;
 }
 
-/** A status branch's tip and its document. */
+/**
+ * readStatusObserved reads the text of a status commit's observed state; undefined when the
+ * commit is foreign, has none, or it is too large to be one.
+ */
+export async function readStatusObserved(repo: StatusRepo, commit: StatusCommit): Promise<string | undefined> {
+  if (commit.kind === undefined) return undefined;
+  try {
+    const { blob } = await git.readBlob({ fs: repo.fs ?? repoFs, gitdir: repo.gitdir, oid: commit.oid, filepath: observedFile(repo.node), cache: repo.cache });
+    return blob.length > MAX_OBSERVED_BYTES ? undefined : Buffer.from(blob).toString("utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A status branch's tip, its document and the text of its observed state. */
 export interface StatusTip {
   readonly commit: StatusCommit;
   readonly document: StatusDocument | undefined;
+  readonly observed: string | undefined;
 }
 
 /**
@@ -143,7 +162,7 @@ export async function readStatusTip(repo: StatusRepo): Promise<StatusTip | undef
   const known = lastTip.get(repo.cache);
   if (known !== undefined && known.commit.oid === oid && known.gitdir === repo.gitdir) return known;
   const commit = await readStatusCommit(repo, oid);
-  const tip = { commit, document: await readStatusDocument(repo, commit) };
+  const tip = { commit, document: await readStatusDocument(repo, commit), observed: await readStatusObserved(repo, commit) };
   lastTip.set(repo.cache, { ...tip, gitdir: repo.gitdir });
   return tip;
 }
@@ -218,16 +237,19 @@ export async function writeStatus(repo: StatusRepo, doc: StatusDocument, options
   try {
     const current = await readStatusTip(repo);
     const tipOid = current?.commit.oid;
-    const tip: TipFacts | undefined = current === undefined ? undefined : { oid: current.commit.oid, parents: current.commit.parents, document: current.document, kind: current.commit.kind, delivered: true };
-    let decision = decideWrite(tip, doc, options.nowMs, options.heartbeatIntervalMs);
+    const tip: TipFacts | undefined = current === undefined ? undefined : { oid: current.commit.oid, parents: current.commit.parents, document: current.document, kind: current.commit.kind, delivered: true, observed: current.observed };
+    let decision = decideWrite(tip, doc, options.nowMs, options.heartbeatIntervalMs, options.observed);
     // Only a due heartbeat on a heartbeat tip may replace it: only then is delivery asked.
     if (current !== undefined && tip !== undefined && decision.action === "append" && decision.kind === "heartbeat" && tip.kind === "heartbeat") {
-      decision = decideWrite({ ...tip, delivered: await isDelivered(repo, current.commit, await readPushedMarkers(repo)) }, doc, options.nowMs, options.heartbeatIntervalMs);
+      decision = decideWrite({ ...tip, delivered: await isDelivered(repo, current.commit, await readPushedMarkers(repo)) }, doc, options.nowMs, options.heartbeatIntervalMs, options.observed);
     }
     if (decision.action === "skip") return { action: "skipped", report: "heartbeat", oid: tipOid, previous: tipOid };
     const text = renderStatus(doc);
     const blob = await git.writeBlob({ fs, gitdir, blob: Buffer.from(text, "utf8") });
-    const dir = await git.writeTree({ fs, gitdir, tree: [{ mode: "100644", path: `${node}.yaml`, oid: blob, type: "blob" }] });
+    const entries = [{ mode: "100644", path: `${node}.yaml`, oid: blob, type: "blob" as const }];
+    if (options.observed !== undefined) entries.push({ mode: "100644", path: `${node}.observed.json`, oid: await git.writeBlob({ fs, gitdir, blob: Buffer.from(options.observed, "utf8") }), type: "blob" as const });
+    // git sorts tree entries by name; "<node>.observed.json" sorts before "<node>.yaml".
+    const dir = await git.writeTree({ fs, gitdir, tree: entries.sort((a, b) => (a.path < b.path ? -1 : 1)) });
     const tree = await git.writeTree({ fs, gitdir, tree: [{ mode: "040000", path: "status", oid: dir, type: "tree" }] });
     const who = identity(node, options.nowMs);
     const message = commitMessage(summaryLine(doc), decision.kind);
@@ -248,7 +270,7 @@ export async function writeStatus(repo: StatusRepo, doc: StatusDocument, options
     await git.writeRef({ fs, gitdir, ref: statusRef(node), value: oid, force: true });
     const commit: StatusCommit = { oid, parents: decision.parents, tree, message, author: who, committer: who, kind: decision.kind };
     // What a fresh read would give, so that a run from memory decides as one after a restart.
-    lastTip.set(cache, { commit, document: parseStatus(text), gitdir });
+    lastTip.set(cache, { commit, document: parseStatus(text), observed: options.observed, gitdir });
     return { action: decision.action === "replace" ? "replaced" : "committed", report: decision.kind, oid, previous: tipOid };
   } catch (e) {
     throw stateError(e, "writing the status commit");

@@ -13,6 +13,7 @@ import { gitFs, resolveOrUndefined } from "../source/repo.js";
 import { verifyCommitSignature } from "../source/signature.js";
 import { statusBranch, statusFile } from "./commit.js";
 import { parseStatus, type StatusDocument } from "./document.js";
+import { MAX_OBSERVED_BYTES, observedFile, parseObserved, type ObservedRecord } from "./observed.js";
 
 /** At most this many commits of one status branch are read (a month of 15-minute heartbeats is about 3,000). */
 export const MAX_HISTORY = 20_000;
@@ -21,6 +22,8 @@ export const MAX_HISTORY = 20_000;
 export interface ReadReport {
   readonly oid: string;
   readonly document: StatusDocument;
+  /** Its observed state, when it was asked for and the commit has a readable one. */
+  readonly observed?: ObservedRecord;
 }
 
 export interface NodeHistory {
@@ -58,6 +61,33 @@ export async function resolveBranch(gitdir: string, branch: string, remote: stri
  * verifies. Side effects: a temporary trust file, removed before returning.
  */
 export async function readNodeHistory(gitdir: string, node: string, key: string | undefined, remote: string, since: number | undefined, cache: object): Promise<NodeHistory> {
+  return walkReports(gitdir, node, key, remote, cache, false, (read) => since !== undefined && !(read.ok && Date.parse(read.report.document.heartbeat) <= since));
+}
+
+/** The newest verified report that carries an observed state, and what was read to find it. */
+export interface ObservedHistory extends NodeHistory {
+  /** That report (its `observed` set); undefined when no verified report has one. */
+  readonly observed: (ReadReport & { readonly observed: ObservedRecord }) | undefined;
+}
+
+/**
+ * readLatestObserved reads `status/<node>` back from its tip to the newest verified report that
+ * carries an observed state (observed.ts), at most MAX_HISTORY commits: the node's last word on
+ * its host. `reports` lists the verified reports passed on the way, newest first. Side effects
+ * as readNodeHistory.
+ */
+export async function readLatestObserved(gitdir: string, node: string, key: string | undefined, remote: string, cache: object): Promise<ObservedHistory> {
+  const h = await walkReports(gitdir, node, key, remote, cache, true, (read) => !(read.ok && read.report.observed !== undefined));
+  const found = h.reports.find((r) => r.observed !== undefined);
+  return { ...h, observed: found?.observed === undefined ? undefined : { ...found, observed: found.observed } };
+}
+
+/**
+ * walkReports walks the first-parent chain of the node's status branch from its tip, verifying
+ * each commit with the node's key, while `more(read, n)` says so (and at most MAX_HISTORY
+ * commits); with `observed`, each verified report's observed state is read too.
+ */
+async function walkReports(gitdir: string, node: string, key: string | undefined, remote: string, cache: object, observed: boolean, more: (read: Read, n: number) => boolean): Promise<NodeHistory> {
   const found = await resolveBranch(gitdir, statusBranch(node), remote);
   if (found === undefined) return { node, ref: undefined, tip: undefined, tipProblem: "no status branch (has the node run? did you git fetch?)", reports: [], refused: 0 };
   if (key === undefined) return { node, ref: found.ref, tip: undefined, tipProblem: `no key: in nodes/${node}.yaml to verify its reports with`, reports: [], refused: 0 };
@@ -72,15 +102,14 @@ export async function readNodeHistory(gitdir: string, node: string, key: string 
     let tipProblem: string | undefined;
     let oid: string | undefined = found.oid;
     for (let n = 0; oid !== undefined && n < MAX_HISTORY; n += 1) {
-      const read = await readReport(gitdir, oid, node, trust, dir, cache);
+      const read = await readReport(gitdir, oid, node, trust, dir, cache, observed);
       if (n === 0) {
         if (read.ok) tip = read.report;
         else tipProblem = read.problem;
       }
       if (read.ok) reports.push(read.report);
       else refused += 1;
-      if (since === undefined) break;
-      if (read.ok && Date.parse(read.report.document.heartbeat) <= since) break;
+      if (!more(read, n)) break;
       oid = read.parent;
     }
     return { node, ref: found.ref, tip, tipProblem, reports, refused };
@@ -91,7 +120,7 @@ export async function readNodeHistory(gitdir: string, node: string, key: string 
 
 type Read = { ok: true; report: ReadReport; parent: string | undefined } | { ok: false; problem: string; parent: string | undefined };
 
-async function readReport(gitdir: string, oid: string, node: string, trust: string, tmpDir: string, cache: object): Promise<Read> {
+async function readReport(gitdir: string, oid: string, node: string, trust: string, tmpDir: string, cache: object, withObserved: boolean): Promise<Read> {
   const raw = await git.readObject({ fs: gitFs, gitdir, oid, format: "content", cache });
   if (raw.type !== "commit") return { ok: false, problem: `${oid} is not a commit`, parent: undefined };
   const { commit } = await git.readCommit({ fs: gitFs, gitdir, oid, cache });
@@ -107,5 +136,18 @@ async function readReport(gitdir: string, oid: string, node: string, trust: stri
     document = undefined;
   }
   if (document === undefined || document.node !== node) return { ok: false, problem: `${oid.slice(0, 12)} holds no status document for ${node}`, parent };
-  return { ok: true, report: { oid, document }, parent };
+  const observed = withObserved ? await readObserved(gitdir, oid, node, cache) : undefined;
+  return { ok: true, report: { oid, document, ...(observed === undefined ? {} : { observed }) }, parent };
+}
+
+/** readObserved reads a verified status commit's observed state; undefined when it has none that parses, or one for another node. */
+async function readObserved(gitdir: string, oid: string, node: string, cache: object): Promise<ObservedRecord | undefined> {
+  try {
+    const { blob } = await git.readBlob({ fs: gitFs, gitdir, oid, filepath: observedFile(node), cache });
+    if (blob.length > MAX_OBSERVED_BYTES) return undefined;
+    const record = parseObserved(Buffer.from(blob).toString("utf8"));
+    return record?.node === node ? record : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,8 @@
  * The git server's check of a push to a status branch (hooks/pre-receive runs it through
  * `steward verify-status`; hooks/README.md, "Status branches"). A node may write only its own
  * reports: every new commit on `status/<node>` must be signed by the key in the tracked
- * branch's `nodes/<node>.yaml` and hold nothing but `status/<node>.yaml`; the branch only moves
+ * branch's `nodes/<node>.yaml` and hold nothing but `status/<node>.yaml` and, optionally, the
+ * node's observed state `status/<node>.observed.json`; the branch only moves
  * forward and is never deleted. When the server knows who pushes (`<node>@steward` in
  * STEWARD_PUSHER, gitolite's GL_USER or http's REMOTE_USER), a node identity may push its own
  * status branch and nothing else: the hook refuses its other refs before this runs.
@@ -21,6 +22,7 @@ import { parseTree } from "../source/objects.js";
 import { parseCommitHeader } from "../source/payload.js";
 import { verifyCommitSignature } from "../source/signature.js";
 import { statusFile } from "./commit.js";
+import { observedFile } from "./observed.js";
 
 /** The most new commits one push of a status branch may carry (a year of 15-minute heartbeats is 35,000). */
 export const MAX_STATUS_PUSH_COMMITS = 50_000;
@@ -66,7 +68,7 @@ export function judgeStatusPush(f: StatusPushFacts): StatusPushVerdict {
   if (f.key === undefined) return { ok: false, message: `nodes/${node}.yaml on the tracked branch has no key: to check ${node}'s reports with`, hint: `add the node's public key (steward init prints it) as key: in nodes/${node}.yaml` };
   for (const c of f.commits) {
     if (c.signedByNode !== true) return { ok: false, message: `${c.oid} is not signed by ${node}'s key${typeof c.signedByNode === "string" ? ` (${c.signedByNode})` : ""}`, hint: `only the node writes status/${node}; its key is the one in nodes/${node}.yaml`, commit: c.oid };
-    if (!c.onlyReport) return { ok: false, message: `${c.oid} holds more than ${statusFile(node)}`, hint: "a status commit holds exactly the node's report", commit: c.oid };
+    if (!c.onlyReport) return { ok: false, message: `${c.oid} holds more than ${statusFile(node)} and ${observedFile(node)}`, hint: "a status commit holds exactly the node's report and, optionally, its observed state", commit: c.oid };
   }
   return { ok: true, node, commits: f.commits.length };
 }
@@ -147,13 +149,18 @@ async function nodeKey(objects: ReturnType<typeof openCatFile>, git: (args: read
   }
 }
 
-/** holdsOnlyReport says whether a commit's tree is exactly `status/<node>.yaml`. */
+/**
+ * holdsOnlyReport says whether a commit's tree is exactly `status/<node>.yaml`, with or without
+ * `status/<node>.observed.json`: regular files, nothing else.
+ */
 async function holdsOnlyReport(objects: ReturnType<typeof openCatFile>, tree: string, node: string): Promise<boolean> {
   try {
     const top = parseTree((await objects.read(tree)).content);
     if (top.length !== 1 || top[0]?.path !== "status" || top[0].type !== "tree") return false;
     const inner = parseTree((await objects.read(top[0].oid)).content);
-    return inner.length === 1 && inner[0]?.path === `${node}.yaml` && inner[0].mode === "100644";
+    const allowed = new Set([`${node}.yaml`, `${node}.observed.json`]);
+    const file = (e: (typeof inner)[number]): boolean => allowed.has(e.path) && e.type === "blob" && e.mode === "100644";
+    return inner.some((e) => e.path === `${node}.yaml`) && new Set(inner.map((e) => e.path)).size === inner.length && inner.every(file);
   } catch {
     return false;
   }

@@ -3,7 +3,8 @@
  * keeps the branch's history bounded (README.md, "Status"). Pure.
  *
  * The rule. A document is a *change* when its substance differs from the tip's (document.ts,
- * isHeartbeatOnly), else a *heartbeat*.
+ * isHeartbeatOnly) or its observed state (observed.ts) is not the tip's byte for byte, else a
+ * *heartbeat*.
  * 1. A change is always a new commit on the tip.
  * 2. A heartbeat is written only when the tip's heartbeat is at least `heartbeatIntervalMs`
  *    old; before that nothing is written at all (no object, no signature).
@@ -33,6 +34,8 @@ export interface TipFacts {
   readonly kind: ReportKind | undefined;
   /** Some remote has accepted this commit (or a rebuilt copy of it). */
   readonly delivered: boolean;
+  /** The text of the tip's observed state (observed.ts); undefined when it has none. */
+  readonly observed?: string | undefined;
 }
 
 export type WriteDecision =
@@ -42,11 +45,11 @@ export type WriteDecision =
 
 /**
  * decideWrite applies the rule above to the tip (undefined: no branch yet) and the new
- * document at `nowMs`. Pure; never throws.
+ * document (with the text of its observed state, if any) at `nowMs`. Pure; never throws.
  */
-export function decideWrite(tip: TipFacts | undefined, next: StatusDocument, nowMs: number, heartbeatIntervalMs: number): WriteDecision {
+export function decideWrite(tip: TipFacts | undefined, next: StatusDocument, nowMs: number, heartbeatIntervalMs: number, nextObserved?: string): WriteDecision {
   if (tip === undefined) return { action: "append", kind: "change", parents: [] };
-  if (tip.document === undefined || tip.kind === undefined || !isHeartbeatOnly(tip.document, next)) return { action: "append", kind: "change", parents: [tip.oid] };
+  if (tip.document === undefined || tip.kind === undefined || !isHeartbeatOnly(tip.document, next) || tip.observed !== nextObserved) return { action: "append", kind: "change", parents: [tip.oid] };
   const last = Date.parse(tip.document.heartbeat);
   if (Number.isFinite(last) && nowMs - last < heartbeatIntervalMs) return { action: "skip", kind: "heartbeat" };
   if (tip.kind === "heartbeat" && !tip.delivered) return { action: "replace", kind: "heartbeat", parents: tip.parents };

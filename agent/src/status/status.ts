@@ -17,6 +17,7 @@ import { gitFs, prepareRepo, resolveOrUndefined, withRepoLock } from "../source/
 import { sourcePaths } from "../source/state.js";
 import { readPreviousDocument, stateError, statusBranch, statusRef, writeStatus, type StatusRepo, type WriteResult } from "./commit.js";
 import { buildStatus, type BackupStatus, type ColdDiskStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
+import { renderObserved, type ObservedRecord } from "./observed.js";
 import { adoptRemoteStatus, pushStatus, type PushOutcome, type StatusProblem } from "./push.js";
 import { checkSigningKey, sshSigner } from "./sign.js";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "./squash.js";
@@ -54,6 +55,8 @@ export interface ReportInput {
   readonly backups?: readonly BackupStatus[];
   /** The cold disks the policies name: plugged in, or safe to unplug. */
   readonly coldDisks?: readonly ColdDiskStatus[];
+  /** The host as the run left it (observed.ts), written next to the report; none when the run did not observe it. */
+  readonly observed?: ObservedRecord;
 }
 
 export type CommitOutcome = WriteResult | { readonly action: "failed"; readonly error: StatusProblem };
@@ -100,7 +103,7 @@ export async function reportStatus(ctx: StatusContext, input: ReportInput): Prom
           const previous = await readPreviousDocument(repo);
           const inputs = await statusInputs(ctx, input, repo);
           document = buildStatus(previous, inputs, nowMs);
-          return await writeStatus(repo, document, { signer, nowMs, heartbeatIntervalMs: ctx.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS });
+          return await writeStatus(repo, document, { signer, nowMs, heartbeatIntervalMs: ctx.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, ...(input.observed === undefined ? {} : { observed: renderObserved(input.observed) }) });
         } catch (e) {
           throw stateError(e, "writing the status report");
         }

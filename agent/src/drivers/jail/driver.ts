@@ -17,7 +17,7 @@ import { observeJails } from "./observe.js";
 import { planJails } from "./plan.js";
 import { nextJailRecord } from "./record.js";
 import { writeJailRecord } from "./state.js";
-import type { JailAction, JailDesired, JailFinding, JailObserved, JailSpec } from "./types.js";
+import type { JailAction, JailDesired, JailFinding, JailObserved, JailSpec, ObservedJail } from "./types.js";
 
 /** Where jail addresses live: an alias on a cloned loopback, added and removed by jail(8). */
 export const JAIL_INTERFACE = "lo1";
@@ -95,6 +95,24 @@ export const jailDriver: Driver<JailDesired, JailObserved, JailAction, JailFindi
 
   async record(slice, observed, part, outcomes, ctx) {
     await writeJailRecord(ctx.stateDir, nextJailRecord(observed.applied, slice, observed, part.actions, outcomes));
+  },
+
+  /** Each desired jail (its conf file, packages, and rc.conf under its root), each of its files by host path, and each rc.conf variable its plan reads. */
+  scope(slice: JailDesired): string[] {
+    return slice.jails.flatMap((j) => [`jail ${j.name} at ${j.root} (${j.confPath})`, ...j.files.map((f) => `file ${f.hostPath}`), ...Object.keys(j.rc).map((k) => `rc.conf ${j.name}:${k}`)]);
+  },
+
+  /**
+   * A jail's rc.conf may hold what its admin set by hand, secrets included: only the variables
+   * the plan reads are reported, those the manifest sets and those Steward set before (to unset).
+   */
+  redact(slice: JailDesired, observed: JailObserved): JailObserved {
+    const jails: Record<string, ObservedJail> = {};
+    for (const [name, j] of Object.entries(observed.jails)) {
+      const keep = new Set([...Object.keys(slice.jails.find((s) => s.name === name)?.rc ?? {}), ...Object.keys(observed.applied.jails[name]?.rc ?? {})]);
+      jails[name] = j.rc === undefined ? j : { ...j, rc: Object.fromEntries(Object.entries(j.rc).filter(([k]) => keep.has(k))) };
+    }
+    return { ...observed, jails };
   },
 
   health(slice, executor, options) {

@@ -6,7 +6,7 @@
 import type { DesiredState } from "../../manifest/types.js";
 import { assertNever } from "../../plan/assert-never.js";
 import type { CheckResult, Driver, DriverContext } from "../driver.js";
-import { guidArgv, NON_INHERITABLE } from "./commands.js";
+import { guidArgv, NON_INHERITABLE, observePropertyList } from "./commands.js";
 import { observeZfs } from "./observe.js";
 import { parseGuidResult } from "./parse.js";
 import { planDatasets } from "./plan.js";
@@ -72,6 +72,11 @@ export const zfsDriver: Driver<ZfsDesired, ZfsObserved, ZfsAction, ZfsFinding> =
       default:
         return assertNever(seen, "guid result");
     }
+  },
+
+  /** Every dataset under the root is read; of each, the properties the manifest names. */
+  scope(slice: ZfsDesired): string[] {
+    return observePropertyList(slice.datasets.flatMap((d) => Object.keys(d.properties))).map((p) => `property ${p}`);
   },
 
   async record(slice, observed, part, outcomes, ctx) {
