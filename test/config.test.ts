@@ -154,6 +154,13 @@ test("without a file reader nothing is read", () => {
   assert.doesNotThrow(() => parseConfig(GOOD, FILE));
 });
 
+test("backups: the key defaults to the node's key; known_hosts and the age identity are read from the file's folder", () => {
+  const c = parseConfig(`${GOOD}key: node_key\nbackup_known_hosts: backup_known_hosts\nbackup_identity: /root/backup.age\n`, FILE);
+  assert.deepEqual([c.backupKey, c.backupKnownHosts, c.backupIdentity], ["/usr/local/etc/steward/node_key", "/usr/local/etc/steward/backup_known_hosts", "/root/backup.age"]);
+  const own = parseConfig(`${GOOD}backup_key: backup_key\n`, FILE);
+  assert.deepEqual([own.backupKey, own.backupKnownHosts], ["/usr/local/etc/steward/backup_key", undefined]);
+});
+
 test("pf_confirm_window: 60 s by default, 0 turns the check off; the confirm targets are the network remotes", async () => {
   const { hostLayout } = await import("../agent/src/reconcile.js");
   const c = parseConfig(`${GOOD}  - name: web\n    url: https://git.example.org/cluster.git\n  - name: lan\n    url: http://192.168.1.5:8080/cluster.git\n`, FILE);

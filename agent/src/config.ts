@@ -20,6 +20,8 @@
  * interval: 60         # steward agent: seconds between reconciles
  * heartbeat: 900       # steward agent: seconds between unchanged status commits
  * pf_confirm_window: 60   # optional, see docs/network.md
+ * backup_known_hosts: /usr/local/etc/steward/backup_known_hosts   # peers and remote stores
+ * backup_identity: /usr/local/etc/steward/backup.age   # optional: decrypts remote copies (drills)
  * remotes:
  *   - name: origin
  *     url: ssh://git@git.home.arpa:22/srv/git/cluster.git
@@ -77,6 +79,10 @@ export interface AgentConfig {
    * it loads the previous rules again (DEFAULT_PF_CONFIRM_WINDOW when absent; 0: no check).
    */
   readonly pfConfirmWindow?: number;
+  /** Backups: the key for peers and remote stores (default `key`), their pinned host keys, the age identity. */
+  readonly backupKey?: string | undefined;
+  readonly backupKnownHosts?: string | undefined;
+  readonly backupIdentity?: string | undefined;
 }
 
 /** The default commit-confirm window of a pf load, in seconds (docs/network.md). */
@@ -103,6 +109,9 @@ interface RawConfig {
   interval?: number;
   heartbeat?: number;
   max_source_age?: number;
+  backup_key?: string;
+  backup_known_hosts?: string;
+  backup_identity?: string;
   jail_conf_dir?: string;
   pf_confirm_window?: number;
   remotes: { name: string; url: string; key?: string; known_hosts?: string }[];
@@ -209,10 +218,29 @@ export function parseConfig(text: string, file: string, readFile?: ConfigFileRea
     remotes,
     jailConfDir: raw.jail_conf_dir ?? DEFAULT_JAIL_CONF_DIR,
     pfConfirmWindow: raw.pf_confirm_window ?? DEFAULT_PF_CONFIRM_WINDOW,
+    ...backupFiles(raw, base),
   };
+  for (const [k, v] of [["backup_key", config.backupKey], ["backup_known_hosts", config.backupKnownHosts]] as const) {
+    if (v === undefined || raw[k] === undefined) continue;
+    try {
+      checkSshFilePath(k, v);
+    } catch (e) {
+      problems.push({ message: (e as StewardError).message, where: place([k]), hint: (e as StewardError).hint ?? "" });
+    }
+  }
   if (readFile !== undefined) problems.push(...checkFiles(config, readFile, place));
   if (problems.length > 0) throw configError(file, problems.sort((a, b) => a.where.line - b.where.line || a.where.column - b.where.column));
   return config;
+}
+
+/** backupFiles resolves the backup_* paths; the backup key defaults to the node's key. */
+function backupFiles(raw: RawConfig, base: string): Pick<AgentConfig, "backupKey" | "backupKnownHosts" | "backupIdentity"> {
+  const key = raw.backup_key ?? raw.key;
+  return {
+    ...(key === undefined ? {} : { backupKey: resolve(base, key) }),
+    ...(raw.backup_known_hosts === undefined ? {} : { backupKnownHosts: resolve(base, raw.backup_known_hosts) }),
+    ...(raw.backup_identity === undefined ? {} : { backupIdentity: resolve(base, raw.backup_identity) }),
+  };
 }
 
 /** What is read of a key file: its armor and cipher name, never the whole key. */
@@ -265,6 +293,12 @@ function checkFiles(config: AgentConfig, readFile: ConfigFileReader, place: (pat
     }
   };
   if (config.key !== undefined) checkKey(config.key, place(["key"]));
+  if (config.backupKey !== undefined && config.backupKey !== config.key) checkKey(config.backupKey, place(["backup_key"]));
+  for (const [k, v] of [["backup_known_hosts", config.backupKnownHosts], ["backup_identity", config.backupIdentity]] as const) {
+    if (v === undefined) continue;
+    const f = readFile(v, 1);
+    if (!f.ok) problems.push({ message: `${k}: ${v} ${f.reason}`, where: place([k]), hint: `create it or fix the path (${relative})` });
+  }
   config.remotes.forEach((r, i) => {
     if (r.target.kind !== "ssh") return;
     if (r.knownHosts !== undefined) {
@@ -289,6 +323,9 @@ const HINTS: Readonly<Record<string, string>> = {
   max_source_age: "seconds, e.g. 604800 (a week)",
   jail_conf_dir: "an absolute directory such as /etc/jail.conf.d",
   pf_confirm_window: "seconds, e.g. 60 (0 turns the check off)",
+  backup_key: "the path of the ssh private key for peers and remote stores",
+  backup_known_hosts: "the path of a known_hosts file pinning the peers' and remote stores' host keys",
+  backup_identity: "the path of an age identity file (age-keygen -o FILE)",
   remotes: "a list of {name, url} in priority order",
   name: "a lowercase name such as origin or mirror",
   url: "ssh://user@host/path, user@host:path, https://host/path, or /absolute/path",
@@ -296,7 +333,7 @@ const HINTS: Readonly<Record<string, string>> = {
   known_hosts: "the path of a known_hosts file pinning the server's host key",
 };
 
-const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "key", "jail_conf_dir", "pf_confirm_window", "timeout", "interval", "heartbeat", "max_source_age", "remotes"];
+const TOP_KEYS = ["node", "state", "branch", "trust", "revoked", "key", "jail_conf_dir", "pf_confirm_window", "timeout", "interval", "heartbeat", "max_source_age", "backup_key", "backup_known_hosts", "backup_identity", "remotes"];
 const REMOTE_KEYS = ["name", "url", "key", "known_hosts"];
 
 function schemaProblem(e: ErrorObject, parsed: ParsedFile): ConfigProblem {

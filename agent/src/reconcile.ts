@@ -39,6 +39,8 @@ export interface ObserveContext {
   readonly log: Logger;
   /** The drivers (the registry by default; tests pass their own). */
   readonly drivers?: readonly Driver[];
+  /** The clock drivers observe time with (DriverContext.now); Date.now by default. */
+  readonly now?: () => number;
 }
 
 /**
@@ -175,13 +177,17 @@ export async function observedAfter(desired: DesiredState, run: Pick<ApplyNodeRe
  * hostLayout is where things live on this host, and how its pf loads are confirmed (the
  * network remotes of the configuration: host and TCP port), from the agent configuration. Pure.
  */
-export function hostLayout(config: Pick<AgentConfig, "jailConfDir" | "pfConfirmWindow"> & Partial<Pick<AgentConfig, "remotes">>): HostLayout {
+export function hostLayout(config: Pick<AgentConfig, "jailConfDir" | "pfConfirmWindow" | "backupKey" | "backupKnownHosts" | "backupIdentity"> & Partial<Pick<AgentConfig, "remotes">>): HostLayout {
   const targets = (config.remotes ?? []).flatMap((r) => {
     const t = remoteProbeTarget(r.target);
     return t === undefined ? [] : [{ name: r.name, ...t }];
   });
   const windowMs = (config.pfConfirmWindow ?? DEFAULT_PF_CONFIRM_WINDOW) * 1000;
-  return { jailConfDir: config.jailConfDir ?? DEFAULT_JAIL_CONF_DIR, ...(targets.length === 0 || windowMs === 0 ? {} : { pfConfirm: { targets, windowMs } }) };
+  return {
+    jailConfDir: config.jailConfDir ?? DEFAULT_JAIL_CONF_DIR,
+    backup: { key: config.backupKey, knownHosts: config.backupKnownHosts, identity: config.backupIdentity },
+    ...(targets.length === 0 || windowMs === 0 ? {} : { pfConfirm: { targets, windowMs } }),
+  };
 }
 
 /** remoteProbeTarget is where a remote answers TCP connections: ssh's host and port, an http(s) URL's; none for a local path. */

@@ -146,6 +146,19 @@ test("an empty plan runs nothing and is ok", async () => {
   assert.deepEqual([r.ok, r.outcomes.length, ex.calls.length], [true, 0, 0]);
 });
 
+test("a step whose stderr says its work is already done (`already`) counts as done; other failures still fail", async () => {
+  const step = (argv: Argv, already?: string) => ({ argv, ...(already === undefined ? {} : { already: [already] }) });
+  const action = (id: string, steps: ReturnType<typeof step>[]) => ({ id, kind: "test.x", driver: "test", resource: `test:${id}`, needs: [], teardown: false, effect: "change" as const, steps, cause: "due" as const, reason: "" });
+  const p = { version: 2 as const, id: "p", node: "n", revision: null, actions: [action("a", [step(["zfs", "hold", "t", "d@s"], "tag already exists"), step(["true"])]), action("b", [step(["zfs", "hold", "t", "d@x"], "tag already exists")])], findings: [], blocked: [], summary: { create: 0, change: 2, restart: 0, remove: 0, destroy: 0, findings: 0 } };
+  const ex = new RecordingExecutor([
+    { when: (a) => a.at(-1) === "d@s", reply: { exitCode: 1, stderr: "cannot hold 'd@s': tag already exists on this dataset\n" } },
+    { when: (a) => a.at(-1) === "d@x", reply: { exitCode: 1, stderr: "cannot hold 'd@x': dataset does not exist\n" } },
+  ]);
+  const r = await apply(p, ex, [], { drivers: [] });
+  assert.deepEqual(statuses(r.outcomes), ["applied a", "failed b"]);
+  assert.deepEqual(ex.calls, [["zfs", "hold", "t", "d@s"], ["true"], ["zfs", "hold", "t", "d@x"]]);
+});
+
 /** A plan of one action of a made-up driver, with a postcondition its driver verifies. */
 function verifiedPlan(): Parameters<typeof apply>[0] {
   const action = { id: "v.load:x", kind: "v.load", driver: "v", resource: "v:x", needs: [], teardown: false, effect: "change" as const, steps: [{ argv: ["load", "x"] as Argv }], postcondition: { kind: "v.loaded" }, cause: "missing" as const, reason: "test" };

@@ -124,7 +124,7 @@ test("the agent's status commit carries the host as it left it, next to the repo
   const record = JSON.parse(git(bare, ["show", `${tip}:status/n1.observed.json`])) as { revision: string; host: { jailConfDir: string }; drivers: Record<string, unknown>; protectedPaths: string[] };
   assert.equal(record.revision, main);
   assert.equal(record.host.jailConfDir, join(root, "jail.conf.d"));
-  assert.deepEqual(Object.keys(record.drivers).sort(), ["jail", "pf", "zfs"]);
+  assert.deepEqual(Object.keys(record.drivers).sort(), ["backup", "jail", "pf", "zfs"]);
   assert.ok(record.protectedPaths.includes(join(root, "state")));
 });
 

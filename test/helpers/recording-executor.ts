@@ -2,7 +2,7 @@
  * Test doubles for the Executor: record every argv, answer from a script or pass through to
  * another executor, and fail or "crash" on the N-th command.
  */
-import type { Argv, Executor, RunOptions, RunResult } from "../../agent/src/exec.js";
+import type { Argv, Executor, PipeOptions, PipeResult, RunOptions, RunResult } from "../../agent/src/exec.js";
 
 export type Reply = Partial<Omit<RunResult, "argv">>;
 
@@ -32,6 +32,18 @@ export class RecordingExecutor implements Executor {
     this.writes.push({ path, data, mode });
     if (this.inner !== undefined) return this.inner.writeFile(path, data, mode);
     return { argv: ["(write)", path], exitCode: 0, stdout: "", stderr: "", timedOut: false, durationMs: 0 };
+  }
+
+  /** Every pipeline, in order (its stages). */
+  readonly pipes: (readonly Argv[])[] = [];
+
+  /** pipe records the pipeline; with `inner`, it runs there; without, it succeeds with no output. */
+  async pipe(stages: readonly Argv[], options?: PipeOptions): Promise<PipeResult> {
+    this.pipes.push(stages);
+    const rule = this.rules.find((r) => stages.some((s) => r.when(s)));
+    if (rule === undefined && this.inner?.pipe !== undefined) return this.inner.pipe(stages, options);
+    const argv = (stages[stages.length - 1] ?? ["(pipeline)"]) as Argv;
+    return { argv, exitCode: 0, stdout: "", stderr: "", timedOut: false, durationMs: 0, stages: stages.map((s) => ({ argv: s, exitCode: 0, stderr: "" })), bytes: 0, ...(rule?.reply ?? {}) };
   }
 
   async run(argv: Argv, options?: RunOptions): Promise<RunResult> {

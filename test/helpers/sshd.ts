@@ -44,8 +44,17 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** What a test's sshd lets its client key run. */
+export interface SshdOptions {
+  /**
+   * The forced command of the client key (authorized_keys `command="…"`), e.g. Steward's
+   * backup wrappers; default git-shell, as a git server's account.
+   */
+  readonly command?: string;
+}
+
 /** startSshd starts sshd with its files under `dir` and waits until it listens. */
-export async function startSshd(dir: string): Promise<Sshd> {
+export async function startSshd(dir: string, options: SshdOptions = {}): Promise<Sshd> {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (make host)`);
   if (!existsSync(GIT_SHELL)) throw new Error("git-shell is missing: install git");
   mkdirSync(dir, { recursive: true });
@@ -57,7 +66,8 @@ export async function startSshd(dir: string): Promise<Sshd> {
   // sshd runs the forced command through the account's shell, and Debian's bash then sources
   // ~/.bashrc (SSH_SOURCE_BASHRC) unless SHLVL says it is nested: a developer's slow .bashrc
   // would otherwise add its start-up time to every connection.
-  writeFileSync(authorized, `restrict,environment="SHLVL=1",command="${GIT_SHELL} -c \\"$SSH_ORIGINAL_COMMAND\\"" ${clientKey.publicLine} client\n`);
+  const command = options.command ?? `${GIT_SHELL} -c \\"$SSH_ORIGINAL_COMMAND\\"`;
+  writeFileSync(authorized, `restrict,environment="SHLVL=1",command="${command}" ${clientKey.publicLine} client\n`);
   let lastError = "";
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();

@@ -82,3 +82,33 @@ test("an unknown node is a MANIFEST_REFERENCE error", async () => {
   const model = await templateModel();
   assert.throws(() => desiredStateFor(model, "omega"), (e) => isStewardError(e) && e.code === "MANIFEST_REFERENCE");
 });
+
+test("backups: a service with one policy is one snapshot unit (-r of its container); the replica goes to the first other node", async () => {
+  const { model } = loadModel(await templateWith({ "services/mail.yaml": (t) => t.replace("quota: 2G }", "quota: 2G, backup: light }") }));
+  assert.ok(model);
+  const alpha = desiredStateFor(model, "alpha").backups;
+  const beta = desiredStateFor(model, "beta").backups;
+  const pick = (b: typeof alpha, name: string) => b?.datasets.find((d) => d.dataset === name);
+  assert.deepEqual(
+    alpha?.datasets.map((d) => [d.dataset, d.policy, d.unit, d.recursive]),
+    [
+      ["zroot/steward/data/git/repos", "standard", "zroot/steward/data/git", true],
+      ["zroot/steward/data/mail/mail", "strict", "zroot/steward/data/mail/mail", false],
+      ["zroot/steward/data/mail/spool", "light", "zroot/steward/data/mail/spool", false],
+    ],
+  );
+  assert.deepEqual(pick(alpha, "zroot/steward/data/mail/mail")?.replica, { node: "beta", endpoint: { user: "root", host: "192.168.1.11", port: undefined }, every: 900 });
+  assert.deepEqual(pick(alpha, "zroot/steward/data/mail/mail")?.cold, { pool: "coldbackup", every: 604_800 });
+  assert.equal(pick(alpha, "zroot/steward/data/mail/spool")?.replica, undefined);
+  assert.equal(pick(beta, "tank/steward/data/caldav/collections")?.replica?.node, "alpha", "beta's services replicate to alpha");
+  assert.deepEqual(alpha?.recipients, ["age13uxl9eqy6y3guvycw37qneq4zvem5e2k96q8kjva97l45x0v3cgs7724ga"]);
+});
+
+test("backups: a node whose datasets have no policy gets none", async () => {
+  const { model } = loadModel(await templateWith({ "cluster.yaml": (t) => t.replace("  backup: standard ", "  backup: none ") }));
+  assert.ok(model);
+  assert.equal(desiredStateFor(model, "pi").backups?.datasets.length, 1, "the blog names light itself");
+  const noBlog = loadModel(await templateWith({ "cluster.yaml": (t) => t.replace("  backup: standard ", "  backup: none "), "services/blog.yaml": (t) => t.replace("backup: light", "backup: none") })).model;
+  assert.ok(noBlog);
+  assert.equal(desiredStateFor(noBlog, "pi").backups, undefined);
+});

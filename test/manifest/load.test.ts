@@ -125,6 +125,18 @@ const cases: readonly Case[] = [
   { name: "a manifest in a sub-folder is refused rather than ignored", edits: { "nodes/old/gamma.yaml": "arch: amd64\n" }, want: [["MANIFEST_NAME", "nodes/old/gamma.yaml", 1]] },
   { name: "'internet' cannot be a service name", edits: { "services/internet.yaml": "node: alpha\njail:\n  ip: 10.17.0.99\n" }, want: [["MANIFEST_NAME", "services/internet.yaml", 1]] },
   { name: "a missing cluster.yaml is reported", edits: { "cluster.yaml": null }, want: [["MANIFEST_MISSING", "cluster.yaml", 1]] },
+  { name: "a service naming a backup policy that does not exist is a dangling reference", edits: { [MAIL]: (t) => t.replace("backup: strict", "backup: strcit") }, want: [["MANIFEST_REFERENCE", MAIL, 17]] },
+  { name: "a dataset naming a backup policy that does not exist is a dangling reference", edits: { [MAIL]: (t) => t.replace("quota: 20G }", "quota: 20G, backup: daily }") }, want: [["MANIFEST_REFERENCE", MAIL, 9]] },
+  { name: "a backup policy replicating to an unknown node is a dangling reference", edits: { "cluster.yaml": (t) => t.replace("replica: [beta, alpha]   # the first", "replica: [gamma, alpha]   # the first") }, want: [["MANIFEST_REFERENCE", "cluster.yaml", 19]] },
+  { name: "a backup policy sending to an unknown remote is a dangling reference", edits: { "cluster.yaml": (t) => t.replace("{ to: offsite, every: 6h }", "{ to: ofsite, every: 6h }") }, want: [["MANIFEST_REFERENCE", "cluster.yaml", 21]] },
+  { name: "remote copies without recipients are refused at each policy's remote", edits: { "cluster.yaml": (t) => t.replace(/^  recipients: .*\n/m, "") }, want: [["MANIFEST_MISSING", "cluster.yaml", 20], ["MANIFEST_MISSING", "cluster.yaml", 24], ["MANIFEST_MISSING", "cluster.yaml", 27]] },
+  { name: "a node's own pool cannot be a cold pool (it is exported after each copy)", edits: { "cluster.yaml": (t) => t.replace("cold: coldbackup", "cold: zroot") }, want: [["MANIFEST_CONFLICT", "cluster.yaml", 20]] },
+  { name: "a policy that keeps no snapshot is refused", edits: { "cluster.yaml": (t) => t.replace("keep: { hourly: 24, daily: 7 }", "keep: { hourly: 0 }") }, want: [["MANIFEST_INVALID", "cluster.yaml", 27]] },
+  { name: "a replica only on the service's own node is refused where the service gets the policy", edits: { "cluster.yaml": (t) => t.replace("    standard:\n      keep: { hourly: 24, daily: 14, weekly: 4 }\n      replica: [beta, alpha]", "    standard:\n      keep: { hourly: 24, daily: 14, weekly: 4 }\n      replica: [alpha]") }, want: [["MANIFEST_CONFLICT", "services/git.yaml", 9]] },
+  { name: "a replica peer without receive: or address: is refused for each service that sends it one", edits: { "nodes/beta.yaml": (t) => t.replace(/^address: .*\n/m, "") }, want: [["MANIFEST_MISSING", "services/git.yaml", 9], ["MANIFEST_MISSING", MAIL, 17]] },
+  { name: "a backup recipient that is not an age public key is refused", edits: { "cluster.yaml": (t) => t.replace(/recipients: \[age1[a-z0-9]+\]/, "recipients: [ssh-ed25519 AAAA]") }, want: [["MANIFEST_SCHEMA", "cluster.yaml", 13]] },
+  { name: "a backup policy cannot be called none", edits: { "cluster.yaml": (t) => t.replace("    light: ", "    none:  ") }, want: [["MANIFEST_SCHEMA", "cluster.yaml", 26]] },
+  { name: "a replica endpoint with a path is refused (the forced command decides where)", edits: { "nodes/beta.yaml": (t) => `${t}receive: ssh://root@192.168.1.11/tank\n` }, want: [["MANIFEST_SCHEMA", "nodes/beta.yaml", 6]] },
   { name: "a broken node is reported once, not again by its services", edits: { "nodes/alpha.yaml": "arch: sparc64\npool: zroot\ninterface: em0\n" }, want: [["MANIFEST_SCHEMA", "nodes/alpha.yaml", 1]] },
 ];
 
@@ -192,4 +204,21 @@ test("YAML errors after error recovery are placed on their real line", async () 
   const { diagnostics } = loadModel(await templateWith({ "cluster.yaml": "*a: 0\naddress: !!str {}\n" }));
   const tag = diagnostics.find((d) => d.code === "MANIFEST_YAML" && d.where.line === 2);
   assert.ok(tag, JSON.stringify(diagnostics.map((d) => d.where)));
+});
+
+test("backup policies resolve: a service's own, else the default; durations in seconds; kinds kept at 0 dropped", async () => {
+  const { model, diagnostics } = loadModel(await templateWith({ [MAIL]: (t) => t.replace("quota: 2G }", "quota: 2G, backup: none }") }));
+  assert.deepEqual(diagnostics, []);
+  const policy = (service: string, dataset: string): string | undefined => model?.services.find((s) => s.name === service)?.datasets.find((d) => d.name === dataset)?.backup;
+  assert.deepEqual([policy("mail", "mail"), policy("mail", "spool"), policy("git", "repos"), policy("blog", "www")], ["strict", undefined, "standard", "light"]);
+  const strict = model?.cluster.backups?.policies["strict"];
+  assert.deepEqual(strict, {
+    name: "strict",
+    keep: { frequent: 4, hourly: 48, daily: 30, weekly: 8, monthly: 12 },
+    replica: { to: ["beta", "alpha"], every: undefined },
+    cold: { pool: "coldbackup", every: 604_800 },
+    remote: { to: "offsite", every: 21_600 },
+  });
+  assert.deepEqual(model?.cluster.backups?.remotes["offsite"], { user: "steward", host: "backup.example.net", port: undefined });
+  assert.equal(model?.cluster.backups?.drill, 604_800);
 });

@@ -129,8 +129,8 @@ test("the reported observation keeps what the plan reads and nothing a jail's ad
       applied: { version: 1, jails: { [mail.name]: { confSha256: undefined, packages: [], rc: { old_enable: "YES" }, files: {}, pendingRestarts: [] } } },
     },
   };
-  // The ZFS and jail drivers: what the pf driver observes is not what this test is about.
-  const drivers = DRIVERS.filter((d) => d.name !== "pf");
+  // The ZFS and jail drivers: what the pf and backup drivers observe is not what this test is about.
+  const drivers = DRIVERS.filter((d) => d.name !== "pf" && d.name !== "backup");
   const record = makeObservedRecord(desired, observed, [], drivers);
   const text = renderObserved(record);
   assert.ok(!text.includes("hunter2") && !text.includes("db_password"), "a variable the plan does not read stays on the node");

@@ -1,6 +1,6 @@
 /**
  * The agent's runs, each in a worker thread (run-worker.ts runs run.ts runOnce there), so that
- * an idle agent holds only what waiting needs (docs/agent.md, "Memory"). A run loads the whole
+ * an idle agent holds only what waiting needs (docs/agent.md, "The loop": its memory). A run loads the whole
  * flow (isomorphic-git, the schema validators, every driver) and allocates for it; in the
  * agent's own thread all of that would stay, and what of the heap V8 gives back, and when,
  * would be left to its heuristics. The worker is kept between runs that follow each other

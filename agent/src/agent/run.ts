@@ -17,6 +17,8 @@ import type { ServiceReport } from "../status/document.js";
 import { makeObservedRecord } from "../status/observed.js";
 import { reportStatus, type StatusReport } from "../status/status.js";
 import { STEWARD_VERSION } from "../version.js";
+import { backupDriver } from "../drivers/backup/driver.js";
+import { readBackupReport } from "../drivers/backup/observe.js";
 import { observeHostFacts } from "./host-facts.js";
 import type { RunOutcome } from "./run-isolated.js";
 import { judgeCycle, type CycleVerdict } from "./schedule.js";
@@ -82,7 +84,7 @@ export async function runOnce(options: RunOptions, run: RunContext): Promise<Run
   // the supervised services; the host as the run left it, for a plan of another revision made
   // elsewhere (steward plan --rev on a clone), not read again when the agent is stopping (the
   // report then carries none); and the host's facts.
-  const [services, observed, host] = await Promise.all([
+  const [services, observed, host, backups] = await Promise.all([
     desired === undefined
       ? []
       : (options.health ?? healthReports)(desired, executor).catch((e: unknown): ServiceReport[] => {
@@ -93,6 +95,13 @@ export async function runOnce(options: RunOptions, run: RunContext): Promise<Run
       ? undefined
       : observedAfter(desired, reconcile.run, { executor, stateDir: config.state, log }).then((state) => (state === undefined ? undefined : makeObservedRecord(desired, state, agentPaths(config)))),
     observeHostFacts(executor, desired?.node.pool),
+    // How old each dataset's backups are, and where the cold disks are (drivers/backup/report.ts).
+    desired?.backups === undefined
+      ? undefined
+      : readBackupReport(backupDriver.slice(desired), { executor, stateDir: config.state, log }).catch((e: unknown) => {
+          log.warn({ error: String(e) }, "backup ages not observed");
+          return undefined;
+        }),
   ]);
   const report = await reportStatus(
     {
@@ -107,7 +116,7 @@ export async function runOnce(options: RunOptions, run: RunContext): Promise<Run
       push: !run.stop.aborted,
       cache: run.cache,
     },
-    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host, ...(observed === undefined ? {} : { observed }) },
+    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host, ...(observed === undefined ? {} : { observed }), ...(backups === undefined ? {} : { backups: backups.datasets, coldDisks: backups.disks }) },
   );
   logRun(log, verdict, reconcile, report);
   return { verdict, reconcile, error, report };

@@ -51,7 +51,16 @@ export async function apply(plan: Plan, executor: Executor, observers: readonly 
       for (const o of observers) await o.onActionStart?.(action);
       const started = performance.now();
       try {
-        outcome = await runAction(action, driverOf(action.driver, drivers), executor, contents);
+        const progress = (bytes: number): void => {
+          for (const o of observers) {
+            try {
+              o.onActionProgress?.(action, bytes);
+            } catch {
+              // Progress is for people; a broken listener must not fail the action.
+            }
+          }
+        };
+        outcome = await runAction(action, driverOf(action.driver, drivers), executor, contents, progress);
       } catch (e) {
         outcome = {
           action: action.id,

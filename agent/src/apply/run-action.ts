@@ -1,8 +1,8 @@
 /**
  * Running one action: its driver checks its precondition (when it has one), then its steps run
  * in order through the executor, each with its stdin (looked up by hash in the content store)
- * and its timeout, stopping at the first failure, then its driver verifies its postcondition
- * (when it has one). Knows no driver by name.
+ * and its timeout, stopping at the first failure (a pipeline's progress goes to `onProgress`),
+ * then its driver verifies its postcondition (when it has one). Knows no driver by name.
  */
 import type { CheckResult, Driver } from "../drivers/driver.js";
 import type { ErrorCode } from "../errors.js";
@@ -38,7 +38,7 @@ function failedFrom(action: ActionBase, r: RunResult, started: number): RunOutco
  * effects: the commands. An exception from the executor or the driver's check propagates
  * (apply turns it into `failed`).
  */
-export async function runAction(action: ActionBase, driver: Driver | undefined, executor: Executor, contents: ContentStore): Promise<RunOutcome> {
+export async function runAction(action: ActionBase, driver: Driver | undefined, executor: Executor, contents: ContentStore, onProgress?: (bytes: number) => void): Promise<RunOutcome> {
   const started = performance.now();
   if (action.precondition !== undefined) {
     if (driver?.check === undefined) {
@@ -49,6 +49,14 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
     if (checked.kind === "refused") return refusedFrom(action, checked, "APPLY_PRECONDITION", started);
   }
   for (const step of action.steps) {
+    if ("pipeline" in step) {
+      if (executor.pipe === undefined) {
+        return { action: action.id, status: "failed", code: "INTERNAL", argv: step.pipeline[0] ?? null, exitCode: null, stderr: "", message: "this executor runs no pipelines", durationMs: performance.now() - started };
+      }
+      const r = await executor.pipe(step.pipeline, { ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }), ...(onProgress === undefined ? {} : { onProgress }) });
+      if (r.exitCode !== 0 || r.timedOut) return failedFrom(action, r, started);
+      continue;
+    }
     let input: Uint8Array | undefined;
     if (step.input !== undefined) {
       input = contents.get(step.input.sha256);
@@ -60,7 +68,10 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
       "write" in step
         ? await executor.writeFile(step.write, input as Uint8Array, step.mode)
         : await executor.run(step.argv, { ...(input === undefined ? {} : { input }), ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }) });
-    if (r.exitCode !== 0 || r.timedOut) return failedFrom(action, r, started);
+    if (r.exitCode !== 0 || r.timedOut) {
+      const done = !r.timedOut && r.exitCode !== null && "argv" in step && (step.already ?? []).some((text) => r.stderr.includes(text));
+      if (!done) return failedFrom(action, r, started);
+    }
   }
   if (action.postcondition !== undefined) {
     if (driver?.verify === undefined) {

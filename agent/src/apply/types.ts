@@ -56,5 +56,10 @@ export interface ApplyObserver {
   onApplyStart?(plan: Plan): void | Promise<void>;
   onActionStart?(action: Action): void | Promise<void>;
   onActionEnd?(action: Action, outcome: ActionOutcome): void | Promise<void>;
+  /**
+   * A pipeline of the running action moved `bytes` so far (at most once a second). Not
+   * awaited, and what it throws is ignored: progress is for people, it must not stop a send.
+   */
+  onActionProgress?(action: Action, bytes: number): void;
   onApplyEnd?(plan: Plan, result: ApplyResult): void | Promise<void>;
 }

@@ -34,6 +34,8 @@ checked when it is read):
   trust: /usr/local/etc/steward/allowed_signers
   revoked: /usr/local/etc/steward/revoked_keys     # optional
   timeout: 30
+  backup_known_hosts: /usr/local/etc/steward/backup_known_hosts   # optional: peers, remote stores
+  backup_identity: /usr/local/etc/steward/backup.age   # optional: decrypts remote copies (drills)
   remotes:
     - name: origin
       url: ssh://git@git.home.arpa:22/srv/git/cluster.git

@@ -25,6 +25,12 @@ export interface DriverContext {
   /** The agent's state directory; undefined when there is none (a plan from a checkout). */
   readonly stateDir: string | undefined;
   readonly log: Logger;
+  /**
+   * The clock (Unix ms) for drivers whose plans depend on time (backups: what is due). Observe
+   * reads it once and puts it in its observation, so plan stays a pure function. Date.now
+   * when absent; tests pass their own.
+   */
+  readonly now?: () => number;
 }
 
 /** What a driver's plan gives the generic planner. */

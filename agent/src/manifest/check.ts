@@ -221,6 +221,8 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
     }
   }
 
+  out.push(...checkBackups(input));
+
   // Destroy lists must not name a dataset still wanted, nor a container of one.
   for (const n of input.nodes) {
     (n.raw.destroy ?? []).forEach((target, i) => {
@@ -241,6 +243,103 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
 }
 
 type Report = (code: ErrorCode, where: Where, message: string, hint: string) => void;
+
+/**
+ * checkBackups checks what the schema cannot about backups: every policy a service, dataset
+ * or the defaults name exists; a policy's replica nodes and remote exist, and copies to a
+ * remote have recipients; a cold pool is no node's own pool (it is exported after each copy);
+ * every service with a replica has a peer other than its own node, reachable (`receive:` or
+ * `address:`).
+ */
+function checkBackups(input: CheckInput): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const error = (code: ErrorCode, where: Where, message: string, hint: string): void => {
+    out.push({ code, severity: "error", where, message, hint });
+  };
+  const { locate } = input;
+  const cluster = input.cluster;
+  const backups = cluster?.raw.backups;
+  const policies = backups?.policies ?? {};
+  const policyNames = Object.keys(policies);
+  const nodeNames = new Set([...input.nodes.map((n) => n.name), ...input.brokenNodes]);
+  const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
+  const names = (list: string | readonly string[] | { readonly to: string | readonly string[] }): readonly string[] => (typeof list === "string" ? [list] : Array.isArray(list) ? list : names((list as { to: string | readonly string[] }).to));
+  const reference = (name: string | undefined, where: () => Where): boolean => {
+    if (name === undefined || name === "none") return false;
+    if (Object.hasOwn(policies, name)) return true;
+    // cluster.yaml failed its own checks (reported there): its policies are unknown, not missing.
+    if (cluster === undefined) return false;
+    const close = closest(name, policyNames);
+    error("MANIFEST_REFERENCE", where(), `backup: policy '${name}' does not exist`, close !== undefined ? `did you mean '${close}'?` : policyNames.length > 0 ? `name one of cluster.yaml backups.policies: ${policyNames.join(", ")}, or none` : "define it in cluster.yaml under backups.policies, or write none");
+    return false;
+  };
+
+  if (cluster !== undefined) {
+    const file = cluster.file;
+    reference(cluster.raw.defaults?.backup, () => locate(file, ["defaults", "backup"]));
+    const pools = new Map(input.nodes.map((n) => [n.raw.pool, n.name]));
+    for (const [name, p] of Object.entries(policies)) {
+      const at = (...path: string[]): Where => locate(file, ["backups", "policies", name, ...path]);
+      if (!Object.values(p.keep).some((n) => n !== undefined && n > 0)) {
+        error("MANIFEST_INVALID", at("keep"), `backups.policies.${name}.keep keeps no snapshot`, "keep at least one kind, e.g. keep: { hourly: 24, daily: 7 }; or name the policy none where it is used");
+      }
+      if (p.replica !== undefined) {
+        for (const peer of names(p.replica)) {
+          if (!nodeNames.has(peer)) {
+            const close = closest(peer, [...nodeNames]);
+            error("MANIFEST_REFERENCE", at("replica"), `backups.policies.${name}.replica: node '${peer}' does not exist`, close !== undefined ? `did you mean '${close}'?` : `name a node (a file nodes/<node>.yaml)`);
+          }
+        }
+      }
+      if (p.remote !== undefined) {
+        const remote = typeof p.remote === "string" ? p.remote : p.remote.to;
+        const remotes = Object.keys(backups?.remotes ?? {});
+        if (!remotes.includes(remote)) {
+          const close = closest(remote, remotes);
+          error("MANIFEST_REFERENCE", at("remote"), `backups.policies.${name}.remote: remote '${remote}' does not exist`, close !== undefined ? `did you mean '${close}'?` : "define it under backups.remotes, e.g. offsite: ssh://steward@backup.example.net");
+        } else if ((backups?.recipients ?? []).length === 0) {
+          error("MANIFEST_MISSING", at("remote"), `backups.policies.${name}.remote: remote copies are encrypted, but backups.recipients is not set`, "add backups.recipients: [age1...] (age-keygen prints the public key of a new identity)");
+        }
+      }
+      if (p.cold !== undefined) {
+        const pool = typeof p.cold === "string" ? p.cold : p.cold.pool;
+        const owner = pools.get(pool);
+        if (owner !== undefined) {
+          error("MANIFEST_CONFLICT", at("cold"), `backups.policies.${name}.cold: ${pool} is the pool of node '${owner}'`, "a cold pool is a removable disk Steward exports after each copy: name that disk's own pool");
+        }
+      }
+    }
+  }
+
+  const defaultPolicy = cluster?.raw.defaults?.backup;
+  for (const s of input.services) {
+    reference(s.raw.backup, () => locate(s.file, ["backup"]));
+    // Each policy the service's datasets end up with, placed where it is named for them.
+    const used = new Map<string, Where>();
+    for (const [short, props] of Object.entries(s.raw.datasets ?? {})) {
+      const own = props["backup"];
+      if (own !== undefined) reference(own, () => locate(s.file, ["datasets", short, "backup"]));
+      const policy = own ?? s.raw.backup ?? defaultPolicy;
+      if (policy === undefined || !Object.hasOwn(policies, policy) || used.has(policy)) continue;
+      used.set(policy, locate(s.file, own !== undefined ? ["datasets", short, "backup"] : s.raw.backup !== undefined ? ["backup"] : ["datasets", short]));
+    }
+    for (const [policy, where] of used) {
+      const replica = policies[policy]?.replica;
+      if (replica === undefined) continue;
+      const peers = names(replica).filter((n) => n !== s.raw.node);
+      const peer = peers[0];
+      if (peer === undefined) {
+        error("MANIFEST_CONFLICT", where, `backup: policy '${policy}' replicates only to node '${s.raw.node}', this service's own node`, `list another node first in backups.policies.${policy}.replica, e.g. replica: [${[...nodeNames].filter((n) => n !== s.raw.node).slice(0, 1).join("") || "beta"}, ${s.raw.node}]`);
+        continue;
+      }
+      const node = nodesByName.get(peer);
+      if (node !== undefined && node.raw.receive === undefined && node.raw.address === undefined) {
+        error("MANIFEST_MISSING", where, `backup: the replica of service '${s.name}' goes to node '${peer}', which has neither receive: nor address:`, `add address: (or receive: ssh://user@host:port) to nodes/${peer}.yaml`);
+      }
+    }
+  }
+  return out;
+}
 
 /**
  * checkDatasetProperties checks what the schema cannot about ZFS properties, at `path` (a

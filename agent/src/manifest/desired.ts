@@ -9,7 +9,7 @@
  * Property values are written the way `zfs get -Hp` prints them, so that desired and observed
  * compare as plain strings.
  */
-import type { ClusterModel, DatasetSpec, DesiredState, ServiceSpec } from "./types.js";
+import { PERIOD_SECONDS, SNAPSHOT_PERIODS, type BackupPolicy, type ClusterModel, type DatasetBackup, type DatasetSpec, type DesiredState, type NodeBackups, type NodeSpec, type ServiceSpec, type SshEndpoint } from "./types.js";
 import { StewardError } from "../errors.js";
 import { hostMountpoint, jailRoot } from "./paths.js";
 import { isSizeProperty } from "../drivers/zfs/properties.js";
@@ -90,6 +90,7 @@ export function desiredStateFor(model: ClusterModel, name: string): DesiredState
       : [{ name: jailRootName(node.pool, s.name), properties: { mountpoint: jailRoot(node.jails, s.name) }, drift: s.drift, owner: s.name, role: "clone", origin: `${baseName(node.pool, s.release)}@${BASE_SNAPSHOT}` }],
   );
   const network = compilePolicy(model).nodes.find((n) => n.node === name);
+  const backups = nodeBackups(model, node, services);
   return {
     revision: model.revision,
     node,
@@ -98,7 +99,58 @@ export function desiredStateFor(model: ClusterModel, name: string): DesiredState
     ...(network === undefined ? {} : { network }),
     datasets: [...containers, ...bases, ...roots, ...data].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     destroy: [...node.destroy].sort(),
+    ...(backups === undefined ? {} : { backups }),
   };
+}
+
+/** shortestPeriod is the length, in seconds, of the most frequent kind of snapshot a policy keeps. */
+export function shortestPeriod(policy: Pick<BackupPolicy, "keep">): number {
+  const kind = SNAPSHOT_PERIODS.find((k) => (policy.keep[k] ?? 0) > 0);
+  return kind === undefined ? PERIOD_SECONDS.daily : PERIOD_SECONDS[kind];
+}
+
+/** peerEndpoint is how a node is reached to receive replicas: its `receive:`, else root at its address. */
+export function peerEndpoint(node: NodeSpec | undefined): SshEndpoint | undefined {
+  if (node === undefined) return undefined;
+  return node.receive ?? (node.address === undefined ? undefined : { user: "root", host: node.address, port: undefined });
+}
+
+/**
+ * nodeBackups resolves the backup policies of a node's datasets (schema/README.md,
+ * "Backups"). A service whose datasets all have the same policy is snapshotted as one unit
+ * (`zfs snapshot -r` of its container: atomic); otherwise each dataset on its own. The
+ * replica goes to the policy's first node that is not this one. Undefined when no dataset
+ * has a policy.
+ */
+function nodeBackups(model: ClusterModel, node: NodeSpec, services: readonly ServiceSpec[]): NodeBackups | undefined {
+  const spec = model.cluster.backups;
+  if (spec === undefined) return undefined;
+  const datasets: DatasetBackup[] = [];
+  for (const s of services) {
+    const first = s.datasets[0]?.backup;
+    const together = first !== undefined && s.datasets.every((d) => d.backup === first);
+    for (const d of s.datasets) {
+      const policy = d.backup === undefined ? undefined : spec.policies[d.backup];
+      if (policy === undefined) continue;
+      const name = datasetName(node.pool, s.name, d.name);
+      const peer = policy.replica?.to.find((n) => n !== node.name);
+      const remote = policy.remote === undefined ? undefined : spec.remotes[policy.remote.to];
+      datasets.push({
+        dataset: name,
+        service: s.name,
+        short: d.name,
+        policy: policy.name,
+        unit: together ? `${node.pool}/steward/data/${s.name}` : name,
+        recursive: together,
+        keep: policy.keep,
+        ...(peer === undefined ? {} : { replica: { node: peer, endpoint: peerEndpoint(model.nodes.find((n) => n.name === peer)), every: policy.replica?.every ?? shortestPeriod(policy) } }),
+        ...(policy.cold === undefined ? {} : { cold: policy.cold }),
+        ...(policy.remote === undefined || remote === undefined ? {} : { remote: { name: policy.remote.to, endpoint: remote, every: policy.remote.every } }),
+      });
+    }
+  }
+  if (datasets.length === 0) return undefined;
+  return { datasets: datasets.sort((a, b) => (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0)), recipients: spec.recipients, drill: spec.drill };
 }
 
 function serviceDatasetSpecs(pool: string, jails: string, s: ServiceSpec): DatasetSpec[] {

@@ -8,9 +8,9 @@
 import type { Diagnostic, Where } from "../errors.js";
 import { checkSemantics } from "./check.js";
 import { durationSeconds } from "./duration.js";
-import { DEFAULT_SSH_PORT, INTERNET, ROUTE_SHORTHANDS, isAddressTarget, splitRoute, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
+import { DEFAULT_SSH_PORT, INTERNET, ROUTE_SHORTHANDS, isAddressTarget, splitRoute, type Entry, type Locate, type RawBackups, type RawCluster, type RawNode, type RawService } from "./raw.js";
 import { validateSchema, type ManifestKind } from "./schema.js";
-import type { ClusterModel, ClusterSpec, NodeSpec, RepoSnapshot, RouteSpec, ServiceSpec } from "./types.js";
+import { SNAPSHOT_PERIODS, type BackupPolicy, type BackupsSpec, type ClusterModel, type ClusterSpec, type NodeSpec, type RepoSnapshot, type RouteSpec, type ServiceSpec, type SnapshotPeriod, type SshEndpoint } from "./types.js";
 import { locate, MAX_MANIFEST_BYTES, parseYaml, type ParsedFile } from "./yaml.js";
 
 export interface LoadResult {
@@ -154,6 +154,7 @@ function byPosition(a: Diagnostic, b: Diagnostic): number {
 }
 
 function buildCluster(raw: RawCluster): ClusterSpec {
+  const backups = raw.backups === undefined ? undefined : buildBackups(raw.backups);
   return {
     domain: raw.domain ?? DEFAULT_DOMAIN,
     jailNetwork: raw.network.jails,
@@ -162,7 +163,43 @@ function buildCluster(raw: RawCluster): ClusterSpec {
     drift: raw.defaults?.drift ?? "correct",
     datasetDefaults: { ...(raw.defaults?.datasets ?? {}) },
     ...(raw.defaults?.budget === undefined ? {} : { budget: durationSeconds(raw.defaults.budget) }),
+    ...(backups === undefined ? {} : { backups }),
+    ...(raw.defaults?.backup === undefined ? {} : { backup: raw.defaults.backup }),
   };
+}
+
+const DEFAULT_REMOTE_EVERY = "1d";
+const DEFAULT_COLD_EVERY = "1w";
+const DEFAULT_DRILL = "1w";
+
+function buildBackups(raw: RawBackups): BackupsSpec {
+  const policies: Record<string, BackupPolicy> = {};
+  for (const [name, p] of Object.entries(raw.policies ?? {})) {
+    const keep: Partial<Record<SnapshotPeriod, number>> = {};
+    for (const period of SNAPSHOT_PERIODS) {
+      const n = p.keep[period];
+      if (n !== undefined && n > 0) keep[period] = n;
+    }
+    const replica = p.replica === undefined ? undefined : typeof p.replica === "string" || Array.isArray(p.replica) ? { to: p.replica, every: undefined } : (p.replica as { to: string | readonly string[]; every?: string });
+    policies[name] = {
+      name,
+      keep,
+      ...(replica === undefined ? {} : { replica: { to: typeof replica.to === "string" ? [replica.to] : [...replica.to], every: replica.every === undefined ? undefined : durationSeconds(replica.every) } }),
+      ...(p.cold === undefined ? {} : { cold: typeof p.cold === "string" ? { pool: p.cold, every: durationSeconds(DEFAULT_COLD_EVERY) } : { pool: p.cold.pool, every: durationSeconds(p.cold.every ?? DEFAULT_COLD_EVERY) } }),
+      ...(p.remote === undefined ? {} : { remote: typeof p.remote === "string" ? { to: p.remote, every: durationSeconds(DEFAULT_REMOTE_EVERY) } : { to: p.remote.to, every: durationSeconds(p.remote.every ?? DEFAULT_REMOTE_EVERY) } }),
+    };
+  }
+  const remotes: Record<string, SshEndpoint> = {};
+  for (const [name, url] of Object.entries(raw.remotes ?? {})) remotes[name] = parseSshEndpoint(url);
+  return { recipients: [...(raw.recipients ?? [])], remotes, policies, drill: durationSeconds(raw.drill ?? DEFAULT_DRILL) };
+}
+
+/** parseSshEndpoint reads a schema-valid `ssh://[user@]host[:port]`. */
+export function parseSshEndpoint(url: string): SshEndpoint {
+  const m = /^ssh:\/\/(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::([0-9]+))?$/.exec(url);
+  if (m === null) throw new Error(`not an ssh endpoint: ${url}`);
+  const host = (m[2] as string).replace(/^\[(.*)\]$/, "$1");
+  return { user: m[1], host, port: m[3] === undefined ? undefined : Number(m[3]) };
 }
 
 function buildNode(e: Entry<RawNode>, cluster: ClusterSpec, locate: Locate): NodeSpec {
@@ -173,6 +210,7 @@ function buildNode(e: Entry<RawNode>, cluster: ClusterSpec, locate: Locate): Nod
     interface: e.raw.interface,
     address: e.raw.address,
     ssh: e.raw.ssh ?? DEFAULT_SSH_PORT,
+    ...(e.raw.receive === undefined ? {} : { receive: parseSshEndpoint(e.raw.receive) }),
     release: e.raw.release ?? cluster.release,
     jails: (e.raw.jails ?? DEFAULT_JAILS_DIR).replace(/(.)\/+$/, "$1"),
     destroy: [...(e.raw.destroy ?? [])],
@@ -196,12 +234,13 @@ function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonl
     services: [...(raw.jail.services ?? [])],
     rc: Object.fromEntries(Object.entries(raw.jail.rc ?? {}).map(([k, v]) => [k, String(v)])),
     datasets: Object.entries(raw.datasets ?? {}).map(([name, props]) => {
-      const { mount, ...rest } = props;
+      const { mount, backup, ...rest } = props;
       return {
         name,
         mount: mount?.replace(/(.)\/+$/, "$1"),
         ...(mount === undefined ? {} : { mountWhere: locate(e.file, ["datasets", name, "mount"]) }),
         properties: { ...cluster.datasetDefaults, ...rest },
+        ...policyOf(backup ?? raw.backup ?? cluster.backup),
         where: { file: e.file, line: 1, column: 1 },
       };
     }),
@@ -209,8 +248,14 @@ function buildService(e: Entry<RawService>, cluster: ClusterSpec, nodes: readonl
     expose: (raw.expose ?? []).map((spec, i) => ({ ...parsePort(spec), where: locate(e.file, ["expose", i]) })),
     routes: (raw.routes ?? []).flatMap((spec, i) => parseRoute(spec).map((r) => ({ ...r, where: locate(e.file, ["routes", i]), text: spec }))),
     ...(raw.budget !== undefined ? { budget: durationSeconds(raw.budget) } : cluster.budget !== undefined ? { budget: cluster.budget } : {}),
+    ...policyOf(raw.backup ?? cluster.backup),
     where: { file: e.file, line: 1, column: 1 },
   };
+}
+
+/** policyOf is the `backup` field of a service or dataset: absent for none. */
+function policyOf(name: string | undefined): { backup?: string } {
+  return name === undefined || name === "none" ? {} : { backup: name };
 }
 
 function parsePort(spec: string): { port: number; proto: "tcp" | "udp" } {

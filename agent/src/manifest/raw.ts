@@ -13,7 +13,27 @@ export interface RawCluster {
     readonly drift?: "correct" | "report";
     readonly budget?: string;
     readonly datasets?: Readonly<Record<string, string>>;
+    readonly backup?: string;
   };
+  readonly backups?: RawBackups;
+}
+
+/** A target written as a name, or as `{<key>: name, every: duration}`. */
+export type RawTarget<K extends string> = string | ({ readonly [P in K]: string } & { readonly every?: string });
+
+/** cluster.yaml `backups:` (schema/cluster.schema.json). */
+export interface RawBackups {
+  readonly recipients?: readonly string[];
+  readonly remotes?: Readonly<Record<string, string>>;
+  readonly policies?: Readonly<Record<string, RawBackupPolicy>>;
+  readonly drill?: string;
+}
+
+export interface RawBackupPolicy {
+  readonly keep: Readonly<Partial<Record<"frequent" | "hourly" | "daily" | "weekly" | "monthly", number>>>;
+  readonly replica?: string | readonly string[] | { readonly to: string | readonly string[]; readonly every?: string };
+  readonly cold?: RawTarget<"pool">;
+  readonly remote?: RawTarget<"to">;
 }
 
 export interface RawNode {
@@ -22,6 +42,7 @@ export interface RawNode {
   readonly interface: string;
   readonly address?: string;
   readonly ssh?: number;
+  readonly receive?: string;
   readonly release?: string;
   readonly jails?: string;
   readonly destroy?: readonly string[];
@@ -32,6 +53,7 @@ export interface RawService {
   readonly node: string;
   readonly drift?: "correct" | "report";
   readonly budget?: string;
+  readonly backup?: string;
   readonly jail: {
     readonly ip: string;
     readonly release?: string;

@@ -52,6 +52,46 @@ export interface ClusterSpec {
   readonly datasetDefaults: Readonly<Record<string, string>>;
   /** Downtime a service may have per calendar month, in seconds, unless it says otherwise. */
   readonly budget?: number;
+  /** `backups:`: policies, remotes, recipients; absent when cluster.yaml has none. */
+  readonly backups?: BackupsSpec;
+  /** The backup policy of every service unless it says otherwise (`none` when not set). */
+  readonly backup?: string;
+}
+
+/** The kinds of snapshots a policy keeps (sanoid's names), shortest first. */
+export const SNAPSHOT_PERIODS = ["frequent", "hourly", "daily", "weekly", "monthly"] as const;
+export type SnapshotPeriod = (typeof SNAPSHOT_PERIODS)[number];
+
+/** Each kind's length in seconds, for ages and overdue checks (a month counts as 30 days). */
+export const PERIOD_SECONDS: Readonly<Record<SnapshotPeriod, number>> = { frequent: 900, hourly: 3600, daily: 86_400, weekly: 604_800, monthly: 2_592_000 };
+
+/** An SSH endpoint of a peer or a remote (`ssh://[user@]host[:port]`). */
+export interface SshEndpoint {
+  readonly user: string | undefined;
+  readonly host: string;
+  readonly port: number | undefined;
+}
+
+/** One backup policy of cluster.yaml, defaults filled in; durations in seconds. */
+export interface BackupPolicy {
+  readonly name: string;
+  /** How many snapshots of each kind to keep; kinds absent or 0 are not taken. */
+  readonly keep: Readonly<Partial<Record<SnapshotPeriod, number>>>;
+  /** Peer nodes, in order: the first that is not the service's own node holds the replica. */
+  readonly replica?: { readonly to: readonly string[]; readonly every: number | undefined };
+  readonly cold?: { readonly pool: string; readonly every: number };
+  readonly remote?: { readonly to: string; readonly every: number };
+}
+
+/** cluster.yaml `backups:`, resolved. */
+export interface BackupsSpec {
+  /** age recipients remote copies are encrypted to. */
+  readonly recipients: readonly string[];
+  /** Remote file stores by name. */
+  readonly remotes: Readonly<Record<string, SshEndpoint>>;
+  readonly policies: Readonly<Record<string, BackupPolicy>>;
+  /** How often a restore drill runs, in seconds. */
+  readonly drill: number;
 }
 
 export interface NodeSpec {
@@ -62,6 +102,8 @@ export interface NodeSpec {
   readonly address: string | undefined;
   /** The port of the node's own sshd (default 22): never redirected to a jail. */
   readonly ssh: number;
+  /** How peers reach it to send replicas (`receive:`); absent: root at `address`. */
+  readonly receive?: SshEndpoint;
   readonly release: string | undefined;
   /** Directory of jail roots; a jail's root is `${jails}/${service}`. */
   readonly jails: string;
@@ -118,6 +160,8 @@ export interface ServiceDataset {
   readonly mountWhere?: Where;
   /** ZFS properties as written, defaults merged in (sizes still as written, e.g. "20G"). */
   readonly properties: Readonly<Record<string, string>>;
+  /** Its backup policy, a name in backups.policies (its own, else its service's); absent: none. */
+  readonly backup?: string;
   readonly where: Where;
 }
 
@@ -138,6 +182,8 @@ export interface ServiceSpec {
   readonly routes: readonly RouteSpec[];
   /** Downtime allowed per calendar month, in seconds (its own or the cluster's); absent: none set. */
   readonly budget?: number;
+  /** Its backup policy: its own `backup:`, else the cluster's default; absent: none. */
+  readonly backup?: string;
   readonly where: Where;
 }
 
@@ -182,6 +228,8 @@ export interface DesiredState {
   readonly datasets: readonly DatasetSpec[];
   /** Full names of datasets to destroy. */
   readonly destroy: readonly string[];
+  /** What the backup policies ask of this node's datasets; absent when no dataset has one. */
+  readonly backups?: NodeBackups;
   /** Where things live on this host, from the agent configuration; FreeBSD's defaults when absent. */
   readonly host?: HostLayout;
   /** The node's network policy (network/compile.ts), compiled from the whole cluster. */
@@ -197,4 +245,47 @@ export interface HostLayout {
    * and within how long of a load; absent or empty: loads are not confirmed.
    */
   readonly pfConfirm?: { readonly targets: readonly { readonly name: string; readonly host: string; readonly port: number }[]; readonly windowMs: number };
+  /** The files backups over SSH use (steward.yaml backup_*); absent when not configured. */
+  readonly backup?: BackupHostFiles;
+}
+
+/** Node-local files for backups: never in the repo, never in a jail. */
+export interface BackupHostFiles {
+  /** The private key that logs in to peers and remotes (their forced commands confine it). */
+  readonly key: string | undefined;
+  /** Pinned host keys of peers and remotes. */
+  readonly knownHosts: string | undefined;
+  /** An age identity file that decrypts remote copies (restore drills, steward restore). */
+  readonly identity: string | undefined;
+}
+
+/** One dataset's backups on its node, resolved from its policy. */
+export interface DatasetBackup {
+  /** Full dataset name. */
+  readonly dataset: string;
+  readonly service: string;
+  /** The dataset's short name in its service. */
+  readonly short: string;
+  readonly policy: string;
+  /**
+   * What `zfs snapshot` is taken on: the service's container with `-r` when every dataset of
+   * the service has this policy (one atomic snapshot of all of them), else the dataset alone.
+   */
+  readonly unit: string;
+  readonly recursive: boolean;
+  readonly keep: Readonly<Partial<Record<SnapshotPeriod, number>>>;
+  /** The peer that holds its replica, as `<service>/<short>` below that node's replica tree for this node. */
+  readonly replica?: { readonly node: string; readonly endpoint: SshEndpoint | undefined; readonly every: number };
+  /** The removable pool, and the dataset there: `<pool>/steward/<node>/<service>/<short>`. */
+  readonly cold?: { readonly pool: string; readonly every: number };
+  readonly remote?: { readonly name: string; readonly endpoint: SshEndpoint; readonly every: number };
+}
+
+/** What backup policies ask of one node. */
+export interface NodeBackups {
+  readonly datasets: readonly DatasetBackup[];
+  /** age recipients of remote copies. */
+  readonly recipients: readonly string[];
+  /** How often a restore drill runs, in seconds. */
+  readonly drill: number;
 }

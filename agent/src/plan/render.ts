@@ -39,8 +39,9 @@ export function renderArgv(argv: Argv): string {
 }
 
 function renderStep(step: Step): string {
-  const input = step.input === undefined ? "" : ` (${step.input.bytes} bytes, sha256 ${step.input.sha256.slice(0, 12)})`;
+  const input = !("input" in step) || step.input === undefined ? "" : ` (${step.input.bytes} bytes, sha256 ${step.input.sha256.slice(0, 12)})`;
   if ("write" in step) return `      > write ${step.write} mode ${step.mode.toString(8).padStart(4, "0")}${input}`;
+  if ("pipeline" in step) return `      $ ${step.pipeline.map(renderArgv).join(" | ")}`;
   return `      $ ${renderArgv(step.argv)}${input === "" ? "" : ` <${input}`}`;
 }
 

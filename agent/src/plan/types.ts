@@ -19,8 +19,9 @@ export type ObservedState = Readonly<Record<string, unknown>>;
  * - listed-for-destroy:    named in the node's `destroy` list
  * - removed-from-manifest: the manifest no longer names it (stopped; data kept)
  * - restart-due:           something it depends on changed, or an earlier restart failed
+ * - due:                   its time came: a backup policy's snapshot, prune or copy
  */
-export type ActionCause = "missing" | "unrecorded" | "drift" | "manifest-changed" | "listed-for-destroy" | "removed-from-manifest" | "restart-due";
+export type ActionCause = "missing" | "unrecorded" | "drift" | "manifest-changed" | "listed-for-destroy" | "removed-from-manifest" | "restart-due" | "due";
 
 /**
  * What an action does to the node, for counts and for people reviewing a change:
@@ -43,6 +44,12 @@ export interface CommandStep {
   readonly input?: ContentRef;
   /** Hard limit for this command (`pkg install` takes minutes); the executor's default otherwise. */
   readonly timeoutMs?: number;
+  /**
+   * Texts any of which in stderr means a failed command found its work already done (`zfs
+   * hold` of a hold in place): the step then counts as succeeded, so an action interrupted
+   * after it can run again.
+   */
+  readonly already?: readonly string[];
 }
 
 /** Write a file on the host atomically (temp file, fsync, rename), creating its directory. */
@@ -54,8 +61,18 @@ export interface WriteStep {
   readonly mode: number;
 }
 
-/** One step of an action: a command, or a file write. */
-export type Step = CommandStep | WriteStep;
+/**
+ * Commands run as a pipeline, each one's stdout on the next one's stdin (`zfs send | ssh peer
+ * receive`), without a shell. The step fails when any stage does.
+ */
+export interface PipelineStep {
+  readonly pipeline: readonly Argv[];
+  /** Hard limit for the whole pipeline; the executor's default otherwise. */
+  readonly timeoutMs?: number;
+}
+
+/** One step of an action: a command, a pipeline, or a file write. */
+export type Step = CommandStep | PipelineStep | WriteStep;
 
 /**
  * What a driver checks on the host right before an action's commands run, as data (a destroy

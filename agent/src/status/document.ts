@@ -17,13 +17,18 @@
  * - `ApplyFailed`: an action failed, a resource is blocked, or the reconcile stopped (Error).
  * - `SourceStale`: the newest verified commit is older than the allowed age, so a remote may be
  *   withholding commits (Error); or a remote serves a tip behind the applied one (Warning).
+ * - `BackupOverdue`: a dataset's newest snapshot, replica, cold or remote copy is older than
+ *   its backup policy allows, or missing, or its last restore drill failed (Warning; `backups`
+ *   says which).
  * Negative conditions appear only when true (status "True"). `reason` is a stable CamelCase
  * word (an error code such as SOURCE_TIMEOUT becomes `SourceTimeout`); `since` is carried over
  * from the previous document while the condition holds with the same status.
  *
  * Heartbeat fields: the fields that may change when nothing else did. They are exactly
- * `heartbeat`, `source.lastAnswerAt`, `source.newestCommit.ageSeconds` and
- * `host.pools[].freeBytes`. Everything else is the document's substance; `changedAt` is the
+ * `heartbeat`, `source.lastAnswerAt`, `source.newestCommit.ageSeconds`,
+ * `host.pools[].freeBytes`, `backups[].copies[].{newest,at,ageSeconds}` and
+ * `backups[].drill.{at,snapshot}` (a new snapshot
+ * every 15 minutes is no change of substance; a copy becoming overdue is). Everything else is the document's substance; `changedAt` is the
  * time the substance last changed. Two documents of an unchanged node differ only in heartbeat
  * fields, and renderStatus writes everything in a fixed order, so their text differs only on
  * those lines (isHeartbeatOnly, substanceOf).
@@ -34,11 +39,11 @@ import type { Diagnostic, ErrorCode } from "../errors.js";
 export const STATUS_KIND = "NodeStatus";
 export const STATUS_VERSION = 1;
 
-export type NegativeConditionType = "FetchFailed" | "VerificationFailed" | "ManifestInvalid" | "Drifted" | "ApplyFailed" | "SourceStale";
+export type NegativeConditionType = "FetchFailed" | "VerificationFailed" | "ManifestInvalid" | "Drifted" | "ApplyFailed" | "SourceStale" | "BackupOverdue";
 export type ConditionType = "Ready" | NegativeConditionType;
 
 /** Every condition type, in the order the document lists them. */
-export const CONDITION_TYPES: readonly ConditionType[] = ["Ready", "FetchFailed", "VerificationFailed", "ManifestInvalid", "Drifted", "ApplyFailed", "SourceStale"];
+export const CONDITION_TYPES: readonly ConditionType[] = ["Ready", "FetchFailed", "VerificationFailed", "ManifestInvalid", "Drifted", "ApplyFailed", "SourceStale", "BackupOverdue"];
 const NEGATIVE_TYPES = CONDITION_TYPES.filter((t): t is NegativeConditionType => t !== "Ready");
 
 /** Error: the node is not where its desired state says (Ready is False). Warning: worth a look, Ready may be True. */
@@ -107,6 +112,34 @@ export interface SourceStatus {
   readonly remotes: readonly RemoteStatus[];
 }
 
+/** How old one kind of copy of a dataset is against its backup policy (the backup driver's report.ts). */
+export interface BackupCopyStatus {
+  readonly kind: "snapshot" | "replica" | "cold" | "remote";
+  readonly target: string;
+  /** Heartbeat fields: the newest snapshot there, when it was taken, its age in seconds. */
+  readonly newest: string | null;
+  readonly at: string | null;
+  readonly ageSeconds: number | null;
+  readonly maxAgeSeconds: number;
+  readonly overdue: boolean;
+}
+
+export interface BackupStatus {
+  readonly dataset: string;
+  readonly policy: string;
+  readonly copies: readonly BackupCopyStatus[];
+  /** The last restore drill of its remote copy. */
+  readonly drill?: { readonly at: string; readonly ok: boolean; readonly snapshot: string };
+}
+
+/** A cold disk a backup policy names: plugged in, or exported by Steward and safe to unplug. */
+export interface ColdDiskStatus {
+  readonly pool: string;
+  readonly imported: boolean;
+  readonly exportedAt: string | null;
+  readonly canUnplug: boolean;
+}
+
 export interface StatusDocument {
   readonly kind: typeof STATUS_KIND;
   readonly version: typeof STATUS_VERSION;
@@ -126,6 +159,10 @@ export interface StatusDocument {
   readonly resources: readonly ResourceStatus[];
   readonly services: readonly ServiceReport[];
   readonly host: HostFacts;
+  /** Per dataset with a backup policy, how old its copies are; absent when none has one. */
+  readonly backups?: readonly BackupStatus[];
+  /** The cold disks the policies name; absent when none does. */
+  readonly coldDisks?: readonly ColdDiskStatus[];
 }
 
 /** A failure in plain data: a StewardError's code and message. */
@@ -196,6 +233,10 @@ export interface StatusInputs {
   readonly maxSourceAgeSeconds?: number;
   readonly services: readonly ServiceReport[];
   readonly host: HostFacts;
+  /** The backup driver's report of this node's datasets (drivers/backup/report.ts). */
+  readonly backups?: readonly BackupStatus[];
+  /** And of the cold disks its policies name. */
+  readonly coldDisks?: readonly ColdDiskStatus[];
 }
 
 const MAX_MESSAGE = 600;
@@ -347,6 +388,14 @@ export function findConditions(inputs: StatusInputs, nowMs: number): Finding[] {
 
   if (failure !== undefined) add(conditionForCode(failure.code), "Error", reasonFor(failure.code), failure.message);
 
+  const overdue = (inputs.backups ?? []).flatMap((d) => d.copies.filter((c) => c.overdue).map((c) => ({ d, c })));
+  if (overdue.length > 0) {
+    const phrase = ({ d, c }: (typeof overdue)[number]): string => `${d.dataset}: ${c.kind === "snapshot" ? "newest snapshot" : `${c.kind} on ${c.target}`} ${c.ageSeconds === null ? "missing" : `${c.ageSeconds} s old (allowed ${c.maxAgeSeconds} s)`}`;
+    add("BackupOverdue", "Warning", overdue.some(({ c }) => c.kind !== "snapshot") ? "CopyOverdue" : "SnapshotOverdue", overdue.map(phrase).join("; "));
+  }
+  const failedDrills = (inputs.backups ?? []).filter((d) => d.drill?.ok === false);
+  if (failedDrills.length > 0) add("BackupOverdue", "Warning", "DrillFailed", `the restore drill of ${failedDrills.map((d) => `${d.dataset}@${d.drill?.snapshot ?? ""}`).join(", ")} failed: the remote copy did not decrypt and receive (see the log)`);
+
   const newest = inputs.newestCommit;
   if (newest !== undefined && inputs.maxSourceAgeSeconds !== undefined && nowMs / 1000 - newest.committedAt > inputs.maxSourceAgeSeconds) {
     add(
@@ -403,6 +452,14 @@ export function buildStatus(previous: StatusDocument | undefined, inputs: Status
       osVersion: inputs.host.osVersion,
       pools: [...inputs.host.pools].map((p) => ({ name: p.name, health: p.health, freeBytes: p.freeBytes })).sort((a, b) => compare(a.name, b.name)),
     },
+    ...(inputs.backups === undefined || inputs.backups.length === 0
+      ? {}
+      : {
+          backups: [...inputs.backups]
+            .sort((a, b) => compare(a.dataset, b.dataset))
+            .map((d) => ({ dataset: d.dataset, policy: d.policy, copies: d.copies.map((c) => ({ kind: c.kind, target: c.target, newest: c.newest, at: c.at, ageSeconds: c.ageSeconds, maxAgeSeconds: c.maxAgeSeconds, overdue: c.overdue })), ...(d.drill === undefined ? {} : { drill: { at: d.drill.at, ok: d.drill.ok, snapshot: d.drill.snapshot } }) })),
+        }),
+    ...(inputs.coldDisks === undefined || inputs.coldDisks.length === 0 ? {} : { coldDisks: [...inputs.coldDisks].sort((a, b) => compare(a.pool, b.pool)).map((c) => ({ pool: c.pool, imported: c.imported, exportedAt: c.exportedAt, canUnplug: c.canUnplug })) }),
   };
   return prev !== undefined && isHeartbeatOnly(prev, draft) ? { ...draft, changedAt: prev.changedAt } : draft;
 }
@@ -437,6 +494,7 @@ export function substanceOf(doc: StatusDocument): unknown {
     changedAt: null,
     source: { ...doc.source, lastAnswerAt: null, newestCommit: doc.source.newestCommit === null ? null : { ...doc.source.newestCommit, ageSeconds: null } },
     host: { ...doc.host, pools: doc.host.pools.map((p) => ({ ...p, freeBytes: null })) },
+    ...(doc.backups === undefined ? {} : { backups: doc.backups.map((d) => ({ ...d, copies: d.copies.map((c) => ({ ...c, newest: null, at: null, ageSeconds: null })), ...(d.drill === undefined ? {} : { drill: { ...d.drill, at: null, snapshot: null } }) })) }),
   };
 }
 
@@ -471,6 +529,10 @@ export function renderStatus(doc: StatusDocument): string {
     resources: doc.resources.map((r) => ({ resource: r.resource, action: r.action, outcome: r.outcome, ...(r.code === undefined ? {} : { code: r.code }), ...(r.blockedBy === undefined ? {} : { blockedBy: r.blockedBy }) })),
     services: doc.services.map((s) => ({ jail: s.jail, service: s.service, running: s.running })),
     host: { architecture: doc.host.architecture, osVersion: doc.host.osVersion, pools: doc.host.pools.map((p) => ({ name: p.name, health: p.health, freeBytes: p.freeBytes })) },
+    ...(doc.backups === undefined
+      ? {}
+      : { backups: doc.backups.map((d) => ({ dataset: d.dataset, policy: d.policy, copies: d.copies.map((c) => ({ kind: c.kind, target: c.target, newest: c.newest, at: c.at, ageSeconds: c.ageSeconds, maxAgeSeconds: c.maxAgeSeconds, overdue: c.overdue })), ...(d.drill === undefined ? {} : { drill: { at: d.drill.at, ok: d.drill.ok, snapshot: d.drill.snapshot } }) })) }),
+    ...(doc.coldDisks === undefined ? {} : { coldDisks: doc.coldDisks.map((c) => ({ pool: c.pool, imported: c.imported, exportedAt: c.exportedAt, canUnplug: c.canUnplug })) }),
   };
   return `#${HEADER}\n${stringify(ordered, { lineWidth: 0, minContentWidth: 0, indentSeq: true, aliasDuplicateObjects: false })}`;
 }
@@ -499,6 +561,10 @@ export function parseStatus(text: string): StatusDocument | undefined {
   const newest = source["newestCommit"];
   if (newest !== null && !(isRecord(newest) && str(newest["revision"]) && str(newest["committedAt"]) && typeof newest["ageSeconds"] === "number")) return undefined;
   if (!Array.isArray(resources) || !Array.isArray(services) || !isRecord(host) || !str(host["architecture"]) || !str(host["osVersion"]) || !Array.isArray(host["pools"])) return undefined;
+  const disks = value["coldDisks"];
+  if (disks !== undefined && !(Array.isArray(disks) && disks.every((c) => isRecord(c) && str(c["pool"]) && typeof c["imported"] === "boolean" && typeof c["canUnplug"] === "boolean" && strOrNull(c["exportedAt"])))) return undefined;
+  const backups = value["backups"];
+  if (backups !== undefined && !(Array.isArray(backups) && backups.every((d) => isRecord(d) && str(d["dataset"]) && str(d["policy"]) && Array.isArray(d["copies"]) && d["copies"].every((c) => isRecord(c) && str(c["kind"]) && str(c["target"]) && typeof c["overdue"] === "boolean")))) return undefined;
   return value as unknown as StatusDocument;
 }
 

@@ -16,7 +16,7 @@ import { isBranchName } from "../source/remotes.js";
 import { gitFs, prepareRepo, resolveOrUndefined, withRepoLock } from "../source/repo.js";
 import { sourcePaths } from "../source/state.js";
 import { readPreviousDocument, stateError, statusBranch, statusRef, writeStatus, type StatusRepo, type WriteResult } from "./commit.js";
-import { buildStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
+import { buildStatus, type BackupStatus, type ColdDiskStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
 import { renderObserved, type ObservedRecord } from "./observed.js";
 import { adoptRemoteStatus, pushStatus, type PushOutcome, type StatusProblem } from "./push.js";
 import { checkSigningKey, sshSigner } from "./sign.js";
@@ -51,6 +51,10 @@ export interface ReportInput {
   /** From the jail driver: every supervised service and whether it runs. */
   readonly services: readonly ServiceReport[];
   readonly host: HostFacts;
+  /** From the backup driver: how old each dataset's copies are (absent: no policies). */
+  readonly backups?: readonly BackupStatus[];
+  /** The cold disks the policies name: plugged in, or safe to unplug. */
+  readonly coldDisks?: readonly ColdDiskStatus[];
   /** The host as the run left it (observed.ts), written next to the report; none when the run did not observe it. */
   readonly observed?: ObservedRecord;
 }
@@ -148,5 +152,7 @@ async function statusInputs(ctx: StatusContext, input: ReportInput, repo: Status
     ...(ctx.maxSourceAgeSeconds === undefined ? {} : { maxSourceAgeSeconds: ctx.maxSourceAgeSeconds }),
     services: input.services,
     host: input.host,
+    ...(input.backups === undefined ? {} : { backups: input.backups }),
+    ...(input.coldDisks === undefined ? {} : { coldDisks: input.coldDisks }),
   };
 }

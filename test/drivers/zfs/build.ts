@@ -41,9 +41,9 @@ export function have(name: string, props: Props = {}, opts: { managed?: boolean;
 /** observedZfs wraps datasets and an applied record into ObservedState. */
 export function observed(pool: string, datasets: readonly ObservedDataset[], applied: AppliedRecord["datasets"] = {}): ObservedState {
   const zfs: ZfsObserved = { root: `${pool}/steward`, rootExists: datasets.some((d) => d.name === `${pool}/steward`), datasets, applied: { version: 1, datasets: applied } };
-  // A node with no jails, as the jail and pf drivers observe it.
+  // A node with no jails, as the jail and pf drivers observe it, and no backups.
   const pf: PfObserved = { dir: "/var/db/steward/pf", looked: false, running: false, hooks: { nat: false, rdr: false, filter: false, quickBefore: [] }, loopbackSkipped: false, readback: { sha256: "", empty: true }, previousFile: false, applied: { version: 1 } };
-  return { zfs, jail: { host: { jailEnable: undefined, jailList: [], clonedInterfaces: [] }, jails: {}, applied: { version: 1, jails: {} } }, pf };
+  return { zfs, jail: { host: { jailEnable: undefined, jailList: [], clonedInterfaces: [] }, jails: {}, applied: { version: 1, jails: {} } }, pf, backup: { nowMs: 0, root: `${pool}/steward`, datasets: {}, features: "legacy", pools: [] } };
 }
 
 export const inherited = (value: string, from: string): ObservedProperty => ({ value, source: "inherited", inheritedFrom: from });

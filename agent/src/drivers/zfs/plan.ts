@@ -7,6 +7,7 @@ import type { ActionCause } from "../../plan/types.js";
 import { MANAGED_PROPERTY, NATIVE_PROPERTIES, NON_INHERITABLE, cloneArgv, createArgv, destroyArgv, mountArgv, revertArgv, setArgv } from "./commands.js";
 import { compareDatasetNames, isSameValue, parentOf } from "./parse.js";
 import { formatValue } from "./properties.js";
+import { isBackupTree, isStewardSnapshot } from "../backup/names.js";
 import type { ObservedDataset, ZfsAction, ZfsCloneAction, ZfsCreateAction, ZfsDesired, ZfsDestroyAction, ZfsFinding, ZfsInheritAction, ZfsMountAction, ZfsObserved, ZfsSetAction } from "./types.js";
 
 export interface ZfsPlanPart {
@@ -42,7 +43,10 @@ function isUnder(name: string, root: string): boolean {
  *   record; drift on a `drift: report` dataset becomes a `drift-reported` finding instead.
  * - Datasets the manifest does not name are kept: `orphan` (managed) or `unmanaged-conflict`.
  * - Datasets listed in `destroy` are destroyed only when they exist, are managed, have no
- *   snapshots and no children that stay; children first, as teardown (after every other action).
+ *   snapshots but Steward's backup snapshots (which the backup driver destroys first, and the
+ *   reason says so) and no children that stay; children first, as teardown (after every other
+ *   action).
+ * - The backup driver's trees (`replica`, `drill`, `restore` under the root) are left to it.
  * - A create needs its parent's resource when the parent is a desired dataset too, and the
  *   resource of every desired dataset mounted above it (a jail's root before the data mounted
  *   inside it: mounted the other way round, the root would hide the data).
@@ -116,6 +120,8 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
 
   for (const obs of observed.datasets) {
     if (wantedNames.has(obs.name) || destroyNames.has(obs.name)) continue;
+    // Replicas peers send here, restore drills and restores are the backup driver's.
+    if (isBackupTree(root, obs.name)) continue;
     const resource = datasetResource(obs.name);
     if (!obs.managed) {
       findings.push({ driver: "zfs", kind: "unmanaged-conflict", resource, subject: obs.name, dataset: obs.name, wanted: false, blocking: false, message: `under ${root} without ${MANAGED_PROPERTY}=yes set locally; left alone` });
@@ -353,10 +359,15 @@ function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observe
       refuse("unmanaged", `has no ${MANAGED_PROPERTY}=yes set locally; Steward never destroys what it did not create`);
       continue;
     }
-    if (obs.snapshots > 0) {
-      refuse("has-snapshots", `has ${obs.snapshots} snapshot(s); destroy them by hand first`);
+    // Steward's own backup snapshots are the backup driver's to destroy first (its backup.clear
+    // runs before this, as teardown of a later driver); any other snapshot stops the destroy.
+    const names = obs.snapshotNames ?? [];
+    const foreign = names.filter((n) => !isStewardSnapshot(n));
+    if (obs.snapshots > 0 && (foreign.length > 0 || names.length < obs.snapshots)) {
+      refuse("has-snapshots", `has ${foreign.length > 0 ? foreign.length : obs.snapshots} snapshot(s) Steward did not take${foreign.length > 0 ? ` (${foreign.slice(0, 3).map((n) => `@${n}`).join(", ")}${foreign.length > 3 ? ", …" : ""})` : ""}; destroy them by hand first`);
       continue;
     }
+    const ours = names.length;
     const kids = children.get(name) ?? [];
     const staying = kids.filter((k) => !destroyable.has(k));
     if (staying.length > 0) {
@@ -385,7 +396,7 @@ function planDestroys(names: string[], wantedNames: ReadonlySet<string>, observe
       steps: [{ argv: destroyArgv(name) }],
       precondition: { kind: "zfs.guid", dataset: name, guid: obs.guid },
       cause: "listed-for-destroy",
-      reason: "listed in the node's destroy list",
+      reason: ours > 0 ? `listed in the node's destroy list; its ${ours} backup snapshot${ours === 1 ? " is" : "s are"} destroyed first (backup.clear)` : "listed in the node's destroy list",
       guid: obs.guid,
       before,
       after: null,

@@ -1,0 +1,112 @@
+/**
+ * How old each dataset's backups are, against its policy (schema/README.md, "Backups"): the
+ * newest hot snapshot, and the snapshot each target (replica, cold disk, remote) is recorded to
+ * hold. Ages count from the time in the snapshot's name, so a copy is as old as the data it
+ * holds. Pure: the policy, what observe found and the record in; one report per dataset out.
+ *
+ * Allowed ages:
+ * - snapshot: two of the shortest kind the policy keeps (a run may be late);
+ * - replica, remote: `every` plus two of the shortest kind (the snapshot it sends must be
+ *   taken first);
+ * - cold: `every` (how often the disk should be plugged in).
+ */
+import { PERIOD_SECONDS, SNAPSHOT_PERIODS, type DatasetBackup } from "../../manifest/types.js";
+import { isStewardSnapshot, parseSnapshotName } from "./names.js";
+import { targetsOf } from "./transfers.js";
+import type { BackupState, LocalDataset } from "./types.js";
+
+/** One kind of copy of one dataset, and whether it is older than its policy allows. */
+export interface CopyAge {
+  readonly kind: "snapshot" | "replica" | "cold" | "remote";
+  /** `local`, or the peer, pool or remote's name. */
+  readonly target: string;
+  /** The newest snapshot there; null when there is none yet. */
+  readonly newest: string | null;
+  /** When that snapshot was taken (ISO 8601, UTC). */
+  readonly at: string | null;
+  /** Its age at the report, in seconds. */
+  readonly ageSeconds: number | null;
+  readonly maxAgeSeconds: number;
+  /** Older than allowed, or none yet while one is expected. */
+  readonly overdue: boolean;
+}
+
+export interface DatasetBackupReport {
+  readonly dataset: string;
+  readonly policy: string;
+  readonly copies: readonly CopyAge[];
+  /** The last restore drill of its remote copy (when it has one and a drill ran). */
+  readonly drill?: { readonly at: string; readonly ok: boolean; readonly snapshot: string };
+}
+
+/** shortestSeconds is the length of the most frequent kind a policy keeps (a day when none). */
+function shortestSeconds(keep: DatasetBackup["keep"]): number {
+  const kind = SNAPSHOT_PERIODS.find((k) => (keep[k] ?? 0) > 0);
+  return kind === undefined ? PERIOD_SECONDS.daily : PERIOD_SECONDS[kind];
+}
+
+/** backupReport reports every dataset with a policy, in name order. Pure. */
+export function backupReport(datasets: readonly DatasetBackup[], local: Readonly<Record<string, LocalDataset>>, state: BackupState, nowMs: number): DatasetBackupReport[] {
+  return [...datasets]
+    .sort((a, b) => (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0))
+    .map((d) => {
+      const slot = shortestSeconds(d.keep);
+      const snaps = (local[d.dataset]?.snapshots ?? []).map((s) => s.name).filter(isStewardSnapshot);
+      const newest = snaps.reduce<string | undefined>((m, n) => (m === undefined || (parseSnapshotName(n)?.at ?? 0) >= (parseSnapshotName(m)?.at ?? 0) ? n : m), undefined);
+      const copies: CopyAge[] = [age("snapshot", "local", newest, 2 * slot, nowMs)];
+      for (const t of targetsOf(d)) {
+        const max = t.kind === "cold" ? (d.cold?.every ?? 0) : (t.kind === "replica" ? (d.replica?.every ?? 0) : (d.remote?.every ?? 0)) + 2 * slot;
+        copies.push(age(t.kind, t.name, state.targets[d.dataset]?.[t.tag]?.snapshot, max, nowMs));
+      }
+      const drill = state.drills?.[d.dataset];
+      return { dataset: d.dataset, policy: d.policy, copies, ...(drill === undefined || d.remote === undefined ? {} : { drill: { at: new Date(drill.at).toISOString().replace(/\.\d{3}Z$/, "Z"), ok: drill.ok, snapshot: drill.snapshot } }) };
+    });
+}
+
+function age(kind: CopyAge["kind"], target: string, snapshot: string | undefined, maxAgeSeconds: number, nowMs: number): CopyAge {
+  const at = snapshot === undefined ? undefined : parseSnapshotName(snapshot)?.at;
+  const ageSeconds = at === undefined ? null : Math.max(0, Math.floor((nowMs - at) / 1000));
+  const overdue = maxAgeSeconds > 0 && (ageSeconds === null || ageSeconds > maxAgeSeconds);
+  return { kind, target, newest: snapshot ?? null, at: at === undefined ? null : new Date(at).toISOString().replace(/\.000Z$/, "Z"), ageSeconds, maxAgeSeconds, overdue };
+}
+
+/** overdueCopies lists what is overdue, one phrase each: `zroot/…/mail: replica on beta 3h old (allowed 2h)`. Pure. */
+export function overdueCopies(report: readonly DatasetBackupReport[]): string[] {
+  const out: string[] = [];
+  for (const d of report) {
+    for (const c of d.copies) {
+      if (!c.overdue) continue;
+      const where = c.kind === "snapshot" ? "newest snapshot" : `${c.kind} on ${c.target}`;
+      out.push(c.ageSeconds === null ? `${d.dataset}: no ${where === "newest snapshot" ? "snapshot" : where} yet` : `${d.dataset}: ${where} ${humanSeconds(c.ageSeconds)} old (allowed ${humanSeconds(c.maxAgeSeconds)})`);
+    }
+  }
+  return out;
+}
+
+/** humanSeconds writes a duration the way the manifest does: 45s, 20m, 3h, 2d. */
+export function humanSeconds(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 2 * 86_400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+/** A cold disk named by a policy: plugged in (its pool imported) or not, and when Steward last exported it. */
+export interface ColdDiskReport {
+  readonly pool: string;
+  readonly imported: boolean;
+  /** When Steward last exported it after its copies (ISO 8601, UTC); null: never. */
+  readonly exportedAt: string | null;
+  /** Not imported, and Steward exported it: it can be unplugged. */
+  readonly canUnplug: boolean;
+}
+
+/** coldDisks reports every cold disk the policies name, in name order. Pure. */
+export function coldDisks(datasets: readonly DatasetBackup[], imported: readonly string[], state: BackupState): ColdDiskReport[] {
+  const pools = [...new Set(datasets.flatMap((d) => (d.cold === undefined ? [] : [d.cold.pool])))].sort();
+  return pools.map((pool) => {
+    const at = state.disks?.[pool]?.exportedAt;
+    const plugged = imported.includes(pool);
+    return { pool, imported: plugged, exportedAt: at === undefined ? null : new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z"), canUnplug: !plugged && at !== undefined };
+  });
+}
