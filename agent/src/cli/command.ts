@@ -51,7 +51,7 @@ export function usageText(commands: readonly CommandEntry[]): string {
   return [
     "usage: steward <command> [options]",
     "",
-    "Steward keeps this node's ZFS datasets, jails and pf rules as the signed cluster repo says.",
+    "Steward keeps this node's ZFS datasets, jails, pf rules and backups as the signed cluster repo says.",
     "",
     "commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
