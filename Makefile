@@ -6,6 +6,11 @@ SHELL := /bin/bash
 
 NODE ?= node
 TESTS ?= $(shell find test -name '*.test.ts' 2>/dev/null | sed 's|^|build/|; s|\.ts$$|.js|' | sort)
+# The tests that send and receive ZFS streams run one at a time, after the others: zfs-fuse's
+# daemon has hung (every file access on every pool waiting forever) when they ran beside other
+# ZFS work (docs/decisions.md). A hung test fails after TEST_TIMEOUT ms instead of hanging CI.
+SERIAL_TESTS := $(filter build/test/drivers/backup/cold.test.js build/test/drivers/backup/hot.test.js build/test/drivers/backup/remote.test.js build/test/drivers/backup/replica.test.js build/test/cli/backup.test.js,$(TESTS))
+TEST_TIMEOUT ?= 600000
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -22,7 +27,8 @@ host:
 	scripts/test-host.sh setup
 
 test: build host
-	$(NODE) --test --test-concurrency=2 --test-reporter=spec $(TESTS)
+	$(NODE) --test --test-concurrency=2 --test-timeout=$(TEST_TIMEOUT) --test-reporter=spec $(filter-out $(SERIAL_TESTS),$(TESTS))
+	$(if $(SERIAL_TESTS),$(NODE) --test --test-concurrency=1 --test-timeout=$(TEST_TIMEOUT) --test-reporter=spec $(SERIAL_TESTS))
 
 # The FreeBSD tool simulator's own scenarios (sim/README.md): no root, no zfs-fuse.
 # STEWARD_SIM_REAL=1 on a FreeBSD host runs them against the real tools instead.
