@@ -110,7 +110,7 @@ try {
   ansibleWork.write("site.yml", PLAYBOOK);
   const ansibleVars = async (): Promise<void> => {
     for (const n of NODES) {
-      const { stdout } = await run(process.execPath, [CLI_MAIN, "check", "--dir", work.dir, "--node", n, "--json"], { maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run(process.execPath, [CLI_MAIN, "desired", "--dir", work.dir, "--node", n, "--json"], { maxBuffer: 16 * 1024 * 1024 });
       const desired = (JSON.parse(stdout) as { desired: { datasets: DesiredDataset[] } }).desired.datasets;
       const pool = node(n).pool;
       const mine = (name: string): string => name.replace(`${pool.name}/steward`, `${pool.name}/ansible`);
