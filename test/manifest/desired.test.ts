@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { desiredStateFor, parseSize } from "../../agent/src/manifest/desired.js";
+import { desiredStateFor } from "../../agent/src/manifest/desired.js";
+import { parseSize } from "../../agent/src/manifest/sizes.js";
 import { loadModel } from "../../agent/src/manifest/load.js";
 import { isStewardError } from "../../agent/src/errors.js";
 import { templateWith } from "../helpers/template.js";

@@ -9,7 +9,8 @@ import type { Diagnostic, ErrorCode, Where } from "../errors.js";
 import { broadcast, contains, overlaps, parseCidr, parseIpv4, hasHostBits, type Cidr } from "./ipv4.js";
 import { DEFAULT_SSH_PORT, INTERNET, isAddressTarget, splitRoute, type Entry, type Locate, type RawCluster, type RawNode, type RawService } from "./raw.js";
 import { closest } from "./schema.js";
-import { containerNames, datasetName, parseSize } from "./desired.js";
+import { containerNames, datasetName } from "./desired.js";
+import { parseSize } from "./sizes.js";
 import { describeOverlaps, hostPathOverlaps } from "./paths.js";
 import { decodeBase64Strict, parseSshPublicKey } from "../source/sshsig.js";
 

@@ -12,7 +12,7 @@
 import { PERIOD_SECONDS, SNAPSHOT_PERIODS, type BackupPolicy, type ClusterModel, type DatasetBackup, type DatasetSpec, type DesiredState, type NodeBackups, type NodeSpec, type ServiceSpec, type SshEndpoint } from "./types.js";
 import { StewardError } from "../errors.js";
 import { hostMountpoint, jailRoot } from "./paths.js";
-import { isSizeProperty } from "../drivers/zfs/properties.js";
+import { isSizeProperty, parseSize } from "./sizes.js";
 import { compilePolicy } from "../network/compile.js";
 
 /** datasetName is the full name of a service dataset. */
@@ -37,18 +37,6 @@ export function baseName(pool: string, release: string): string {
 export function jailRootName(pool: string, service: string): string {
   return `${pool}/steward/jails/${service}`;
 }
-
-const UNITS: Readonly<Record<string, number>> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5 };
-
-/** parseSize reads `20G`, `512`, `1.5T` (powers of 1024) into bytes; `none` is 0. */
-export function parseSize(text: string): number | undefined {
-  if (text === "none") return 0;
-  const m = /^([0-9]{1,15}(?:\.[0-9]{1,3})?)([KMGTP]?)$/.exec(text);
-  if (m === null) return undefined;
-  const bytes = Math.floor(Number(m[1]) * (UNITS[m[2] ?? ""] ?? 1));
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
-
 
 /**
  * datasetProperties turns a dataset's properties as written into `zfs get -Hp` form: sizes in

@@ -1,24 +1,9 @@
 /**
- * What the ZFS driver knows about property values, in one place: which properties are sizes
- * (`zfs get -p` prints them in bytes; the manifest writes `20G`), which of those read `none`
- * as 0, and how values are written for people. Pure. The manifest step reads sizes with this
- * table, the planner compares with it, the renderer prints with it.
+ * What the ZFS driver knows about property values: which read `none` as 0, and how values
+ * are written for people. Which properties are sizes is the manifest's table
+ * (manifest/sizes.ts), which the manifest step resolves sizes with. Pure.
  */
-
-/** The size properties, and whether `none` (unset) is one of their values, printed as 0. */
-export const SIZE_PROPERTIES: Readonly<Record<string, { readonly noneIsZero: boolean }>> = {
-  quota: { noneIsZero: true },
-  refquota: { noneIsZero: true },
-  reservation: { noneIsZero: true },
-  refreservation: { noneIsZero: true },
-  recordsize: { noneIsZero: false },
-  volsize: { noneIsZero: false },
-};
-
-/** isSizeProperty tells whether a property's value is a size in bytes. */
-export function isSizeProperty(property: string): boolean {
-  return Object.hasOwn(SIZE_PROPERTIES, property);
-}
+import { isSizeProperty, SIZE_PROPERTIES } from "../../manifest/sizes.js";
 
 /** noneIsZero tells whether `none` is how a property says "unset", which `zfs get -p` prints as 0. */
 export function noneIsZero(property: string): boolean {
