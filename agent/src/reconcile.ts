@@ -20,6 +20,7 @@ import { readSnapshot } from "./source/snapshot.js";
 import { runSource, type SourceOptions, type SourceResult } from "./source/source.js";
 import { recordApplied } from "./source/state.js";
 import type { Driver, HealthOptions, ServiceHealth } from "./drivers/driver.js";
+import type { DriverReport } from "./status/document.js";
 import { DRIVERS } from "./drivers/registry.js";
 import { plan as makePlan } from "./plan/plan.js";
 import type { ObservedState, Plan } from "./plan/types.js";
@@ -68,6 +69,24 @@ export async function nodeHealth(desired: DesiredState, executor: Executor, opti
   const out: ServiceHealth[] = [];
   for (const d of drivers) if (d.health !== undefined) out.push(...(await d.health(d.slice(desired), executor, options)));
   return out;
+}
+
+/**
+ * nodeReports reads what every driver adds to the status report (Driver.report), at once. A
+ * driver whose read fails is left out, with a warning. Never throws.
+ */
+export async function nodeReports(desired: DesiredState, ctx: ObserveContext): Promise<DriverReport> {
+  const parts = await Promise.all(
+    (ctx.drivers ?? DRIVERS).map((d) =>
+      d.report === undefined
+        ? {}
+        : d.report(d.slice(desired), ctx).catch((e: unknown): DriverReport => {
+            ctx.log.warn({ driver: d.name, error: String(e) }, `${d.name}: its part of the status report not observed`);
+            return {};
+          }),
+    ),
+  );
+  return Object.assign({}, ...parts) as DriverReport;
 }
 
 /**

@@ -11,14 +11,12 @@ import type { Executor } from "../exec.js";
 import type { Logger } from "../log.js";
 import { agentPaths } from "../manifest/paths.js";
 import type { DesiredState } from "../manifest/types.js";
-import { nodeHealth, observedAfter, reconcileFromSource, type ReconcileResult } from "../reconcile.js";
+import { nodeHealth, nodeReports, observedAfter, reconcileFromSource, type ReconcileResult } from "../reconcile.js";
 import type { FetchIsolate } from "../source/fetch-isolated.js";
 import type { ServiceReport } from "../status/document.js";
 import { makeObservedRecord } from "../status/observed.js";
 import { reportStatus, type StatusReport } from "../status/status.js";
 import { STEWARD_VERSION } from "../version.js";
-import { backupDriver } from "../drivers/backup/driver.js";
-import { readBackupReport } from "../drivers/backup/observe.js";
 import { observeHostFacts } from "./host-facts.js";
 import type { RunOutcome } from "./run-isolated.js";
 import { judgeCycle, type CycleVerdict } from "./schedule.js";
@@ -83,8 +81,8 @@ export async function runOnce(options: RunOptions, run: RunContext): Promise<Run
   // What the report says besides the run itself, read at once (each only reads): the health of
   // the supervised services; the host as the run left it, for a plan of another revision made
   // elsewhere (steward plan --rev on a clone), not read again when the agent is stopping (the
-  // report then carries none); and the host's facts.
-  const [services, observed, host, backups] = await Promise.all([
+  // report then carries none); the host's facts; and what the drivers add to the report.
+  const [services, observed, host, reports] = await Promise.all([
     desired === undefined
       ? []
       : (options.health ?? healthReports)(desired, executor).catch((e: unknown): ServiceReport[] => {
@@ -95,13 +93,8 @@ export async function runOnce(options: RunOptions, run: RunContext): Promise<Run
       ? undefined
       : observedAfter(desired, reconcile.run, { executor, stateDir: config.state, log }).then((state) => (state === undefined ? undefined : makeObservedRecord(desired, state, agentPaths(config)))),
     observeHostFacts(executor, desired?.node.pool),
-    // How old each dataset's backups are, and where the cold disks are (drivers/backup/report.ts).
-    desired?.backups === undefined
-      ? undefined
-      : readBackupReport(backupDriver.slice(desired), { executor, stateDir: config.state, log }).catch((e: unknown) => {
-          log.warn({ error: String(e) }, "backup ages not observed");
-          return undefined;
-        }),
+    // What the drivers add to the report (Driver.report: the backups' ages, the cold disks).
+    desired === undefined ? {} : nodeReports(desired, { executor, stateDir: config.state, log }),
   ]);
   const report = await reportStatus(
     {
@@ -116,7 +109,7 @@ export async function runOnce(options: RunOptions, run: RunContext): Promise<Run
       push: !run.stop.aborted,
       cache: run.cache,
     },
-    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host, ...(observed === undefined ? {} : { observed }), ...(backups === undefined ? {} : { backups: backups.datasets, coldDisks: backups.disks }) },
+    { ...(reconcile === undefined ? {} : { reconcile }), ...(error === undefined ? {} : { error }), services, host, ...(observed === undefined ? {} : { observed }), ...reports },
   );
   logRun(log, verdict, reconcile, report);
   return { verdict, reconcile, error, report };

@@ -18,6 +18,7 @@ import type { Executor, RunResult } from "../exec.js";
 import type { Logger } from "../log.js";
 import type { DesiredState } from "../manifest/types.js";
 import type { ActionBase, FindingBase } from "../plan/types.js";
+import type { DriverReport } from "../status/document.js";
 
 /** What observe and record may use. */
 export interface DriverContext {
@@ -124,6 +125,12 @@ export interface Driver<S = unknown, O = unknown, A extends ActionBase = ActionB
    * services have it (jails).
    */
   health?(slice: S, executor: Executor, options?: HealthOptions): Promise<readonly ServiceHealth[]>;
+  /**
+   * report reads what this driver adds to the node's status report (status/document.ts,
+   * DriverReport), after the run: the backup driver's copy ages and cold disks. Side effects:
+   * reads only. May throw; the agent then reports without it.
+   */
+  report?(slice: S, ctx: DriverContext): Promise<DriverReport>;
   /**
    * scope names what `observe` reads for this slice beyond what it always reads (a property
    * the manifest declares, a jail's files), one string each. Pure. An observation made for one

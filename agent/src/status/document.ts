@@ -115,12 +115,14 @@ export interface SourceStatus {
 /** How old one kind of copy of a dataset is against its backup policy (the backup driver's report.ts). */
 export interface BackupCopyStatus {
   readonly kind: "snapshot" | "replica" | "cold" | "remote";
+  /** `local`, or the peer, pool or remote's name. */
   readonly target: string;
-  /** Heartbeat fields: the newest snapshot there, when it was taken, its age in seconds. */
+  /** Heartbeat fields: the newest snapshot there (null: none yet), when it was taken (ISO 8601, UTC), its age in seconds. */
   readonly newest: string | null;
   readonly at: string | null;
   readonly ageSeconds: number | null;
   readonly maxAgeSeconds: number;
+  /** Older than allowed, or none yet while one is expected. */
   readonly overdue: boolean;
 }
 
@@ -136,8 +138,19 @@ export interface BackupStatus {
 export interface ColdDiskStatus {
   readonly pool: string;
   readonly imported: boolean;
+  /** When Steward last exported it after its copies (ISO 8601, UTC); null: never. */
   readonly exportedAt: string | null;
+  /** Not imported, and Steward exported it: it can be unplugged. */
   readonly canUnplug: boolean;
+}
+
+/**
+ * What drivers add to the report besides services' health (Driver.report): the backup driver's
+ * copy ages and cold disks. Absent fields are not written.
+ */
+export interface DriverReport {
+  readonly backups?: readonly BackupStatus[];
+  readonly coldDisks?: readonly ColdDiskStatus[];
 }
 
 export interface StatusDocument {

@@ -16,7 +16,7 @@ import { isBranchName } from "../source/remotes.js";
 import { gitFs, prepareRepo, resolveOrUndefined, withRepoLock } from "../source/repo.js";
 import { sourcePaths } from "../source/state.js";
 import { readPreviousDocument, stateError, statusBranch, statusRef, writeStatus, type StatusRepo, type WriteResult } from "./commit.js";
-import { buildStatus, type BackupStatus, type ColdDiskStatus, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
+import { buildStatus, type DriverReport, type HostFacts, type ServiceReport, type StatusDocument, type StatusInputs } from "./document.js";
 import { renderObserved, type ObservedRecord } from "./observed.js";
 import { adoptRemoteStatus, pushStatus, type PushOutcome, type StatusProblem } from "./push.js";
 import { checkSigningKey, sshSigner } from "./sign.js";
@@ -45,16 +45,12 @@ export interface StatusContext {
 }
 
 /** What the run gave the report: the reconcile's result, or what it threw (or both absent). */
-export interface ReportInput {
+export interface ReportInput extends DriverReport {
   readonly reconcile?: ReconcileResult;
   readonly error?: unknown;
   /** From the jail driver: every supervised service and whether it runs. */
   readonly services: readonly ServiceReport[];
   readonly host: HostFacts;
-  /** From the backup driver: how old each dataset's copies are (absent: no policies). */
-  readonly backups?: readonly BackupStatus[];
-  /** The cold disks the policies name: plugged in, or safe to unplug. */
-  readonly coldDisks?: readonly ColdDiskStatus[];
   /** The host as the run left it (observed.ts), written next to the report; none when the run did not observe it. */
   readonly observed?: ObservedRecord;
 }

@@ -9,7 +9,7 @@
 import type { DesiredState } from "../../manifest/types.js";
 import { assertNever } from "../../plan/assert-never.js";
 import type { Driver, DriverContext } from "../driver.js";
-import { observeBackups } from "./observe.js";
+import { observeBackups, readBackupReport } from "./observe.js";
 import { planBackups } from "./plan.js";
 import { nextBackupState, renderBackupState } from "./record.js";
 import { writeBackupState } from "./state.js";
@@ -33,6 +33,13 @@ export const backupDriver: Driver<BackupDesired, BackupObserved, BackupAction, B
 
   plan(slice: BackupDesired, observed: BackupObserved) {
     return planBackups(slice, observed);
+  },
+
+  /** For the status report: how old each dataset's copies are, and where the cold disks are (report.ts); nothing without policies. */
+  async report(slice: BackupDesired, ctx: DriverContext) {
+    if (slice.backups === undefined) return {};
+    const r = await readBackupReport(slice, ctx);
+    return { backups: r.datasets, coldDisks: r.disks };
   },
 
   /** record keeps what each target holds now, and the failures to back off from (record.ts). */

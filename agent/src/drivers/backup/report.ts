@@ -11,33 +11,15 @@
  * - cold: `every` (how often the disk should be plugged in).
  */
 import { PERIOD_SECONDS, SNAPSHOT_PERIODS, type DatasetBackup } from "../../manifest/types.js";
+import type { BackupCopyStatus, BackupStatus, ColdDiskStatus } from "../../status/document.js";
 import { isStewardSnapshot, parseSnapshotName } from "./names.js";
 import { targetsOf } from "./transfers.js";
 import type { BackupState, LocalDataset } from "./types.js";
 
-/** One kind of copy of one dataset, and whether it is older than its policy allows. */
-export interface CopyAge {
-  readonly kind: "snapshot" | "replica" | "cold" | "remote";
-  /** `local`, or the peer, pool or remote's name. */
-  readonly target: string;
-  /** The newest snapshot there; null when there is none yet. */
-  readonly newest: string | null;
-  /** When that snapshot was taken (ISO 8601, UTC). */
-  readonly at: string | null;
-  /** Its age at the report, in seconds. */
-  readonly ageSeconds: number | null;
-  readonly maxAgeSeconds: number;
-  /** Older than allowed, or none yet while one is expected. */
-  readonly overdue: boolean;
-}
-
-export interface DatasetBackupReport {
-  readonly dataset: string;
-  readonly policy: string;
-  readonly copies: readonly CopyAge[];
-  /** The last restore drill of its remote copy (when it has one and a drill ran). */
-  readonly drill?: { readonly at: string; readonly ok: boolean; readonly snapshot: string };
-}
+/** The report's shapes are the status document's (status/document.ts): written as they are. */
+export type CopyAge = BackupCopyStatus;
+export type DatasetBackupReport = BackupStatus;
+export type ColdDiskReport = ColdDiskStatus;
 
 /** shortestSeconds is the length of the most frequent kind a policy keeps (a day when none). */
 function shortestSeconds(keep: DatasetBackup["keep"]): number {
@@ -89,16 +71,6 @@ export function humanSeconds(s: number): string {
   if (s < 7200) return `${Math.floor(s / 60)}m`;
   if (s < 2 * 86_400) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86_400)}d`;
-}
-
-/** A cold disk named by a policy: plugged in (its pool imported) or not, and when Steward last exported it. */
-export interface ColdDiskReport {
-  readonly pool: string;
-  readonly imported: boolean;
-  /** When Steward last exported it after its copies (ISO 8601, UTC); null: never. */
-  readonly exportedAt: string | null;
-  /** Not imported, and Steward exported it: it can be unplugged. */
-  readonly canUnplug: boolean;
 }
 
 /** coldDisks reports every cold disk the policies name, in name order. Pure. */
