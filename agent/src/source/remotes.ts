@@ -7,6 +7,7 @@
  * "Hostile input"): host names, user names, ports, repository paths and the ssh file options.
  */
 import type { Argv } from "../exec.js";
+import { sshArgv } from "../ssh.js";
 import { StewardError } from "../errors.js";
 
 export type RemoteKind = "http" | "ssh" | "local";
@@ -235,30 +236,17 @@ function sshServiceArgv(remote: RemoteSpec, service: GitService, timing: BridgeT
   }
   const connect = Math.max(1, Math.min(10, Math.ceil(timing.timeoutSeconds)));
   const alive = Math.max(1, Math.min(15, Math.floor(timing.timeoutSeconds / 3)));
-  const argv: string[] = [
-    "ssh",
-    "-F", "/dev/null",
-    "-T", "-x", "-a",
-    "-o", "BatchMode=yes",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${checkSshFilePath("known_hosts", remote.knownHosts)}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "UpdateHostKeys=no",
-    "-o", "IdentitiesOnly=yes",
-    "-o", "PasswordAuthentication=no",
-    "-o", "KbdInteractiveAuthentication=no",
-    "-o", "ClearAllForwardings=yes",
-    "-o", "PermitLocalCommand=no",
-    "-o", `ConnectTimeout=${connect}`,
-    "-o", `ServerAliveInterval=${alive}`,
-    "-o", "ServerAliveCountMax=2",
-    "-o", "LogLevel=ERROR",
-  ];
-  if (remote.key !== undefined) argv.push("-i", checkSshFilePath("key", remote.key));
-  if (t.port !== undefined) argv.push("-p", String(t.port));
-  if (t.user !== undefined) argv.push("-l", t.user);
-  argv.push("--", t.host, `${service} ${quoteForGitShell(t.path)}`);
-  return argv as unknown as Argv;
+  return sshArgv({
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    knownHosts: checkSshFilePath("known_hosts", remote.knownHosts),
+    key: remote.key === undefined ? undefined : checkSshFilePath("key", remote.key),
+    connectTimeoutSeconds: connect,
+    aliveIntervalSeconds: alive,
+    aliveCountMax: 2,
+    command: `${service} ${quoteForGitShell(t.path)}`,
+  });
 }
 
 /**

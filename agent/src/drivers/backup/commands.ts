@@ -5,6 +5,7 @@
  * both accept, except where a function says it is for OpenZFS.
  */
 import type { Argv } from "../../exec.js";
+import { sshArgv as ssh } from "../../ssh.js";
 import type { SshEndpoint } from "../../manifest/types.js";
 import { MANAGED_PROPERTY } from "../zfs/commands.js";
 
@@ -73,30 +74,7 @@ export interface SshFiles {
  * into the SSH_ORIGINAL_COMMAND the wrapper reads.
  */
 export function sshArgv(endpoint: SshEndpoint, files: SshFiles, words: readonly string[]): Argv {
-  const argv: string[] = [
-    "ssh",
-    "-F", "/dev/null",
-    "-T", "-x", "-a",
-    "-o", "BatchMode=yes",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${files.knownHosts}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "UpdateHostKeys=no",
-    "-o", "IdentitiesOnly=yes",
-    "-o", "PasswordAuthentication=no",
-    "-o", "KbdInteractiveAuthentication=no",
-    "-o", "ClearAllForwardings=yes",
-    "-o", "PermitLocalCommand=no",
-    "-o", "ConnectTimeout=10",
-    "-o", "ServerAliveInterval=15",
-    "-o", "ServerAliveCountMax=4",
-    "-o", "LogLevel=ERROR",
-  ];
-  if (files.key !== undefined) argv.push("-i", files.key);
-  if (endpoint.port !== undefined) argv.push("-p", String(endpoint.port));
-  if (endpoint.user !== undefined) argv.push("-l", endpoint.user);
-  argv.push("--", endpoint.host, words.join(" "));
-  return argv as unknown as Argv;
+  return ssh({ host: endpoint.host, port: endpoint.port, user: endpoint.user, knownHosts: files.knownHosts, key: files.key, connectTimeoutSeconds: 10, aliveIntervalSeconds: 15, aliveCountMax: 4, command: words.join(" ") });
 }
 
 /** Where an incremental send starts: a snapshot (`-I`: every snapshot between), or a bookmark (`-i`: OpenZFS). */

@@ -4,12 +4,11 @@
  * again); `steward.next.conf`, the file being loaded. Reading and writing only; what they say is
  * decided in plan.ts and record.ts.
  */
-import { readFile, rename, stat } from "node:fs/promises";
+import { rename, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../atomic-write.js";
-import { StewardError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import { canonicalize } from "../../plan/canonical.js";
+import { readRecord, writeRecord } from "../record-file.js";
 import { EMPTY_PF_RECORD, type PfRecord } from "./types.js";
 
 export function pfDir(stateDir: string): string {
@@ -41,20 +40,7 @@ export function parsePfRecord(text: string): PfRecord | undefined {
  * the file exists but cannot be read.
  */
 export async function readPfRecord(stateDir: string, log: Logger): Promise<PfRecord> {
-  const path = recordPath(stateDir);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return EMPTY_PF_RECORD;
-    throw new StewardError("OBSERVE_FAILED", "cannot read the pf record", { data: { path, error: String(e) }, retry: "transient", cause: e });
-  }
-  const parsed = parsePfRecord(text);
-  if (parsed === undefined) {
-    log.warn({ path }, "pf record unreadable, treating as empty");
-    return EMPTY_PF_RECORD;
-  }
-  return parsed;
+  return readRecord(recordPath(stateDir), "pf record", parsePfRecord, EMPTY_PF_RECORD, log);
 }
 
 /** isFile tells whether a path is a regular file. */
@@ -72,11 +58,5 @@ export async function isFile(path: string): Promise<boolean> {
  * replaced atomically. Throws APPLY_FAILED when it cannot.
  */
 export async function writePfRecord(stateDir: string, record: PfRecord, loaded?: { readonly from: string; readonly to: string }): Promise<void> {
-  const path = recordPath(stateDir);
-  try {
-    if (loaded !== undefined) await rename(loaded.from, loaded.to);
-    await writeFileAtomic(path, `${JSON.stringify(canonicalize(record), null, 2)}\n`, 0o600);
-  } catch (e) {
-    throw new StewardError("APPLY_FAILED", "cannot write the pf record", { data: { path, error: String(e) }, retry: "transient", cause: e });
-  }
+  await writeRecord(recordPath(stateDir), "pf record", `${JSON.stringify(canonicalize(record), null, 2)}\n`, 0o600, loaded === undefined ? undefined : () => rename(loaded.from, loaded.to));
 }

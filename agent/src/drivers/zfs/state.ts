@@ -2,10 +2,8 @@
  * The ZFS driver's file under the state directory: `<state>/zfs/applied.json`, the record of
  * what apply last converged each dataset to (see record.ts).
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../atomic-write.js";
-import { StewardError } from "../../errors.js";
+import { readRecordText, writeRecord } from "../record-file.js";
 import { parseAppliedRecord, renderAppliedRecord } from "./record.js";
 import { EMPTY_APPLIED_RECORD, type AppliedRecord } from "./types.js";
 
@@ -21,15 +19,8 @@ export function appliedRecordPath(stateDir: string): string {
  * cannot be read (EACCES, EIO).
  */
 export async function readAppliedRecord(stateDir: string): Promise<{ record: AppliedRecord; exists: boolean; valid: boolean }> {
-  const path = appliedRecordPath(stateDir);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { record: EMPTY_APPLIED_RECORD, exists: false, valid: true };
-    throw new StewardError("OBSERVE_FAILED", "cannot read the applied record", { data: { path, error: String(e) }, retry: "transient", cause: e });
-  }
-  return { ...parseAppliedRecord(text), exists: true };
+  const text = await readRecordText(appliedRecordPath(stateDir), "applied record");
+  return text === undefined ? { record: EMPTY_APPLIED_RECORD, exists: false, valid: true } : { ...parseAppliedRecord(text), exists: true };
 }
 
 /**
@@ -37,10 +28,5 @@ export async function readAppliedRecord(stateDir: string): Promise<{ record: App
  * APPLY_FAILED when the state directory cannot be written.
  */
 export async function writeAppliedRecord(stateDir: string, record: AppliedRecord): Promise<void> {
-  const path = appliedRecordPath(stateDir);
-  try {
-    await writeFileAtomic(path, renderAppliedRecord(record), 0o644);
-  } catch (e) {
-    throw new StewardError("APPLY_FAILED", "cannot write the applied record", { data: { path, error: String(e) }, retry: "transient", cause: e });
-  }
+  await writeRecord(appliedRecordPath(stateDir), "applied record", renderAppliedRecord(record), 0o644);
 }
