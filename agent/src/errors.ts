@@ -53,6 +53,12 @@ export type ErrorCode =
   | "APPLY_PRECONDITION"
   | "APPLY_VERIFY_FAILED"
   | "APPLY_REVERTED"
+  // backups (steward restore)
+  | "RESTORE_SOURCE"
+  | "RESTORE_NO_COPY"
+  | "RESTORE_FAILED"
+  | "RESTORE_SWAP_REFUSED"
+  | "RESTORE_SWAP_FAILED"
   // status (the signed report on status/<node>)
   | "STATUS_STATE"
   | "STATUS_SIGN"

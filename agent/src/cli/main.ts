@@ -20,7 +20,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: "agent", summary: "keep this node converged: run the flow every interval and on a push; report status", load: async () => (await import("./agent.js")).agentCommand },
   { name: "kick", summary: "wake the running agent now", load: async () => (await import("./kick.js")).kickCommand },
   { name: "backup", summary: "backup status: how old each dataset's snapshots and copies are against its policy", load: async () => (await import("./backup.js")).backupCommand },
-  { name: "restore", summary: "bring a service's data back from a snapshot, replica, cold disk or remote copy, beside the live data", load: async () => (await import("./restore.js")).restoreCommand },
+  { name: "restore", summary: "bring a service's data back from a snapshot, replica, cold disk or remote copy, beside the live data or (--swap) in its place", load: async () => (await import("./restore.js")).restoreCommand },
   { name: "status", summary: "from a clone: every node's verified status report; --sla: downtime against budgets", load: async () => (await import("./status.js")).statusCommand },
   { name: "log", summary: "from a clone: the audit trail: who signed each revision, when each node applied it, what changed", load: async () => (await import("./log.js")).logCommand },
 ];

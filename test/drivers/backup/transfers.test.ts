@@ -113,6 +113,17 @@ test("a snapshot of the same name but another guid is not a base: a copy with no
   assert.match(p.finding?.message ?? "", /never overwrites/);
 });
 
+test("the target holds snapshots after the newest this node has (an older copy swapped in by a restore): found, never sent over", () => {
+  // The node restored 07:00 and swapped it in; beta still holds 08:00 and 09:00 of the data it replaced.
+  const view = { snapshots: [h("07"), h("08"), h("09")].map((n) => ({ name: n, guid: `g-${n}` })) };
+  const l = local(MAIL, [snap(h("07")), snap(h("10"))]);
+  const p = planCopy(input({ view, local: l, newest: h("10") }));
+  assert.equal(p.action, undefined);
+  assert.equal(p.finding?.kind, "copy-ahead");
+  assert.equal(p.finding?.blocking, false);
+  assert.match(p.finding?.message ?? "", new RegExp(`holds ${h("08")}, ${h("09")} after ${h("07")}.*never overwrites.*sent from ${h("07")}`));
+});
+
 test("the target holds the newest already (an apply died after the receive): only the base moves, and the record", () => {
   const view = { snapshots: [{ name: h("09"), guid: `g-${h("09")}` }] };
   const l = local(MAIL, [snap(h("08"), 1), snap(h("09"))]);
@@ -148,6 +159,14 @@ test("OpenZFS: the base snapshot pruned, its bookmark is the base: -i from the b
     ["zfs", "bookmark", `${MAIL}@${h("09")}`, `${MAIL}#${h("09")}.replica-beta`],
     ["zfs", "destroy", `${MAIL}#${h("07")}.replica-beta`],
   ]);
+});
+
+test("OpenZFS: the target's newest pruned here but bookmarked: the bookmark is the base, not an older snapshot in common", () => {
+  const l = parseLocal(OPENZFS_LOCAL.replace(`${MAIL}#${h("07")}`, `${MAIL}#${h("08")}`).replace(/\tguid\t700\t/, "\tguid\t800\t") + `${MAIL}@${h("07")}\tguid\t700\t-\n`)[MAIL];
+  const view = parseTargetList(["features openzfs", "mail/mail\tguid\t12", "mail/mail\treceive_resume_token\t-", `mail/mail@${h("07")}\tguid\t700`, `mail/mail@${h("08")}\tguid\t800`, ""].join("\n"))?.datasets["mail/mail"];
+  const a = planCopy(input({ view, local: l, features: "openzfs", recorded: h("08") })).action;
+  assert.ok(a?.kind === "backup.send", JSON.stringify(a));
+  assert.deepEqual(a.from, { bookmark: `${h("08")}.replica-beta` });
 });
 
 test("OpenZFS: an interrupted receive left a token: the send resumes from it (zfs send -t), when due", () => {

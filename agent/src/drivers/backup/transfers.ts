@@ -161,8 +161,28 @@ export function planCopy(c: CopyInput): CopyPlan {
     return { action };
   }
   const guids = new Map((local?.snapshots ?? []).map((s) => [s.name, s.guid]));
-  const common = view === undefined ? undefined : [...view.snapshots].reverse().find((s) => s.guid !== "" && guids.get(s.name) === s.guid);
-  const mark = common === undefined && view !== undefined && c.features === "openzfs" ? bookmarkFor(local, view, target.tag) : undefined;
+  const newestCommon = view === undefined ? undefined : [...view.snapshots].reverse().find((s) => s.guid !== "" && guids.get(s.name) === s.guid);
+  // An incremental receive needs the target's newest snapshot as its base (no `receive -F`).
+  // Snapshots after the newest in common are ones this node no longer has: on OpenZFS a
+  // bookmark of the target's newest may stand in; otherwise the copy is ahead of the node (a
+  // restore swapped an older copy in), and only a person may drop what it holds.
+  const ahead = newestCommon === undefined || view === undefined ? [] : view.snapshots.slice(view.snapshots.indexOf(newestCommon) + 1);
+  const mark = (newestCommon === undefined || ahead.length > 0) && view !== undefined && c.features === "openzfs" ? bookmarkFor(local, view, target.tag, view.snapshots[view.snapshots.length - 1]?.guid) : undefined;
+  if (ahead.length > 0 && mark === undefined) {
+    return {
+      finding: {
+        driver: "backup",
+        kind: "copy-ahead",
+        resource,
+        subject: `${d.dataset} on ${target.name}`,
+        dataset: d.dataset,
+        target: target.tag,
+        blocking: false,
+        message: `${target.name} holds ${ahead.map((s) => s.name).join(", ")} after ${newestCommon?.name ?? ""}, the newest snapshot this node still has (was an older copy swapped in by a restore?); Steward never overwrites a copy: destroy those snapshots there, or rename the copy, and the next copy is sent from ${newestCommon?.name ?? ""}`,
+      },
+    };
+  }
+  const common = mark === undefined ? newestCommon : undefined;
   if (view !== undefined && common === undefined && mark === undefined) {
     return {
       finding: {
@@ -220,9 +240,9 @@ export function planCopy(c: CopyInput): CopyPlan {
   return { action, ...(common === undefined ? {} : { base: common.name }) };
 }
 
-/** bookmarkFor finds this target's bookmark of a snapshot the target holds (OpenZFS): its name after `#`. */
-function bookmarkFor(local: LocalDataset | undefined, view: TargetDataset, tag: string): string | undefined {
-  const held = new Set(view.snapshots.map((s) => s.guid));
+/** bookmarkFor finds this target's bookmark of a snapshot the target holds (OpenZFS; only the one of guid `only` when given): its name after `#`. */
+function bookmarkFor(local: LocalDataset | undefined, view: TargetDataset, tag: string, only?: string): string | undefined {
+  const held = new Set(view.snapshots.map((s) => s.guid).filter((g) => only === undefined || g === only));
   const marks = (local?.bookmarks ?? []).filter((b) => parseBookmark(b.name)?.tag === tag && held.has(b.guid)).sort((a, b) => compareSnapshotNames(parseBookmark(a.name)?.snapshot ?? "", parseBookmark(b.name)?.snapshot ?? ""));
   return marks[marks.length - 1]?.name;
 }

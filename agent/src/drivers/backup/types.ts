@@ -206,9 +206,11 @@ interface BackupFindingBase extends FindingBase {
  * - target-unreachable:  a peer or remote could not be read (its copies wait; the failure backs off)
  * - copy-diverged:       a target holds a copy with no snapshot in common with this node's:
  *                        Steward never overwrites it (no `receive -F`); say what to do
+ * - copy-ahead:          a target holds snapshots after the newest this node still has (an
+ *                        older copy swapped in by a restore): the same, for those snapshots
  */
 export type BackupFinding =
   | (BackupFindingBase & { readonly kind: "hold-unknown"; readonly dataset: string; readonly snapshot: string })
   | (BackupFindingBase & { readonly kind: "target-unconfigured"; readonly target: string })
   | (BackupFindingBase & { readonly kind: "target-unreachable"; readonly target: string })
-  | (BackupFindingBase & { readonly kind: "copy-diverged"; readonly dataset: string; readonly target: string });
+  | (BackupFindingBase & { readonly kind: "copy-diverged" | "copy-ahead"; readonly dataset: string; readonly target: string });
