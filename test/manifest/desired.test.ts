@@ -113,3 +113,32 @@ test("backups: a node whose datasets have no policy gets none", async () => {
   assert.ok(noBlog);
   assert.equal(desiredStateFor(noBlog, "pi").backups, undefined);
 });
+
+test("seed: a service's data datasets name the replica every other node would have sent here; containers and jail roots name none", async () => {
+  const desired = desiredStateFor(await templateModel(), "beta");
+  const caldav = desired.datasets.find((d) => d.name === "tank/steward/data/caldav/collections");
+  assert.deepEqual(caldav?.seed, [
+    { dataset: "tank/steward/replica/alpha/caldav/collections", node: "alpha", down: false },
+    { dataset: "tank/steward/replica/pi/caldav/collections", node: "pi", down: false },
+  ]);
+  assert.deepEqual(desired.datasets.filter((d) => d.seed !== undefined && !d.name.startsWith("tank/steward/data/caldav/") && !d.name.startsWith("tank/steward/data/taskd/") && !d.name.startsWith("tank/steward/data/xmpp/")).map((d) => d.name), []);
+});
+
+test("seed: mail moved to beta off alpha marked down: the candidate from alpha may seed at once; alpha's policies no longer replicate to it", async () => {
+  const { model, diagnostics } = loadModel(
+    await templateWith({
+      "nodes/alpha.yaml": (t) => `${t}down: true\n`,
+      "services/mail.yaml": (t) => t.replace("node: alpha", "node: beta"),
+      "services/git.yaml": (t) => t.replace("node: alpha", "node: beta").replace("expose: [22/tcp]", "expose: [2223/tcp]"),
+    }),
+  );
+  assert.deepEqual(diagnostics.map((d) => `${d.where.file}:${d.where.line} ${d.message}`), []);
+  assert.ok(model);
+  const desired = desiredStateFor(model, "beta");
+  assert.deepEqual(desired.datasets.find((d) => d.name === "tank/steward/data/mail/mail")?.seed, [
+    { dataset: "tank/steward/replica/alpha/mail/mail", node: "alpha", down: true },
+    { dataset: "tank/steward/replica/pi/mail/mail", node: "pi", down: false },
+  ]);
+  assert.equal(desired.backups?.datasets.find((d) => d.dataset === "tank/steward/data/caldav/collections")?.replica, undefined, "its policy's replica list is [beta, alpha]: alpha is down");
+  assert.deepEqual(desiredStateFor(model, "alpha").services, [], "a down node runs nothing");
+});

@@ -137,6 +137,8 @@ const cases: readonly Case[] = [
   { name: "a backup recipient that is not an age public key is refused", edits: { "cluster.yaml": (t) => t.replace(/recipients: \[age1[a-z0-9]+\]/, "recipients: [ssh-ed25519 AAAA]") }, want: [["MANIFEST_SCHEMA", "cluster.yaml", 13]] },
   { name: "a backup policy cannot be called none", edits: { "cluster.yaml": (t) => t.replace("    light: ", "    none:  ") }, want: [["MANIFEST_SCHEMA", "cluster.yaml", 26]] },
   { name: "a replica endpoint with a path is refused (the forced command decides where)", edits: { "nodes/beta.yaml": (t) => `${t}receive: ssh://root@192.168.1.11/tank\n` }, want: [["MANIFEST_SCHEMA", "nodes/beta.yaml", 6]] },
+  { name: "a service still placed on a node marked down is refused at its node:", edits: { "nodes/alpha.yaml": (t) => `${t}down: true\n` }, want: [["MANIFEST_CONFLICT", "services/git.yaml", 2], ["MANIFEST_CONFLICT", MAIL, 2]] },
+  { name: "down: is true or false, nothing else", edits: { "nodes/alpha.yaml": (t) => `${t}down: yes\n` }, want: [["MANIFEST_SCHEMA", "nodes/alpha.yaml", 6]] },
   { name: "a broken node is reported once, not again by its services", edits: { "nodes/alpha.yaml": "arch: sparc64\npool: zroot\ninterface: em0\n" }, want: [["MANIFEST_SCHEMA", "nodes/alpha.yaml", 1]] },
 ];
 
@@ -221,4 +223,12 @@ test("backup policies resolve: a service's own, else the default; durations in s
   });
   assert.deepEqual(model?.cluster.backups?.remotes["offsite"], { user: "steward", host: "backup.example.net", port: undefined });
   assert.equal(model?.cluster.backups?.drill, 604_800);
+});
+
+test("a service on a node marked down: the error says which file marks it and where to move the service", async () => {
+  const { diagnostics } = loadModel(await templateWith({ "nodes/pi.yaml": (t) => `${t}down: true\n` }));
+  assert.deepEqual(
+    diagnostics.map((d) => [d.message, d.hint]),
+    [["node 'pi' is marked down (nodes/pi.yaml): service 'blog' cannot run there", "move it to a live node (node: alpha or beta); its datasets are seeded there from the newest replica pi sent"]],
+  );
 });

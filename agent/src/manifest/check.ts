@@ -99,8 +99,14 @@ export function checkSemantics(input: CheckInput): Diagnostic[] {
       error("MANIFEST_REFERENCE", locate(file, ["node"]), `node '${raw.node}' does not exist`, close !== undefined ? `did you mean '${close}'?` : `add nodes/${raw.node}.yaml or name an existing node${nodeNames.size > 0 ? `: ${[...nodeNames].sort().join(", ")}` : ""}`);
     }
 
-    // A jail is a clone of a base release: one must be named somewhere.
+    // A node marked down runs nothing: its services are moved elsewhere (docs/backups.md, "Failover and drain").
     const node = nodesByName.get(raw.node);
+    if (node?.raw.down === true) {
+      const live = [...nodesByName.values()].filter((n) => n.raw.down !== true).map((n) => n.name).sort();
+      error("MANIFEST_CONFLICT", locate(file, ["node"]), `node '${raw.node}' is marked down (${node.file}): service '${name}' cannot run there`, live.length > 0 ? `move it to a live node (node: ${live.join(" or ")}); its datasets are seeded there from the newest replica ${raw.node} sent` : "add a live node and move the service there");
+    }
+
+    // A jail is a clone of a base release: one must be named somewhere.
     if (input.cluster !== undefined && node !== undefined && raw.jail.release === undefined && node.raw.release === undefined && input.cluster.raw.defaults?.release === undefined) {
       error("MANIFEST_MISSING", locate(file, ["jail"]), `jail: no FreeBSD release for service '${name}'`, "its jail is cloned from a base release: set defaults.release in cluster.yaml (e.g. 14.2-RELEASE), release: in the node's file, or jail.release here");
     }

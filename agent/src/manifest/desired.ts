@@ -9,11 +9,12 @@
  * Property values are written the way `zfs get -Hp` prints them, so that desired and observed
  * compare as plain strings.
  */
-import { PERIOD_SECONDS, SNAPSHOT_PERIODS, type BackupPolicy, type ClusterModel, type DatasetBackup, type DatasetSpec, type DesiredState, type NodeBackups, type NodeSpec, type ServiceSpec, type SshEndpoint } from "./types.js";
+import { PERIOD_SECONDS, SNAPSHOT_PERIODS, type BackupPolicy, type ClusterModel, type DatasetBackup, type DatasetSpec, type DesiredState, type NodeBackups, type NodeSpec, type SeedCandidate, type ServiceSpec, type SshEndpoint } from "./types.js";
 import { StewardError } from "../errors.js";
 import { hostMountpoint, jailRoot } from "./paths.js";
 import { isSizeProperty, parseSize } from "./sizes.js";
 import { compilePolicy } from "../network/compile.js";
+import { replicaName } from "../drivers/backup/names.js";
 
 /** datasetName is the full name of a service dataset. */
 export function datasetName(pool: string, service: string, short: string): string {
@@ -68,7 +69,8 @@ export function desiredStateFor(model: ClusterModel, name: string): DesiredState
   const containers = containerNames(node.pool, services.map((s) => s.name)).map(
     (n): DatasetSpec => ({ name: n, properties: { mountpoint: "none" }, drift: model.cluster.drift, owner: "steward" }),
   );
-  const data = services.flatMap((s) => serviceDatasetSpecs(node.pool, node.jails, s));
+  const others = model.nodes.filter((n) => n.name !== name);
+  const data = services.flatMap((s) => serviceDatasetSpecs(node.pool, node.jails, s, others));
   // A release every service of the node names (the manifest step makes sure each has one).
   const releases = [...new Set(services.flatMap((s) => (s.release === undefined ? [] : [s.release])))].sort();
   const bases = releases.map((r): DatasetSpec => ({ name: baseName(node.pool, r), properties: {}, drift: "report", owner: "steward", role: "base", snapshot: BASE_SNAPSHOT }));
@@ -121,7 +123,8 @@ function nodeBackups(model: ClusterModel, node: NodeSpec, services: readonly Ser
       const policy = d.backup === undefined ? undefined : spec.policies[d.backup];
       if (policy === undefined) continue;
       const name = datasetName(node.pool, s.name, d.name);
-      const peer = policy.replica?.to.find((n) => n !== node.name);
+      // A node marked down receives nothing: the next peer of the list holds the replica.
+      const peer = policy.replica?.to.find((n) => n !== node.name && model.nodes.find((m) => m.name === n)?.down !== true);
       const remote = policy.remote === undefined ? undefined : spec.remotes[policy.remote.to];
       datasets.push({
         dataset: name,
@@ -141,11 +144,26 @@ function nodeBackups(model: ClusterModel, node: NodeSpec, services: readonly Ser
   return { datasets: datasets.sort((a, b) => (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0)), recipients: spec.recipients, drill: spec.drill };
 }
 
-function serviceDatasetSpecs(pool: string, jails: string, s: ServiceSpec): DatasetSpec[] {
-  return s.datasets.map((d) => ({
-    name: datasetName(pool, s.name, d.name),
-    properties: datasetProperties(d.properties, d.mount === undefined ? undefined : hostMountpoint(jails, s.name, d.mount)),
-    drift: s.drift,
-    owner: s.name,
-  }));
+/**
+ * seedCandidates are the replicas on this node (`pool`) that may hold a service dataset's data:
+ * the one every other node of the cluster would have sent here (docs/backups.md, "Failover and
+ * drain"), by node name. Pure.
+ */
+export function seedCandidates(pool: string, service: string, short: string, others: readonly NodeSpec[]): SeedCandidate[] {
+  return [...others]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((n) => ({ dataset: replicaName(pool, n.name, service, short), node: n.name, down: n.down === true }));
+}
+
+function serviceDatasetSpecs(pool: string, jails: string, s: ServiceSpec, others: readonly NodeSpec[]): DatasetSpec[] {
+  return s.datasets.map((d) => {
+    const seed = seedCandidates(pool, s.name, d.name, others);
+    return {
+      name: datasetName(pool, s.name, d.name),
+      properties: datasetProperties(d.properties, d.mount === undefined ? undefined : hostMountpoint(jails, s.name, d.mount)),
+      drift: s.drift,
+      owner: s.name,
+      ...(seed.length === 0 ? {} : { seed }),
+    };
+  });
 }

@@ -215,6 +215,7 @@ function buildNode(e: Entry<RawNode>, cluster: ClusterSpec, locate: Locate): Nod
     jails: (e.raw.jails ?? DEFAULT_JAILS_DIR).replace(/(.)\/+$/, "$1"),
     destroy: [...(e.raw.destroy ?? [])],
     ...(e.raw.key === undefined ? {} : { key: e.raw.key }),
+    ...(e.raw.down === true ? { down: true, downWhere: locate(e.file, ["down"]) } : {}),
     where: { file: e.file, line: 1, column: 1 },
     ...(e.raw.jails === undefined ? {} : { jailsWhere: locate(e.file, ["jails"]) }),
   };

@@ -47,6 +47,7 @@ export interface RawNode {
   readonly jails?: string;
   readonly destroy?: readonly string[];
   readonly key?: string;
+  readonly down?: boolean;
 }
 
 export interface RawService {

@@ -113,6 +113,13 @@ export interface NodeSpec {
   readonly destroy: readonly string[];
   /** The node's SSH public key line (signs its status commits), when the manifest names it. */
   readonly key?: string;
+  /**
+   * `down: true`: the node is gone. No service may be placed on it; the nodes its services
+   * moved to seed their datasets from the newest replica it sent them, whatever its age.
+   */
+  readonly down?: boolean;
+  /** Where `down:` is written (absent when not set, or the spec was made by hand). */
+  readonly downWhere?: Where;
   readonly where: Where;
 }
 
@@ -216,6 +223,23 @@ export interface DatasetSpec {
   readonly origin?: string;
   /** For a base: the snapshot clones are made from (the part after `@`). */
   readonly snapshot?: string;
+  /**
+   * For a service's data dataset: the replicas on this node that may hold its data, one per
+   * other node of the cluster (the service may have lived there). When the dataset is absent
+   * and one of them holds snapshots, it is seeded from it instead of created empty
+   * (docs/backups.md, "Failover and drain").
+   */
+  readonly seed?: readonly SeedCandidate[];
+}
+
+/** A replica a dataset may be seeded from: `<pool>/steward/replica/<node>/<service>/<short>`. */
+export interface SeedCandidate {
+  /** The replica dataset on this node. */
+  readonly dataset: string;
+  /** The node that sent it (where the service lived). */
+  readonly node: string;
+  /** That node is marked `down`: its newest replica may seed at once, whatever its age. */
+  readonly down: boolean;
 }
 
 /** Everything one node must converge to, fully resolved. */

@@ -7,8 +7,9 @@
  * - Holds on an incremental base (zfs-fuse): `steward-<target>`; bookmarks (OpenZFS):
  *   `<dataset>#<snapshot>.<target>`, where a target is `replica-<node>`, `cold-<pool>` or
  *   `remote-<name>`.
- * - Trees: replicas a peer keeps for this node under `<pool>/steward/replica/<node>`, restore
- *   drills under `<pool>/steward/drill`, restores under `<pool>/steward/restore`.
+ * - Trees: replicas a peer keeps for this node under `<pool>/steward/replica/<node>`
+ *   (replicaName; packaging/backup/steward-receive receives there), restore drills under
+ *   `<pool>/steward/drill`, restores under `<pool>/steward/restore`.
  */
 import { SNAPSHOT_PERIODS, type SnapshotPeriod } from "../../manifest/types.js";
 
@@ -36,6 +37,30 @@ export function parseSnapshotName(name: string): SnapshotStamp | undefined {
   const kind = m[7] as SnapshotPeriod;
   // Date.UTC rolls a month 13 over into the next year: only a name it writes back is one.
   return Number.isNaN(at) || snapshotName(kind, at) !== name ? undefined : { kind, at };
+}
+
+/**
+ * A drain's final snapshot (docs/backups.md, "Failover and drain"): taken after the service's
+ * jail stopped on the node it leaves, and sent to its replica peer; the new node seeds only
+ * from a replica whose newest snapshot is one. `steward_<YYYY-MM-DD>_<HH:MM:SS>_final`.
+ */
+export const FINAL_KIND = "final";
+const FINAL = /^steward_(\d{4}-\d{2}-\d{2})_(\d{2}:\d{2}:\d{2})_final$/;
+
+/** finalSnapshotName names a drain's final snapshot taken at `ms` (Unix milliseconds). */
+export function finalSnapshotName(ms: number): string {
+  const iso = new Date(Math.floor(ms / 1000) * 1000).toISOString();
+  return `${SNAPSHOT_PREFIX}${iso.slice(0, 10)}_${iso.slice(11, 19)}_${FINAL_KIND}`;
+}
+
+/** snapshotTime reads when a Steward snapshot (periodic or final) was taken, and whether it is final; undefined for other names. */
+export function snapshotTime(name: string): { readonly at: number; readonly final: boolean } | undefined {
+  const periodic = parseSnapshotName(name);
+  if (periodic !== undefined) return { at: periodic.at, final: false };
+  const m = FINAL.exec(name);
+  if (m === null) return undefined;
+  const at = Date.parse(`${m[1]}T${m[2]}Z`);
+  return Number.isNaN(at) || finalSnapshotName(at) !== name ? undefined : { at, final: true };
 }
 
 /** isStewardSnapshot answers whether a snapshot name (after `@`) is one the backup driver takes and prunes. */
@@ -116,6 +141,19 @@ export function drillName(pool: string, service: string, short: string): string 
 /** coldName is a dataset's cold copy: `<coldpool>/steward/<node>/<service>/<short>`. */
 export function coldName(pool: string, node: string, service: string, short: string): string {
   return `${pool}/steward/${node}/${service}/${short}`;
+}
+
+/** replicaRoot is the tree where a node keeps the replicas `node` sends it: `<pool>/steward/replica/<node>`. */
+export function replicaRoot(pool: string, node: string): string {
+  return `${pool}/steward/replica/${node}`;
+}
+
+/**
+ * replicaName is the replica a node keeps of `node`'s dataset: `<pool>/steward/replica/<node>/<service>/<short>`
+ * (what a failover or a drain seeds the service's dataset from on its new node).
+ */
+export function replicaName(pool: string, node: string, service: string, short: string): string {
+  return `${replicaRoot(pool, node)}/${relativeName(service, short)}`;
 }
 
 /** relativeName is a dataset's name below a peer's replica tree and in a remote store: `<service>/<short>`. */

@@ -40,6 +40,10 @@ export const zfsDriver: Driver<ZfsDesired, ZfsObserved, ZfsAction, ZfsFinding> =
         const props = Object.entries(a.after).map(([k, v]) => `${k}=${formatValue(k, v)}`);
         return `+ clone   ${a.dataset} from ${a.origin}${props.length > 0 ? ` (${props.join(" ")})` : ""}`;
       }
+      case "zfs.seed": {
+        const props = Object.entries(a.after).map(([k, v]) => `${k}=${formatValue(k, v)}`);
+        return `+ seed    ${a.dataset} from ${a.source}@${a.snapshot}${props.length > 0 ? ` (${props.join(" ")})` : ""}  (${a.reason})`;
+      }
       case "zfs.set":
         return `~ set     ${a.dataset} ${a.property}: ${formatValue(a.property, a.before)} -> ${formatValue(a.property, a.after)}  (${a.reason})`;
       case "zfs.inherit": {

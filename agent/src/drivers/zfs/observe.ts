@@ -22,6 +22,8 @@ export interface ZfsObserveContext {
   /** Where the applied record lives; undefined reads none (every difference is unrecorded). */
   readonly stateDir: string | undefined;
   readonly log: Logger;
+  /** The clock (Unix ms), read when a dataset may be seeded from a replica; Date.now when absent. */
+  readonly now?: () => number;
 }
 
 /**
@@ -42,12 +44,16 @@ export async function observeZfs(input: ZfsObserveInput, ctx: ZfsObserveContext)
   ]);
   if (!applied.valid) ctx.log.warn({ stateDir: ctx.stateDir }, "applied record unreadable, treating as empty");
   const parsed = parseObserveResult(root, result);
+  // Only a plan that may seed a dataset (absent, with replicas that could hold its data) says
+  // how old a replica is: other observations stay the same from run to run.
+  const seen = new Set(parsed.kind === "rows" ? parsed.rows.map((r) => r.name) : []);
+  const clock = input.datasets.some((d) => (d.seed ?? []).some((c) => seen.has(c.dataset)) && !seen.has(d.name)) ? { nowMs: (ctx.now ?? Date.now)() } : {};
   switch (parsed.kind) {
     case "absent":
-      return { root, rootExists: false, datasets: [], applied: applied.record };
+      return { root, rootExists: false, datasets: [], applied: applied.record, ...clock };
     case "rows": {
       const datasets = toObservedDatasets(parsed.rows);
-      return { root, rootExists: datasets.some((d) => d.name === root), datasets, applied: applied.record };
+      return { root, rootExists: datasets.some((d) => d.name === root), datasets, applied: applied.record, ...clock };
     }
     case "failed":
       throw new StewardError("OBSERVE_FAILED", "zfs get failed", {

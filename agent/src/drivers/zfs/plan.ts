@@ -4,11 +4,13 @@
 import { StewardError } from "../../errors.js";
 import type { DatasetSpec } from "../../manifest/types.js";
 import type { ActionCause } from "../../plan/types.js";
-import { MANAGED_PROPERTY, NATIVE_PROPERTIES, NON_INHERITABLE, cloneArgv, createArgv, destroyArgv, mountArgv, revertArgv, setArgv } from "./commands.js";
+import { MANAGED_PROPERTY, MANAGED_VALUE, NATIVE_PROPERTIES, NON_INHERITABLE, cloneArgv, createArgv, destroyArgv, mountArgv, revertArgv, setArgv } from "./commands.js";
 import { compareDatasetNames, isSameValue, parentOf } from "./parse.js";
 import { formatValue } from "./properties.js";
-import { isBackupTree, isStewardSnapshot } from "../backup/names.js";
-import type { ObservedDataset, ZfsAction, ZfsCloneAction, ZfsCreateAction, ZfsDesired, ZfsDestroyAction, ZfsFinding, ZfsInheritAction, ZfsMountAction, ZfsObserved, ZfsSetAction } from "./types.js";
+import { isBackupTree, isStewardSnapshot, snapshotTime } from "../backup/names.js";
+import { SEND_TIMEOUT_MS } from "../backup/commands.js";
+import { formatDuration } from "../../manifest/duration.js";
+import type { ObservedDataset, ZfsAction, ZfsCloneAction, ZfsCreateAction, ZfsSeedAction, ZfsDesired, ZfsDestroyAction, ZfsFinding, ZfsInheritAction, ZfsMountAction, ZfsObserved, ZfsSetAction } from "./types.js";
 
 export interface ZfsPlanPart {
   readonly actions: ZfsAction[];
@@ -36,6 +38,11 @@ function isUnder(name: string, root: string): boolean {
  *
  * - A desired dataset that is absent is created with the marker and all its properties, after
  *   its parent's create; one below an unmanaged conflict is not created (`blocked-by-conflict`).
+ * - An absent dataset with seed candidates (replicas here of the service's data on other
+ *   nodes) that hold snapshots is not created empty (docs/backups.md, "Failover and drain"):
+ *   it is seeded from the replica whose newest snapshot is newest among those allowed to seed
+ *   (sent by a node marked down, or ending in a drain's final snapshot); when none is allowed
+ *   yet it is not created at all (`seed-waiting`, blocking: its jail does not start).
  * - A desired dataset that exists without the marker is an `unmanaged-conflict`: never touched.
  * - On a managed dataset, each declared property that differs is set (one `zfs set` each),
  *   and each local value of a native managed property that the manifest does not declare is
@@ -90,7 +97,12 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
       if (spec.role === "clone" && spec.origin !== undefined) {
         const origin = spec.origin.slice(0, spec.origin.indexOf("@"));
         actions.push(planClone(spec, spec.origin, wantedNames.has(origin) ? [...needs, datasetResource(origin)] : needs));
-      } else actions.push(planCreate(spec, needs));
+      } else {
+        const seeded = planSeed(spec, have, needs, observed.nowMs);
+        if (seeded === undefined) actions.push(planCreate(spec, needs));
+        else if (seeded.kind === "zfs.seed") actions.push(seeded);
+        else findings.push(seeded);
+      }
       continue;
     }
     if (!obs.managed) {
@@ -207,6 +219,99 @@ function planCreate(spec: DatasetSpec, needs: string[]): ZfsCreateAction {
     after,
   };
 }
+
+/** A replica that could seed a dataset: its newest Steward snapshot. */
+interface SeedSource {
+  readonly dataset: string;
+  readonly node: string;
+  readonly down: boolean;
+  readonly snapshot: string;
+  readonly at: number;
+  readonly final: boolean;
+}
+
+/** ageText says how old a snapshot taken at `at` is, or when it was taken when the plan has no clock. */
+function ageText(at: number, nowMs: number | undefined): string {
+  return nowMs === undefined ? `at ${new Date(at).toISOString().replace(".000Z", "Z")}` : `${formatDuration((nowMs - at) / 1000)} ago`;
+}
+
+/**
+ * planSeed decides how an absent dataset with seed candidates comes to be: undefined when no
+ * candidate replica here holds a Steward snapshot (created empty, as a new dataset); a seed
+ * from the allowed replica with the newest snapshot; else the `seed-waiting` finding.
+ */
+function planSeed(spec: DatasetSpec, have: ReadonlyMap<string, ObservedDataset>, needs: string[], nowMs: number | undefined): ZfsSeedAction | ZfsFinding | undefined {
+  const sources: SeedSource[] = [];
+  for (const c of spec.seed ?? []) {
+    const obs = have.get(c.dataset);
+    if (obs === undefined) continue;
+    let newest: SeedSource | undefined;
+    for (const name of obs.snapshotNames ?? []) {
+      const t = snapshotTime(name);
+      if (t !== undefined && (newest === undefined || t.at > newest.at || (t.at === newest.at && t.final))) newest = { dataset: c.dataset, node: c.node, down: c.down, snapshot: name, at: t.at, final: t.final };
+    }
+    if (newest !== undefined) sources.push(newest);
+  }
+  if (sources.length === 0) return undefined;
+  const byAge = (a: SeedSource, b: SeedSource): number => b.at - a.at || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
+  const allowed = sources.filter((r) => r.down || r.final).sort(byAge);
+  const chosen = allowed[0];
+  const short = spec.name.slice(spec.name.lastIndexOf("/") + 1);
+  const resource = datasetResource(spec.name);
+  if (chosen === undefined) {
+    const newest = [...sources].sort(byAge)[0] as SeedSource;
+    return {
+      driver: "zfs",
+      kind: "seed-waiting",
+      resource,
+      subject: spec.name,
+      dataset: spec.name,
+      replicas: [...sources].sort(byAge).map((r) => ({ dataset: r.dataset, node: r.node, snapshot: r.snapshot })),
+      blocking: true,
+      message:
+        `not created: ${newest.node}'s replica of ${spec.owner}/${short} here (${newest.dataset}) holds its data up to ${newest.snapshot}, taken ${ageText(newest.at, nowMs)}, but not its final copy. ` +
+        `Moved from a live ${newest.node} (a drain): ${newest.node} stops the jail and sends the final copy on its next apply, then this dataset is seeded from it. ` +
+        `${newest.node} is dead (a failover): mark it down (nodes/${newest.node}.yaml: down: true) to seed from this replica now; what was written after it is lost`,
+    };
+  }
+  const after: Record<string, string> = {};
+  for (const key of Object.keys(spec.properties).sort()) if (key !== MANAGED_PROPERTY) after[key] = spec.properties[key] as string;
+  // The mountpoint last: received under a container with mountpoint=none, the dataset stays
+  // unmounted until then (zfs-fuse refuses to change a mounted dataset it is receiving into).
+  const props = Object.keys(after).filter((k) => k !== "mountpoint");
+  const mountpoint = after["mountpoint"];
+  return {
+    kind: "zfs.seed",
+    id: actionId("zfs.seed", spec.name),
+    driver: "zfs",
+    resource,
+    dataset: spec.name,
+    source: chosen.dataset,
+    from: chosen.node,
+    snapshot: chosen.snapshot,
+    takenAt: chosen.at,
+    because: chosen.final ? "final" : "down",
+    needs,
+    teardown: false,
+    effect: "create",
+    steps: [
+      { pipeline: [["zfs", "send", `${chosen.dataset}@${chosen.snapshot}`], ["zfs", "receive", spec.name]], timeoutMs: SEND_TIMEOUT_MS },
+      { argv: setArgv(spec.name, MANAGED_PROPERTY, MANAGED_VALUE) },
+      ...props.map((k) => ({ argv: setArgv(spec.name, k, after[k] as string) })),
+      ...(mountpoint === undefined ? [] : [{ argv: setArgv(spec.name, "mountpoint", mountpoint) }]),
+      ...(mountpoint?.startsWith("/") === true ? [{ argv: mountArgv(spec.name), already: MOUNTED }] : []),
+    ],
+    cause: "missing",
+    reason:
+      `does not exist: seeded from the replica of ${chosen.node}'s ${spec.owner}/${short} kept here, snapshot ${chosen.snapshot}, taken ${ageText(chosen.at, nowMs)}` +
+      (chosen.final ? ` (${chosen.node}'s final copy after its jail stopped: nothing lost)` : ` (${chosen.node} is marked down: what was written there after this snapshot is lost)`),
+    before: null,
+    after,
+  };
+}
+
+/** What `zfs mount` prints for a dataset mounted already (setting the mountpoint mounted it). */
+const MOUNTED: readonly string[] = ["filesystem already mounted"];
 
 /** Decides drift vs manifest change for one property from the applied record (3-way). */
 function causeOf(recorded: Readonly<Record<string, string>> | undefined, property: string, desired: string | undefined): ActionCause {

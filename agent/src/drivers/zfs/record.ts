@@ -62,7 +62,7 @@ export function nextAppliedRecord(
   outcomes: ReadonlyMap<string, RecordOutcome>,
 ): AppliedRecord {
   const excluded = new Set<string>();
-  for (const f of plan.findings) if (f.kind === "unmanaged-conflict" || f.kind === "blocked-by-conflict") excluded.add(f.resource);
+  for (const f of plan.findings) if (f.kind === "unmanaged-conflict" || f.kind === "blocked-by-conflict" || f.kind === "seed-waiting") excluded.add(f.resource);
   const byResource = new Map<string, ZfsAction[]>();
   for (const a of plan.actions) byResource.set(a.resource, [...(byResource.get(a.resource) ?? []), a]);
   const ok = (id: string): boolean => {
@@ -76,7 +76,7 @@ export function nextAppliedRecord(
     if (excluded.has(resource)) continue;
     const actions = byResource.get(resource) ?? [];
     if (spec.role === "base") continue;
-    const create = actions.find((a) => a.kind === "zfs.create" || a.kind === "zfs.clone");
+    const create = actions.find((a) => a.kind === "zfs.create" || a.kind === "zfs.clone" || a.kind === "zfs.seed");
     if (create !== undefined && !ok(create.id)) continue;
     const was = previous.datasets[spec.name] ?? {};
     const props: Record<string, string> = {};

@@ -4,7 +4,7 @@
  * findings. Plain, serializable data; no I/O.
  */
 import type { DatasetSpec } from "../../manifest/types.js";
-import type { ActionBase, CommandStep, FindingBase, Precondition } from "../../plan/types.js";
+import type { ActionBase, CommandStep, FindingBase, PipelineStep, Precondition } from "../../plan/types.js";
 
 /** The source column of `zfs get`, without the dataset name of `inherited from <dataset>`. */
 export type PropertySource = "local" | "default" | "inherited" | "received" | "temporary" | "none";
@@ -58,6 +58,11 @@ export interface ZfsObserved {
   /** Sorted by name; parents before children. */
   readonly datasets: readonly ObservedDataset[];
   readonly applied: AppliedRecord;
+  /**
+   * The clock of this observation (Unix ms), read only when a desired dataset may be seeded
+   * from a replica: the plan says how old the replica's snapshot is.
+   */
+  readonly nowMs?: number;
 }
 
 export const EMPTY_APPLIED_RECORD: AppliedRecord = { version: 1, datasets: {} };
@@ -89,6 +94,29 @@ export interface ZfsCreateAction extends ZfsActionBase {
 export interface ZfsCloneAction extends ZfsActionBase {
   readonly kind: "zfs.clone";
   readonly origin: string;
+  readonly before: null;
+  readonly after: Readonly<Record<string, string>>;
+}
+
+/**
+ * Seed an absent dataset from a replica on this node (a failover, or a drain's final copy):
+ * `zfs send <replica>@<snapshot> | zfs receive <dataset>`, then the marker and every declared
+ * property set, the mountpoint last. The replica is left as it was.
+ */
+export interface ZfsSeedAction extends Omit<ZfsActionBase, "steps"> {
+  readonly kind: "zfs.seed";
+  /** The send into the dataset (a pipeline), then `zfs set` and `zfs mount` commands. */
+  readonly steps: readonly (CommandStep | PipelineStep)[];
+  /** The replica dataset it is received from. */
+  readonly source: string;
+  /** The node that sent the replica (where the service lived). */
+  readonly from: string;
+  /** The replica's snapshot sent (the part after `@`). */
+  readonly snapshot: string;
+  /** When the snapshot was taken (Unix ms, from its name). */
+  readonly takenAt: number;
+  /** Why this replica may seed: the node is marked down, or the snapshot is its final copy (drain). */
+  readonly because: "down" | "final";
   readonly before: null;
   readonly after: Readonly<Record<string, string>>;
 }
@@ -133,7 +161,7 @@ export interface ZfsDestroyAction extends ZfsActionBase {
   readonly after: null;
 }
 
-export type ZfsAction = ZfsCreateAction | ZfsCloneAction | ZfsSetAction | ZfsInheritAction | ZfsMountAction | ZfsDestroyAction;
+export type ZfsAction = ZfsCreateAction | ZfsCloneAction | ZfsSeedAction | ZfsSetAction | ZfsInheritAction | ZfsMountAction | ZfsDestroyAction;
 export type ZfsActionKind = ZfsAction["kind"];
 
 export type DestroyRefusal = "unmanaged" | "has-children" | "has-snapshots" | "still-wanted" | "no-guid";
@@ -156,6 +184,9 @@ interface ZfsFindingBase extends FindingBase {
  * - base-missing:        a base release jails are cloned from is not there, or lacks its snapshot
  *                        (blocking: the admin installs it, see the message)
  * - origin-differs:      a jail root is a clone of another snapshot than its release's (left alone)
+ * - seed-waiting:        an absent dataset a replica here holds data for, none of which may seed
+ *                        it yet: not created (blocking, so its jail does not start empty) until
+ *                        the old node sends its final copy (drain) or is marked down (failover)
  */
 export type ZfsFinding =
   | (ZfsFindingBase & { readonly kind: "unmanaged-conflict"; readonly wanted: boolean })
@@ -165,5 +196,6 @@ export type ZfsFinding =
   | (ZfsFindingBase & { readonly kind: "destroy-done" })
   | (ZfsFindingBase & { readonly kind: "destroy-refused"; readonly because: DestroyRefusal })
   | (ZfsFindingBase & { readonly kind: "base-missing"; readonly snapshot: string })
-  | (ZfsFindingBase & { readonly kind: "origin-differs"; readonly expected: string; readonly actual: string });
+  | (ZfsFindingBase & { readonly kind: "origin-differs"; readonly expected: string; readonly actual: string })
+  | (ZfsFindingBase & { readonly kind: "seed-waiting"; readonly replicas: readonly { readonly dataset: string; readonly node: string; readonly snapshot: string }[] });
 export type ZfsFindingKind = ZfsFinding["kind"];
