@@ -339,9 +339,12 @@ function checkBackups(input: CheckInput): Diagnostic[] {
         error("MANIFEST_CONFLICT", where, `backup: policy '${policy}' replicates only to node '${s.raw.node}', this service's own node`, `list another node first in backups.policies.${policy}.replica, e.g. replica: [${[...nodeNames].filter((n) => n !== s.raw.node).slice(0, 1).join("") || "beta"}, ${s.raw.node}]`);
         continue;
       }
-      const node = nodesByName.get(peer);
+      // A node marked down receives nothing: the next peer of the list does (desired.ts), or none.
+      const live = peers.find((n) => nodesByName.get(n)?.raw.down !== true);
+      if (live === undefined) continue;
+      const node = nodesByName.get(live);
       if (node !== undefined && node.raw.receive === undefined && node.raw.address === undefined) {
-        error("MANIFEST_MISSING", where, `backup: the replica of service '${s.name}' goes to node '${peer}', which has neither receive: nor address:`, `add address: (or receive: ssh://user@host:port) to nodes/${peer}.yaml`);
+        error("MANIFEST_MISSING", where, `backup: the replica of service '${s.name}' goes to node '${live}', which has neither receive: nor address:`, `add address: (or receive: ssh://user@host:port) to nodes/${live}.yaml`);
       }
     }
   }
