@@ -63,6 +63,15 @@ for (const c of [
     ],
     want: ["z-create", "j-start", "pf-remove", "j-stop", "z-destroy"],
   },
+  {
+    name: "a teardown action that needs another's resource runs after it, whatever the registry order; one nothing tears down is met",
+    parts: [
+      { driver: "zfs", part: part([act("zfs", "z-destroy", "zfs:d", [], true)]) },
+      { driver: "jail", part: part([act("jail", "j-stop", "jail:m", [], true)]) },
+      { driver: "backup", part: part([act("backup", "b-final", "backup:final-m", ["jail:m"], true), act("backup", "b-final-gone", "backup:final-g", ["jail:gone"], true), act("backup", "b-clear", "backup:d", [], true)]) },
+    ],
+    want: ["b-final-gone", "b-clear", "j-stop", "b-final", "z-destroy"],
+  },
 ]) {
   test(c.name, () => assert.deepEqual(ids(orderActions(c.parts)), c.want));
 }

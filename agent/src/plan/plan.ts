@@ -40,8 +40,10 @@ export function plan(desired: DesiredState, observed: ObservedState, drivers: re
  *   and after the earlier actions on its own resource; among actions free to run, registry
  *   order, then each driver's own order, decides (a stable topological sort).
  * - Teardown last: drivers in reverse registry order (pf rules, then jails, then datasets),
- *   each driver's teardown actions in its own order.
- * Throws INTERNAL for a need that names a resource no driver knows, or a cycle.
+ *   each driver's teardown actions in its own order, except that a teardown action runs after
+ *   the teardown actions on a resource it needs (a drain's final copy after its jail stopped).
+ *   A teardown's need that nothing tears down is met: there is nothing to wait for.
+ * Throws INTERNAL for a build-up need that names a resource no driver knows, or a cycle.
  */
 export function orderActions(parts: readonly { readonly driver: string; readonly part: DriverPlan }[]): ActionBase[] {
   const known = new Set(parts.flatMap((p) => p.part.resources));
@@ -50,6 +52,7 @@ export function orderActions(parts: readonly { readonly driver: string; readonly
     known.add(a.resource);
   }
   for (const a of all) {
+    if (a.teardown) continue;
     for (const need of a.needs) {
       if (!known.has(need)) {
         throw new StewardError("INTERNAL", `action ${a.id} needs ${need}, which no driver knows`, { retry: "internal", data: { action: a.id, need } });
@@ -57,10 +60,20 @@ export function orderActions(parts: readonly { readonly driver: string; readonly
     }
   }
   const build = all.filter((a) => !a.teardown);
+  const teardown = [...parts].reverse().flatMap((p) => p.part.actions.filter((a) => a.teardown));
+  return [...topological(build), ...topological(teardown)];
+}
+
+/**
+ * topological orders `list` so that each action comes after the others of the list on a
+ * resource it needs and after the earlier ones on its own resource; among actions free to run,
+ * the earlier in `list` first (a stable sort). Throws INTERNAL for a cycle.
+ */
+function topological(list: readonly ActionBase[]): ActionBase[] {
   const producers = new Map<string, number[]>();
-  build.forEach((a, i) => producers.set(a.resource, [...(producers.get(a.resource) ?? []), i]));
-  const after = build.map(() => new Set<number>());
-  build.forEach((a, i) => {
+  list.forEach((a, i) => producers.set(a.resource, [...(producers.get(a.resource) ?? []), i]));
+  const after = list.map(() => new Set<number>());
+  list.forEach((a, i) => {
     for (const need of a.needs) for (const p of producers.get(need) ?? []) if (p !== i) after[i]?.add(p);
     const same = producers.get(a.resource) ?? [];
     const previous = same[same.indexOf(i) - 1];
@@ -77,18 +90,17 @@ export function orderActions(parts: readonly { readonly driver: string; readonly
     // The smallest index first: registry order, then the driver's own order.
     ready.sort((x, y) => x - y);
     const i = ready.shift() as number;
-    ordered.push(build[i] as ActionBase);
+    ordered.push(list[i] as ActionBase);
     for (const j of next.get(i) ?? []) {
       remaining[j] = (remaining[j] as number) - 1;
       if (remaining[j] === 0) ready.push(j);
     }
   }
-  if (ordered.length < build.length) {
-    const stuck = build.filter((_, i) => (remaining[i] as number) > 0).map((a) => a.id);
+  if (ordered.length < list.length) {
+    const stuck = list.filter((_, i) => (remaining[i] as number) > 0).map((a) => a.id);
     throw new StewardError("INTERNAL", "the actions' needs form a cycle", { retry: "internal", data: { actions: stuck } });
   }
-  const teardown = [...parts].reverse().flatMap((p) => p.part.actions.filter((a) => a.teardown));
-  return [...ordered, ...teardown];
+  return ordered;
 }
 
 /** summarize counts actions by effect, the way the plan text's last line says them. */
