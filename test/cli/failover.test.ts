@@ -1,10 +1,11 @@
 /**
- * Failover (and drain) for real (docs/backups.md, "Failover and drain"): two zfs-fuse pools,
+ * Drain and failover for real (docs/backups.md, "Failover and drain"): two zfs-fuse pools,
  * alpha's and beta's, each node applying its own manifest through the built CLI with its own
  * simulated jail tools; an OpenSSH server on loopback whose key runs steward-receive for
- * alpha's replica tree on beta. Alpha's mail data reaches beta as a replica; when alpha is
- * marked down and mail moved to beta, beta seeds mail from that replica at once: what was
- * written before the replica is there, what was written after it is not.
+ * alpha's replica tree on beta. Alpha's mail and cal data reach beta as replicas. Mail moved
+ * while alpha lives is drained: beta waits for alpha's final copy and loses nothing. Then alpha
+ * dies: marked down and cal moved, beta seeds cal from its replica at once: what was written
+ * before the replica is there, what was written after it is not.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -29,7 +30,8 @@ let simBeta: Simulator;
 interface Layout {
   /** Where each service runs. */
   readonly mail: "alpha" | "beta";
-  /** mail's backup policy: none, or hourly snapshots replicated to beta. */
+  readonly cal: "alpha" | "beta";
+  /** The services' backup policy: none, or hourly snapshots replicated to beta. */
   readonly backup: boolean;
   readonly alphaDown?: boolean;
 }
@@ -56,7 +58,9 @@ async function writeRepo(l: Layout): Promise<void> {
   const receive = `receive: ssh://${sshd.user}@127.0.0.1:${sshd.port}`;
   await writeFile(join(repo, "nodes", "alpha.yaml"), ["arch: amd64", `pool: ${alpha.name}`, "interface: em0", `jails: ${alpha.dir}/jails`, ...(l.alphaDown === true ? ["down: true"] : []), ""].join("\n"));
   await writeFile(join(repo, "nodes", "beta.yaml"), ["arch: amd64", `pool: ${beta.name}`, "interface: em0", `jails: ${beta.dir}/jails`, receive, ""].join("\n"));
-  await writeFile(join(repo, "services", "mail.yaml"), [`node: ${l.mail}`, ...(l.backup ? ["backup: hourly"] : []), "jail:", "  ip: 10.17.0.25", "datasets:", "  mail: { mount: /var/mail }", ""].join("\n"));
+  const service = (node: string, ip: string, mount: string): string => [`node: ${node}`, ...(l.backup ? ["backup: hourly"] : []), "jail:", `  ip: ${ip}`, "datasets:", `  data: { mount: ${mount} }`, ""].join("\n");
+  await writeFile(join(repo, "services", "mail.yaml"), service(l.mail, "10.17.0.25", "/var/mail"));
+  await writeFile(join(repo, "services", "cal.yaml"), service(l.cal, "10.17.0.26", "/var/db/cal"));
 }
 
 /** Each node's steward.yaml and state: alpha logs in to beta with the sshd's client key. */
@@ -100,36 +104,60 @@ after(async () => {
   if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
 });
 
-const alphaMail = (): string => join(alpha.dir, "jails/mail/var/mail");
-const betaMail = (): string => join(beta.dir, "jails/mail/var/mail");
+/** Where a service's data is mounted on a node. */
+const dataDir = (pool: TestPool, service: "mail" | "cal"): string => join(pool.dir, "jails", service, service === "mail" ? "var/mail" : "var/db/cal");
+const dataset = (pool: TestPool, service: string): string => `${pool.name}/steward/data/${service}/data`;
+const replicaOf = (service: string): string => `${beta.name}/steward/replica/alpha/${service}/data`;
+const snapshotsOf = async (name: string): Promise<string[]> => (await zfsOk(["zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", name])).trim().split("\n");
+const planOn = (node: "alpha" | "beta", json: boolean) =>
+  runCli(["plan", "--config", configs[node] as string, "--node", node, "--dir", repo, "--state", join(tmp, node, "state"), ...(json ? ["--json"] : [])], { env: { ...process.env, STEWARD_SIM_ROOT: (node === "alpha" ? simAlpha : simBeta).root } });
 
-test("failover: alpha's mail data replicated to beta; alpha marked down and mail moved: beta seeds it at once from the replica, losing only what came after it", async () => {
-  await writeRepo({ mail: "alpha", backup: false });
+test("setup: mail and cal run on alpha; their data, written before, replicated to beta", async () => {
+  await writeRepo({ mail: "alpha", cal: "alpha", backup: false });
   for (const node of ["beta", "alpha"] as const) {
     const r = await apply(node);
     assert.equal(r.code, 0, `${node}: ${r.stdout}${r.stderr}`);
   }
-  await writeFile(join(alphaMail(), "before.txt"), "written before the replica\n");
-  await writeRepo({ mail: "alpha", backup: true });
+  for (const service of ["mail", "cal"] as const) await writeFile(join(dataDir(alpha, service), "before.txt"), "written before the replica\n");
+  await writeRepo({ mail: "alpha", cal: "alpha", backup: true });
   const sent = await apply("alpha");
   assert.equal(sent.code, 0, sent.stdout + sent.stderr);
-  const replica = `${beta.name}/steward/replica/alpha/mail/mail`;
-  const snapshots = (await zfsOk(["zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", replica])).trim().split("\n");
-  assert.equal(snapshots.length, 1, "the replica holds alpha's snapshot");
-  await writeFile(join(alphaMail(), "after.txt"), "written after the replica: lost in a failover\n");
+  for (const service of ["mail", "cal"]) assert.equal((await snapshotsOf(replicaOf(service))).length, 1, `the replica of ${service} holds alpha's snapshot`);
+  for (const service of ["mail", "cal"] as const) await writeFile(join(dataDir(alpha, service), "after.txt"), "written after the replica\n");
+});
 
-  // Alpha dies. The admin marks it down and moves mail to beta.
-  await writeRepo({ mail: "beta", backup: true, alphaDown: true });
-  const plan = await runCli(["plan", "--config", configs["beta"] as string, "--node", "beta", "--dir", repo, "--state", join(tmp, "beta", "state")], { env: { ...process.env, STEWARD_SIM_ROOT: simBeta.root } });
-  assert.match(plan.stdout + plan.stderr, new RegExp(`\\+ seed +${beta.name}/steward/data/mail/mail from ${replica}@steward_\\S+_hourly .*taken \\d+s ago \\(alpha is marked down: what was written there after this snapshot is lost\\)`));
+test("drain: mail moved to beta while alpha is alive: beta waits; alpha stops the jail and sends the final copy; beta starts mail from it with everything, and alpha sends it only once", async () => {
+  await writeRepo({ mail: "beta", cal: "alpha", backup: true });
+  const early = await apply("beta", ["--json"]);
+  assert.notEqual(early.code, 0, "beta waits for the final copy: the dataset is blocked");
+  assert.match(early.stdout, /seed-waiting/);
+  assert.equal(existsSync(join(dataDir(beta, "mail"), "before.txt")), false, "not started from the stale replica");
+
+  const drained = await apply("alpha", ["--json"]);
+  assert.equal(drained.code, 0, drained.stdout + drained.stderr);
+  const actions = (JSON.parse(drained.stdout) as { plan: { actions: { id: string }[] } }).plan.actions.map((a) => a.id);
+  assert.ok(actions.indexOf(`backup.send:${dataset(alpha, "mail")}:replica-beta`) > actions.findIndex((id) => id.startsWith("jail.") && id.includes("mail")), `the final copy after the jail stopped: ${actions.join(", ")}`);
+  assert.match((await snapshotsOf(replicaOf("mail"))).pop() ?? "", /@steward_\S+_final$/, "beta's replica ends with the final copy");
+
   const seeded = await apply("beta", ["--json"]);
   assert.equal(seeded.code, 0, seeded.stdout + seeded.stderr);
-  assert.equal(await readFile(join(betaMail(), "before.txt"), "utf8"), "written before the replica\n");
-  assert.equal(existsSync(join(betaMail(), "after.txt")), false, "written after the newest replica: not on beta");
-  assert.equal(await beta.get(`${beta.name}/steward/data/mail/mail`, "org.steward:managed"), "yes");
-  assert.equal(await beta.get(`${beta.name}/steward/data/mail/mail`, "mounted"), "yes");
-  assert.deepEqual((await zfsOk(["zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", replica])).trim().split("\n"), snapshots, "the replica is left as it was");
-  const again = await runCli(["plan", "--config", configs["beta"] as string, "--node", "beta", "--dir", repo, "--state", join(tmp, "beta", "state"), "--json"], { env: { ...process.env, STEWARD_SIM_ROOT: simBeta.root } });
-  const next = JSON.parse(again.stdout) as { plan: { actions: { id: string }[]; findings: unknown[] } };
+  assert.equal(await readFile(join(dataDir(beta, "mail"), "after.txt"), "utf8"), "written after the replica\n", "nothing written on alpha is left behind");
+  const again = JSON.parse((await planOn("alpha", true)).stdout) as { plan: { actions: { id: string }[] } };
+  assert.deepEqual(again.plan.actions.filter((a) => a.id.includes("/mail/")), [], "the final copy is sent once");
+});
+
+test("failover: alpha dies; marked down and cal moved: beta seeds cal at once from the replica, losing only what came after it", async () => {
+  await writeRepo({ mail: "beta", cal: "beta", backup: true, alphaDown: true });
+  const snapshots = await snapshotsOf(replicaOf("cal"));
+  const plan = await planOn("beta", false);
+  assert.match(plan.stdout + plan.stderr, new RegExp(`\\+ seed +${dataset(beta, "cal")} from ${replicaOf("cal")}@steward_\\S+_hourly .*taken \\d+[sm] ago \\(alpha is marked down: what was written there after this snapshot is lost\\)`));
+  const seeded = await apply("beta", ["--json"]);
+  assert.equal(seeded.code, 0, seeded.stdout + seeded.stderr);
+  assert.equal(await readFile(join(dataDir(beta, "cal"), "before.txt"), "utf8"), "written before the replica\n");
+  assert.equal(existsSync(join(dataDir(beta, "cal"), "after.txt")), false, "written after the newest replica: not on beta");
+  assert.equal(await beta.get(dataset(beta, "cal"), "org.steward:managed"), "yes");
+  assert.equal(await beta.get(dataset(beta, "cal"), "mounted"), "yes");
+  assert.deepEqual(await snapshotsOf(replicaOf("cal")), snapshots, "the replica is left as it was");
+  const next = JSON.parse((await planOn("beta", true)).stdout) as { plan: { actions: { id: string }[] } };
   assert.deepEqual(next.plan.actions.filter((a) => a.id.startsWith("zfs.")), [], "converged: nothing left for the ZFS driver");
 });

@@ -111,7 +111,24 @@ test("backups: a node whose datasets have no policy gets none", async () => {
   assert.equal(desiredStateFor(model, "pi").backups?.datasets.length, 1, "the blog names light itself");
   const noBlog = loadModel(await templateWith({ "cluster.yaml": (t) => t.replace("  backup: standard ", "  backup: none "), "services/blog.yaml": (t) => t.replace("backup: light", "backup: none") })).model;
   assert.ok(noBlog);
-  assert.equal(desiredStateFor(noBlog, "pi").backups, undefined);
+  const pi = desiredStateFor(noBlog, "pi").backups;
+  assert.deepEqual(pi?.datasets, []);
+  // What pi would drain, had it the datasets of services the manifest places elsewhere.
+  assert.ok((pi?.leaving ?? []).every((d) => d.dataset.startsWith("zroot/steward/data/") && d.replica !== undefined && d.replica.node !== "pi"));
+  assert.ok((pi?.leaving.length ?? 0) > 0);
+});
+
+test("drain: a node lists, as leaving, the replicated datasets of services placed on other live nodes (by its own names), their replica going to that node; a down node none", async () => {
+  const model = await templateModel();
+  const alpha = desiredStateFor(model, "alpha");
+  const mail = alpha.backups?.leaving.find((d) => d.service === "caldav");
+  assert.equal(mail?.replica?.node, "beta");
+  assert.equal(mail?.dataset.startsWith(`${alpha.node.pool}/steward/data/caldav/`), true);
+  assert.ok(alpha.backups?.leaving.every((d) => model.services.find((s) => s.name === d.service)?.node !== "alpha"));
+  const toAlpha = (t: string): string => t.replace(/^node: beta$/m, "node: alpha");
+  const down = loadModel(await templateWith({ "nodes/beta.yaml": (t) => `${t}down: true\n`, "services/caldav.yaml": toAlpha, "services/taskd.yaml": toAlpha, "services/xmpp.yaml": toAlpha })).model;
+  assert.ok(down);
+  assert.deepEqual(desiredStateFor(down, "beta").backups?.leaving ?? [], [], "a down node sends nothing: its services were failed over");
 });
 
 test("seed: a service's data datasets name the replica every other node would have sent here; containers and jail roots name none", async () => {

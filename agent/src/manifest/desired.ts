@@ -140,8 +140,32 @@ function nodeBackups(model: ClusterModel, node: NodeSpec, services: readonly Ser
       });
     }
   }
-  if (datasets.length === 0) return undefined;
-  return { datasets: datasets.sort((a, b) => (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0)), recipients: spec.recipients, drill: spec.drill };
+  const leaving = leavingDatasets(model, node);
+  if (datasets.length === 0 && leaving.length === 0) return undefined;
+  return { datasets: datasets.sort((a, b) => (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0)), leaving, recipients: spec.recipients, drill: spec.drill };
+}
+
+/**
+ * leavingDatasets are what a drain sends from `node` (NodeBackups.leaving): every dataset with
+ * a replicating policy of every service placed on another node, named as it would be here,
+ * its replica going to that node. None when this node or the other one is down: a down node
+ * sends nothing, and nothing is sent to one. Pure.
+ */
+function leavingDatasets(model: ClusterModel, node: NodeSpec): DatasetBackup[] {
+  const spec = model.cluster.backups;
+  if (spec === undefined || node.down === true) return [];
+  const out: DatasetBackup[] = [];
+  for (const s of model.services) {
+    const to = model.nodes.find((n) => n.name === s.node);
+    if (s.node === node.name || to === undefined || to.down === true) continue;
+    for (const d of s.datasets) {
+      const policy = d.backup === undefined ? undefined : spec.policies[d.backup];
+      if (policy?.replica === undefined) continue;
+      const name = datasetName(node.pool, s.name, d.name);
+      out.push({ dataset: name, service: s.name, short: d.name, policy: policy.name, unit: name, recursive: false, keep: policy.keep, replica: { node: to.name, endpoint: peerEndpoint(to), every: 0 } });
+    }
+  }
+  return out.sort((a, b) => (a.dataset < b.dataset ? -1 : a.dataset > b.dataset ? 1 : 0));
 }
 
 /**

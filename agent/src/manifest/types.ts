@@ -308,6 +308,13 @@ export interface DatasetBackup {
 /** What backup policies ask of one node. */
 export interface NodeBackups {
   readonly datasets: readonly DatasetBackup[];
+  /**
+   * A drain (docs/backups.md, "Failover and drain"): the datasets, by this node's names, of
+   * services placed on another live node whose policies keep replicas. Where they exist here,
+   * each one's final copy goes to the replica its new node (`replica.node`) seeds it from,
+   * once the jail here has stopped.
+   */
+  readonly leaving: readonly DatasetBackup[];
   /** age recipients of remote copies. */
   readonly recipients: readonly string[];
   /** How often a restore drill runs, in seconds. */

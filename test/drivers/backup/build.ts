@@ -11,7 +11,7 @@ export function dsBackup(pool: string, service: string, short: string, keep: Dat
 }
 
 export function nodeBackups(datasets: readonly DatasetBackup[], extra: Partial<NodeBackups> = {}): NodeBackups {
-  return { datasets, recipients: [], drill: 604_800, ...extra };
+  return { datasets, leaving: [], recipients: [], drill: 604_800, ...extra };
 }
 
 export function slice(pool: string, datasets: readonly DatasetBackup[], destroy: readonly string[] = []): BackupDesired {

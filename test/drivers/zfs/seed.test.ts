@@ -105,3 +105,13 @@ test("without a clock (an observation made elsewhere) the reason says when the s
   const plan = planDatasets({ pool: P, datasets: [...C, mail(seed(true))], destroy: [] }, noClock);
   assert.match((plan.actions[0] as ZfsSeedAction).reason, /taken at 2026-12-07T09:20:00Z/);
 });
+
+test("a dataset here whose newest snapshot is a drain's final copy (its service moved away and back) is never used as it is: handed-over, blocking", () => {
+  const stale: ObservedDataset = { ...have(MAIL, { compression: "gzip", mountpoint: "/jails/mail/var/mail" }), snapshotNames: [hourly(200), final(180)] };
+  const part = planDatasets({ pool: P, datasets: [...C, mail(seed())], destroy: [] }, zfs([...haveC, stale]));
+  assert.deepEqual(part.actions, []);
+  assert.deepEqual(part.findings.map((f) => [f.kind, f.blocking]), [["handed-over", true]]);
+  assert.match(part.findings[0]?.message ?? "", new RegExp(`${final(180)}.*zfs rename ${MAIL} ${MAIL}-old`));
+  const current: ObservedDataset = { ...stale, snapshotNames: [final(180), hourly(60)] };
+  assert.deepEqual(planDatasets({ pool: P, datasets: [...C, mail(seed())], destroy: [] }, zfs([...haveC, current])).findings, [], "a periodic snapshot after it: the service ran here since");
+});

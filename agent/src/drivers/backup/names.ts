@@ -63,6 +63,19 @@ export function snapshotTime(name: string): { readonly at: number; readonly fina
   return Number.isNaN(at) || finalSnapshotName(at) !== name ? undefined : { at, final: true };
 }
 
+/**
+ * newestTimed is the newest of the names that are Steward snapshots (periodic or final), by
+ * the time in the name, a final one winning a tie; undefined when none is. Pure.
+ */
+export function newestTimed(names: Iterable<string>): { readonly name: string; readonly at: number; readonly final: boolean } | undefined {
+  let newest: { name: string; at: number; final: boolean } | undefined;
+  for (const name of names) {
+    const t = snapshotTime(name);
+    if (t !== undefined && (newest === undefined || t.at > newest.at || (t.at === newest.at && t.final))) newest = { name, ...t };
+  }
+  return newest;
+}
+
 /** isStewardSnapshot answers whether a snapshot name (after `@`) is one the backup driver takes and prunes. */
 export function isStewardSnapshot(name: string): boolean {
   return parseSnapshotName(name) !== undefined;

@@ -11,6 +11,7 @@ import type { DriverContext } from "../driver.js";
 import { rootOf } from "../zfs/commands.js";
 import { LIST_TIMEOUT_MS, observeArgv, poolsArgv, sshArgv, type SshFiles } from "./commands.js";
 import { drillDue, parseStoreList } from "./remote.js";
+import { finalCopy } from "./drain.js";
 import type { Argv } from "../../exec.js";
 import type { SshEndpoint } from "../../manifest/types.js";
 import { parseLocalResult, parsePools } from "./parse.js";
@@ -56,6 +57,11 @@ async function readTargets(slice: BackupDesired, observed: BackupObserved, ctx: 
   const all = slice.backups?.datasets ?? [];
   const due = dueCopies(all, observed.datasets, takenByUnit(all, observed.datasets, observed.nowMs), observed.state ?? EMPTY_BACKUP_STATE, observed.nowMs, observed.pools);
   const files = sshFiles(slice.host);
+  // A drain reads the new node's replica of a leaving dataset still owed its final copy.
+  for (const d of slice.backups?.leaving ?? []) {
+    const tag = targetsOf(d).find((t) => t.kind === "replica")?.tag;
+    if (tag !== undefined && finalCopy(d, observed.datasets[d.dataset], observed.state ?? EMPTY_BACKUP_STATE, observed.nowMs) !== undefined) due.set(tag, [...(due.get(tag) ?? []), d]);
+  }
   // A restore drill reads the remote store too, when one is due (and an identity can decrypt).
   if (slice.host?.identity !== undefined) {
     for (const d of all) {

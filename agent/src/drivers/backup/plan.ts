@@ -13,6 +13,8 @@
  *   send after the unit's snapshot; the base it reads
  *   from, and the snapshot each target is recorded to hold, are never pruned. A plugged-in
  *   cold disk is exported after its copies.
+ * - Drain (drain.ts): a dataset of a service the manifest moved to another live node gets its
+ *   final copy sent there once its jail has stopped here.
  * - Destroy: a dataset listed in `destroy` that the ZFS driver will destroy (managed, no other
  *   snapshots, no children that stay) has its Steward snapshots destroyed first, in a teardown
  *   action the plan shows (releasing the holds Steward placed on the bases of its copies), so a
@@ -26,6 +28,7 @@ import { retainedSnapshots } from "./retention.js";
 import { coldWay, endpointOf, exportArgv, replicaWay, sshFiles } from "./targets.js";
 import { copyDue, copyResource, everyOf, newestSnapshot, planCopy, targetsOf } from "./transfers.js";
 import { copyKey } from "./record.js";
+import { planDrains } from "./drain.js";
 import { drillDue, parseRemoteFile, planRemote } from "./remote.js";
 import { planRestore } from "./restore.js";
 import { SEND_TIMEOUT_MS } from "./commands.js";
@@ -97,6 +100,10 @@ export function planBackups(slice: BackupDesired, observed: BackupObserved): Dri
   actions.push(...copies.actions);
   findings.push(...copies.findings);
   resources.push(...copies.resources);
+  const drains = planDrains(slice, observed);
+  actions.push(...drains.actions);
+  findings.push(...drains.findings);
+  resources.push(...drains.resources);
   for (const name of [...slice.destroy].sort()) {
     const cleared = planClear(name, slice.destroy, observed);
     if (cleared === undefined) continue;

@@ -77,7 +77,7 @@ export function nextBackupState(
   // A dataset that lost its policy keeps its records while it exists: its held bases are
   // released by name when it is destroyed (plan.ts planClear).
   const cleared = new Set(part.actions.flatMap((a) => (a.kind === "backup.clear" && outcomes.get(a.id) === "applied" ? [a.dataset] : [])));
-  const policy = new Set((slice.backups?.datasets ?? []).map((d) => d.dataset));
+  const policy = new Set([...(slice.backups?.datasets ?? []), ...(slice.backups?.leaving ?? [])].map((d) => d.dataset));
   for (const [dataset, was] of Object.entries(previous.targets)) {
     if (policy.has(dataset) || (observed.datasets[dataset] !== undefined && !cleared.has(dataset))) targets[dataset] = { ...was };
   }
@@ -94,7 +94,7 @@ export function nextBackupState(
     if (status === "applied" || status === "unchanged") {
       delete failures[key];
       if (a.snapshot !== undefined && targets[a.dataset] !== undefined) targets[a.dataset] = { ...targets[a.dataset], [a.target.tag]: { snapshot: a.snapshot, at: observed.nowMs } };
-      else if (a.snapshot !== undefined && slice.backups?.datasets.some((d) => d.dataset === a.dataset) === true) targets[a.dataset] = { [a.target.tag]: { snapshot: a.snapshot, at: observed.nowMs } };
+      else if (a.snapshot !== undefined && policy.has(a.dataset)) targets[a.dataset] = { [a.target.tag]: { snapshot: a.snapshot, at: observed.nowMs } };
     } else if (status === "failed") fail(key);
   }
   const disks: Record<string, { exportedAt: number }> = { ...(previous.disks ?? {}) };

@@ -7,7 +7,7 @@ import type { ActionCause } from "../../plan/types.js";
 import { MANAGED_PROPERTY, MANAGED_VALUE, NATIVE_PROPERTIES, NON_INHERITABLE, cloneArgv, createArgv, destroyArgv, mountArgv, revertArgv, setArgv } from "./commands.js";
 import { compareDatasetNames, isSameValue, parentOf } from "./parse.js";
 import { formatValue } from "./properties.js";
-import { isBackupTree, isStewardSnapshot, snapshotTime } from "../backup/names.js";
+import { isBackupTree, isStewardSnapshot, newestTimed } from "../backup/names.js";
 import { SEND_TIMEOUT_MS } from "../backup/commands.js";
 import { formatDuration } from "../../manifest/duration.js";
 import type { ObservedDataset, ZfsAction, ZfsCloneAction, ZfsCreateAction, ZfsSeedAction, ZfsDesired, ZfsDestroyAction, ZfsFinding, ZfsInheritAction, ZfsMountAction, ZfsObserved, ZfsSetAction } from "./types.js";
@@ -116,6 +116,21 @@ export function planDatasets(desired: ZfsDesired, observed: ZfsObserved): ZfsPla
         wanted: true,
         blocking: true,
         message: `exists without ${MANAGED_PROPERTY}=yes set locally; Steward will not change it`,
+      });
+      continue;
+    }
+    const handed = handedOver(obs);
+    if (handed !== undefined && spec.seed !== undefined) {
+      stopped.set(spec.name, spec.name);
+      findings.push({
+        driver: "zfs",
+        kind: "handed-over",
+        resource,
+        subject: spec.name,
+        dataset: spec.name,
+        snapshot: handed,
+        blocking: true,
+        message: `its newest snapshot, ${handed}, is the final copy a drain sent when ${spec.owner} moved away from this node: what it holds is older than the service's data. Rename it (zfs rename ${spec.name} ${spec.name}-old) or destroy it, and the dataset is seeded from the replica of the node the service ran on (docs/backups.md, "Failover and drain")`,
       });
       continue;
     }
@@ -245,12 +260,8 @@ function planSeed(spec: DatasetSpec, have: ReadonlyMap<string, ObservedDataset>,
   for (const c of spec.seed ?? []) {
     const obs = have.get(c.dataset);
     if (obs === undefined) continue;
-    let newest: SeedSource | undefined;
-    for (const name of obs.snapshotNames ?? []) {
-      const t = snapshotTime(name);
-      if (t !== undefined && (newest === undefined || t.at > newest.at || (t.at === newest.at && t.final))) newest = { dataset: c.dataset, node: c.node, down: c.down, snapshot: name, at: t.at, final: t.final };
-    }
-    if (newest !== undefined) sources.push(newest);
+    const newest = newestTimed(obs.snapshotNames ?? []);
+    if (newest !== undefined) sources.push({ dataset: c.dataset, node: c.node, down: c.down, snapshot: newest.name, at: newest.at, final: newest.final });
   }
   if (sources.length === 0) return undefined;
   const byAge = (a: SeedSource, b: SeedSource): number => b.at - a.at || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
@@ -308,6 +319,12 @@ function planSeed(spec: DatasetSpec, have: ReadonlyMap<string, ObservedDataset>,
     before: null,
     after,
   };
+}
+
+/** handedOver names a dataset's newest snapshot when it is a drain's final copy; undefined otherwise. */
+function handedOver(obs: ObservedDataset): string | undefined {
+  const newest = newestTimed(obs.snapshotNames ?? []);
+  return newest?.final === true ? newest.name : undefined;
 }
 
 /** What `zfs mount` prints for a dataset mounted already (setting the mountpoint mounted it). */

@@ -187,6 +187,9 @@ interface ZfsFindingBase extends FindingBase {
  * - seed-waiting:        an absent dataset a replica here holds data for, none of which may seed
  *                        it yet: not created (blocking, so its jail does not start empty) until
  *                        the old node sends its final copy (drain) or is marked down (failover)
+ * - handed-over:         a dataset whose newest snapshot is a drain's final copy: its service
+ *                        moved away from here and came back, so its data is older than the
+ *                        service's; never used as it is (blocking) until renamed or destroyed
  */
 export type ZfsFinding =
   | (ZfsFindingBase & { readonly kind: "unmanaged-conflict"; readonly wanted: boolean })
@@ -197,5 +200,6 @@ export type ZfsFinding =
   | (ZfsFindingBase & { readonly kind: "destroy-refused"; readonly because: DestroyRefusal })
   | (ZfsFindingBase & { readonly kind: "base-missing"; readonly snapshot: string })
   | (ZfsFindingBase & { readonly kind: "origin-differs"; readonly expected: string; readonly actual: string })
+  | (ZfsFindingBase & { readonly kind: "handed-over"; readonly snapshot: string })
   | (ZfsFindingBase & { readonly kind: "seed-waiting"; readonly replicas: readonly { readonly dataset: string; readonly node: string; readonly snapshot: string }[] });
 export type ZfsFindingKind = ZfsFinding["kind"];
