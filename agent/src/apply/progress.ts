@@ -22,3 +22,15 @@ export function secondsLeft(bytes: number, estimateBytes: number | undefined, ra
   if (estimateBytes === undefined || !(rate > 0) || bytes >= estimateBytes) return undefined;
   return Math.ceil((estimateBytes - bytes) / rate);
 }
+
+/** humanBytes writes a size for people, in powers of 1024: `512 B`, `1.5 KiB`, `3.0 GiB`. */
+export function humanBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[i] as string}`;
+}

@@ -129,6 +129,12 @@ export function copyResource(dataset: string, tag: string): string {
   return `backup:${dataset}#${tag}`;
 }
 
+/** parseCopyResource reads a copyResource back: the dataset and the target; undefined for any other resource. Pure. */
+export function parseCopyResource(resource: string): { readonly dataset: string; readonly kind: TargetKind; readonly name: string } | undefined {
+  const m = /^backup:([^#]+)#(replica|cold|remote)-(.+)$/.exec(resource);
+  return m === null ? undefined : { dataset: m[1] as string, kind: m[2] as TargetKind, name: m[3] as string };
+}
+
 /** planCopy decides how to bring one dataset's copy on one target up to date. Pure. */
 export function planCopy(c: CopyInput): CopyPlan {
   const { d, target, view, local, newest } = c;
