@@ -84,12 +84,20 @@ async function watchTransfers(read: () => TransferReport[], io: Io): Promise<voi
     const tty = io.isTTY === true;
     let drawn = 0;
     await followTransfers(read, (lines) => {
-      io.out(`${tty && drawn > 0 ? `\x1b[${drawn}A\x1b[J` : ""}${lines.join("\n")}`);
+      io.out(frame(lines, drawn, tty));
       drawn = lines.length;
     }, tty, stop.signal);
   } finally {
     process.removeListener("SIGINT", interrupt);
   }
+}
+
+/**
+ * frame is the text that draws `lines` after `previous` lines were drawn: on a terminal over
+ * them (cursor up, erase to the end of the screen: ECMA-48 CUU and ED), else below. Pure.
+ */
+export function frame(lines: readonly string[], previous: number, tty: boolean): string {
+  return `${tty && previous > 0 ? `\x1b[${previous}A\x1b[J` : ""}${lines.join("\n")}`;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { followTransfers, progressBar, renderBackupStatus, renderTransfers } from "../../../agent/src/cli/backup.js";
+import { followTransfers, frame, progressBar, renderBackupStatus, renderTransfers } from "../../../agent/src/cli/backup.js";
 import { humanBytes } from "../../../agent/src/apply/progress.js";
 import type { ProgressRecord } from "../../../agent/src/apply/progress-file.js";
 import { snapshotName } from "../../../agent/src/drivers/backup/names.js";
@@ -121,6 +121,9 @@ test("--watch follows the transfer until it ends, or until ^C", async () => {
   assert.equal(frames.length, 3);
   assert.match(frames[1]?.[0] ?? "", /80\.0 MiB of ~100\.0 MiB  \[################----\] 80%/);
   assert.deepEqual(frames[2], ["no transfer in flight"]);
+  assert.equal(frame(["a", "b"], 0, true), "a\nb", "the first drawing");
+  assert.equal(frame(["c"], 2, true), "\x1b[2A\x1b[Jc", "on a terminal, over the last one");
+  assert.equal(frame(["c"], 2, false), "c", "elsewhere, below it");
 
   const stop = new AbortController();
   let reads = 0;
