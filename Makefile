@@ -9,7 +9,7 @@ TESTS ?= $(shell find test -name '*.test.ts' 2>/dev/null | sed 's|^|build/|; s|\
 # The tests that send and receive ZFS streams run one at a time, after the others: zfs-fuse's
 # daemon has hung (every file access on every pool waiting forever) when they ran beside other
 # ZFS work (docs/decisions.md). A hung test fails after TEST_TIMEOUT ms instead of hanging CI.
-SERIAL_TESTS := $(filter build/test/drivers/backup/cold.test.js build/test/drivers/backup/hot.test.js build/test/drivers/backup/remote.test.js build/test/drivers/backup/replica.test.js build/test/cli/backup.test.js build/test/cli/restore-swap.test.js build/test/cli/failover.test.js,$(TESTS))
+SERIAL_TESTS := $(filter build/test/drivers/backup/cold.test.js build/test/drivers/backup/hot.test.js build/test/drivers/backup/remote.test.js build/test/drivers/backup/replica.test.js build/test/cli/backup.test.js build/test/cli/backup-progress.test.js build/test/cli/restore-swap.test.js build/test/cli/failover.test.js,$(TESTS))
 TEST_TIMEOUT ?= 600000
 
 node_modules/.installed: package.json package-lock.json

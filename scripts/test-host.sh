@@ -7,8 +7,8 @@ set -euo pipefail
 # tzdata: the signature differential test runs ssh-keygen with TZ=Asia/Tokyo and Europe/Berlin.
 # nftables (and iproute2): the network policy's real-packet tests in network namespaces.
 # age: the backup tests encrypt remote copies with it (as the nodes do); sanoid: the backup
-# benchmark's baseline (sanoid and syncoid).
-PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 nftables fuse tzdata time age sanoid)
+# benchmark's baseline (sanoid and syncoid); pv: slows a test's send down to watch its progress.
+PACKAGES=(git openssh-client openssh-server zfs-fuse ansible iproute2 nftables fuse tzdata time age sanoid pv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -239,7 +239,8 @@ export async function runPipeline(stages: readonly Argv[], options: PipeOptions 
     });
   });
   let bytes = 0;
-  let lastReport = 0;
+  // The first bytes are reported at once, however young the process.
+  let lastReport = -Infinity;
   const report = (force: boolean): void => {
     const now = performance.now();
     if (options.onProgress === undefined || (!force && now - lastReport < 1_000)) return;

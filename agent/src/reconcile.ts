@@ -28,6 +28,7 @@ import { apply } from "./apply/apply.js";
 import { Journal, type InterruptedApply } from "./apply/journal.js";
 import { acquireApplyLock, type ApplyLock } from "./apply/lock.js";
 import { logObserver } from "./apply/log-observer.js";
+import { progressFileObserver } from "./apply/progress-file.js";
 import type { ApplyObserver, ApplyResult, OutcomeStatus } from "./apply/types.js";
 
 /** The state directory of an installed agent (FreeBSD's place for daemon state). */
@@ -121,7 +122,8 @@ export interface ApplyNodeResult {
  * applyNode converges the node: takes the apply lock, opens the journal (reporting an apply
  * that never finished), observes, plans, applies, and records what each dataset converged to.
  * A plan that was interrupted converges here because everything is observed afresh.
- * Side effects: the host's commands; `<state>/apply.lock`, `journal.jsonl`, `zfs/applied.json`.
+ * Side effects: the host's commands; `<state>/apply.lock`, `journal.jsonl`, `zfs/applied.json`,
+ * and `apply/progress.json` while a transfer runs (apply/progress-file.ts).
  * Throws APPLY_LOCKED (transient) when another apply runs, OBSERVE_FAILED, and APPLY_FAILED
  * (transient) when the state directory (lock, journal, record) cannot be written; a failed
  * action is an outcome, not a throw.
@@ -159,7 +161,7 @@ async function applyLocked(desired: DesiredState, ctx: ApplyContext): Promise<Ap
     const plan = makePlan(desired, observed, drivers);
     const contents = new Map<string, Uint8Array>(ctx.contents ?? []);
     for (const d of drivers) for (const [hash, bytes] of d.contents?.(d.slice(desired)) ?? []) contents.set(hash, bytes);
-    const result = await apply(plan, ctx.executor, [journal, logObserver(log), ...(ctx.observers ?? [])], { drivers, contents, ...(ctx.stop === undefined ? {} : { stop: ctx.stop }) }).catch((e: unknown) => {
+    const result = await apply(plan, ctx.executor, [journal, logObserver(log), progressFileObserver(ctx.stateDir, log), ...(ctx.observers ?? [])], { drivers, contents, ...(ctx.stop === undefined ? {} : { stop: ctx.stop }) }).catch((e: unknown) => {
       // Only an observer throws out of apply: most likely the journal could not be written.
       throw isStewardError(e) ? e : new StewardError("APPLY_FAILED", "apply stopped: an observer failed", { retry: "transient", data: { error: String(e) }, cause: e });
     });

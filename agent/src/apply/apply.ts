@@ -51,10 +51,10 @@ export async function apply(plan: Plan, executor: Executor, observers: readonly 
       for (const o of observers) await o.onActionStart?.(action);
       const started = performance.now();
       try {
-        const progress = (bytes: number): void => {
+        const progress = (bytes: number, estimateBytes: number | undefined): void => {
           for (const o of observers) {
             try {
-              o.onActionProgress?.(action, bytes);
+              o.onActionProgress?.(action, bytes, estimateBytes);
             } catch {
               // Progress is for people; a broken listener must not fail the action.
             }

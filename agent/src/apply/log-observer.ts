@@ -1,11 +1,13 @@
 /**
  * Apply progress as log lines: constant messages, facts in fields. One line per action with its
  * resource and outcome (the revision is in the logger's bindings), and every ten seconds of a
- * long pipeline (a send) the bytes moved so far; a run with nothing to do logs at debug only,
- * so an idle agent stays quiet.
+ * long pipeline (a send) the bytes moved so far (with the driver's estimate and the percent
+ * done, when it gave one); a run with nothing to do logs at debug only, so an idle agent stays
+ * quiet.
  */
 import type { Logger } from "../log.js";
 import type { ActionBase as Action, Plan } from "../plan/types.js";
+import { bytesPerSecond, percentDone } from "./progress.js";
 import type { ActionOutcome, ApplyObserver, ApplyResult } from "./types.js";
 
 /** logObserver logs apply's progress on `log` (a child logger for the apply step). Side effects: log lines only. */
@@ -13,13 +15,14 @@ export function logObserver(log: Logger, progressEveryMs = 10_000): ApplyObserve
   // A long send says how far it got every `progressEveryMs`, so a log shows it is moving.
   let current: { id: string; started: number; logged: number } | undefined;
   return {
-    onActionProgress(action: Action, bytes: number) {
+    onActionProgress(action: Action, bytes: number, estimateBytes?: number) {
       const now = performance.now();
       if (current?.id !== action.id) current = { id: action.id, started: now, logged: now };
       if (now - current.logged < progressEveryMs) return;
       current.logged = now;
-      const seconds = (now - current.started) / 1000;
-      log.info({ action: action.id, resource: action.resource, bytes, bytesPerSecond: seconds > 0 ? Math.round(bytes / seconds) : 0 }, "action progress");
+      const percent = percentDone(bytes, estimateBytes);
+      const estimate = estimateBytes === undefined ? {} : { estimateBytes, ...(percent === undefined ? {} : { percent }) };
+      log.info({ action: action.id, resource: action.resource, bytes, ...estimate, bytesPerSecond: bytesPerSecond(bytes, now - current.started) }, "action progress");
     },
     onApplyStart(plan: Plan) {
       const level = plan.actions.length === 0 ? "debug" : "info";

@@ -1,8 +1,9 @@
 /**
  * Running one action: its driver checks its precondition (when it has one), then its steps run
  * in order through the executor, each with its stdin (looked up by hash in the content store)
- * and its timeout, stopping at the first failure (a pipeline's progress goes to `onProgress`),
- * then its driver verifies its postcondition (when it has one). Knows no driver by name.
+ * and its timeout, stopping at the first failure (a pipeline's progress goes to `onProgress`,
+ * with the driver's estimate of the bytes), then its driver verifies its postcondition (when it
+ * has one). Knows no driver by name.
  */
 import type { CheckResult, Driver } from "../drivers/driver.js";
 import type { ErrorCode } from "../errors.js";
@@ -31,6 +32,25 @@ function failedFrom(action: ActionBase, r: RunResult, started: number): RunOutco
   };
 }
 
+/** Told the bytes an action's pipelines moved so far, and about how many they will move when its driver said. */
+export type ActionProgress = (bytes: number, estimateBytes: number | undefined) => void;
+
+/**
+ * actionEstimate is about how many bytes an action's pipelines move: the sum of their
+ * estimates, or undefined when one has none (a guess for part of a transfer is no guess). Pure.
+ */
+export function actionEstimate(action: ActionBase): number | undefined {
+  let sum = 0;
+  let any = false;
+  for (const step of action.steps) {
+    if (!("pipeline" in step)) continue;
+    if (step.estimateBytes === undefined) return undefined;
+    sum += step.estimateBytes;
+    any = true;
+  }
+  return any ? sum : undefined;
+}
+
 /**
  * runAction runs one action and says how it went. Never throws for a failed command: a
  * non-zero exit, a timeout, a refused precondition or content missing from the store is a
@@ -38,7 +58,7 @@ function failedFrom(action: ActionBase, r: RunResult, started: number): RunOutco
  * effects: the commands. An exception from the executor or the driver's check propagates
  * (apply turns it into `failed`).
  */
-export async function runAction(action: ActionBase, driver: Driver | undefined, executor: Executor, contents: ContentStore, onProgress?: (bytes: number) => void): Promise<RunOutcome> {
+export async function runAction(action: ActionBase, driver: Driver | undefined, executor: Executor, contents: ContentStore, onProgress?: ActionProgress): Promise<RunOutcome> {
   const started = performance.now();
   if (action.precondition !== undefined) {
     if (driver?.check === undefined) {
@@ -48,12 +68,18 @@ export async function runAction(action: ActionBase, driver: Driver | undefined, 
     if (checked.kind === "done") return { action: action.id, status: "unchanged", why: checked.why, durationMs: performance.now() - started };
     if (checked.kind === "refused") return refusedFrom(action, checked, "APPLY_PRECONDITION", started);
   }
+  const estimateBytes = actionEstimate(action);
+  // The bytes of the action's earlier pipelines: a drill's several files count as one transfer.
+  let moved = 0;
   for (const step of action.steps) {
     if ("pipeline" in step) {
       if (executor.pipe === undefined) {
         return { action: action.id, status: "failed", code: "INTERNAL", argv: step.pipeline[0] ?? null, exitCode: null, stderr: "", message: "this executor runs no pipelines", durationMs: performance.now() - started };
       }
-      const r = await executor.pipe(step.pipeline, { ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }), ...(onProgress === undefined ? {} : { onProgress }) });
+      const before = moved;
+      const progress = onProgress === undefined ? {} : { onProgress: (bytes: number) => onProgress(before + bytes, estimateBytes) };
+      const r = await executor.pipe(step.pipeline, { ...(step.timeoutMs === undefined ? {} : { timeoutMs: step.timeoutMs }), ...progress });
+      moved += r.bytes;
       if (r.exitCode !== 0 || r.timedOut) return failedFrom(action, r, started);
       continue;
     }

@@ -57,9 +57,10 @@ export interface ApplyObserver {
   onActionStart?(action: Action): void | Promise<void>;
   onActionEnd?(action: Action, outcome: ActionOutcome): void | Promise<void>;
   /**
-   * A pipeline of the running action moved `bytes` so far (at most once a second). Not
-   * awaited, and what it throws is ignored: progress is for people, it must not stop a send.
+   * The pipelines of the running action moved `bytes` so far (at most once a second), of about
+   * `estimateBytes` when its driver could tell (PipelineStep.estimateBytes; bytes may pass it).
+   * Not awaited, and what it throws is ignored: progress is for people, it must not stop a send.
    */
-  onActionProgress?(action: Action, bytes: number): void;
+  onActionProgress?(action: Action, bytes: number, estimateBytes?: number): void;
   onApplyEnd?(plan: Plan, result: ApplyResult): void | Promise<void>;
 }

@@ -24,6 +24,8 @@ export interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly log: Logger;
+  /** stdout is a terminal: a command may draw for people there (a progress bar). Absent: no. */
+  readonly isTTY?: boolean;
 }
 
 export interface Command {
@@ -125,7 +127,7 @@ export async function runCommand(commands: readonly CommandEntry[], argv: readon
     const settings = logSettings(process.env, typeof logFormat === "string" ? logFormat : undefined, process.stderr.isTTY === true);
     if ("problem" in settings) throw usageError(settings.problem);
     const log = createLogger(settings).child({ command: name });
-    return await command.run(parsed.values, parsed.positionals, { out, err, log });
+    return await command.run(parsed.values, parsed.positionals, { out, err, log, isTTY: process.stdout.isTTY === true });
   } catch (e) {
     const se = isStewardError(e) ? e : new StewardError("INTERNAL", e instanceof Error ? (e.stack ?? e.message) : String(e), { retry: "internal" });
     if (json) out(JSON.stringify({ ok: false, error: se.toJSON() }, null, 2));

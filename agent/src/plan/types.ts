@@ -69,6 +69,11 @@ export interface PipelineStep {
   readonly pipeline: readonly Argv[];
   /** Hard limit for the whole pipeline; the executor's default otherwise. */
   readonly timeoutMs?: number;
+  /**
+   * About how many bytes the first stage writes (a send's size, as the driver read it when it
+   * planned): for progress only (a percentage, a time left), never a limit.
+   */
+  readonly estimateBytes?: number;
 }
 
 /** One step of an action: a command, a pipeline, or a file write. */

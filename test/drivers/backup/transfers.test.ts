@@ -6,13 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { sendArgv, sshArgv } from "../../../agent/src/drivers/backup/commands.js";
+import { backupDriver } from "../../../agent/src/drivers/backup/driver.js";
+import { observeArgv, sendArgv, sshArgv } from "../../../agent/src/drivers/backup/commands.js";
 import { snapshotName } from "../../../agent/src/drivers/backup/names.js";
 import { parseLocal } from "../../../agent/src/drivers/backup/parse.js";
 import { parseTargetList } from "../../../agent/src/drivers/backup/parse-target.js";
 import { nextBackupState, parseBackupState, renderBackupState } from "../../../agent/src/drivers/backup/record.js";
-import { backoffMs, copyDue, planCopy, targetsOf, type CopyInput, type CopyWay } from "../../../agent/src/drivers/backup/transfers.js";
-import { EMPTY_BACKUP_STATE, type BackupSendAction, type TargetRef } from "../../../agent/src/drivers/backup/types.js";
+import { backoffMs, copyDue, planCopy, sendEstimate, targetsOf, type CopyInput, type CopyWay } from "../../../agent/src/drivers/backup/transfers.js";
+import { EMPTY_BACKUP_STATE, type BackupAction, type BackupSendAction, type TargetRef } from "../../../agent/src/drivers/backup/types.js";
 import type { Argv } from "../../../agent/src/exec.js";
 import { at, dsBackup, local, observedAt, slice, snap } from "./build.js";
 
@@ -186,6 +187,113 @@ test("OpenZFS: an interrupted receive left a token: the send resumes from it (zf
   assert.equal(again.resume, false);
   assert.deepEqual(argvs(again).slice(0, 2), [["ssh", "beta", "abort mail/mail"], [["zfs", "send", "-i", `${MAIL}#${h("07")}.replica-beta`, `${MAIL}@${h("09")}`], ["ssh", "beta", "receive mail/mail"]]]);
   assert.match(again.reason, /failed to resume 2 times/);
+});
+
+// zfs-fuse 0.7.0 (pool version 23): `zfs get -rHp -o name,property,value,source
+// guid,userrefs,referenced,org.steward:managed` of a dataset with two snapshots, the older held.
+const FUSE_SIZED = [
+  `${MAIL}\tguid\t8187956848428648721\t-`,
+  `${MAIL}\tuserrefs\t-\t-`,
+  `${MAIL}\treferenced\t3276800\t-`,
+  `${MAIL}\torg.steward:managed\tyes\tinherited from tank/steward/data/mail`,
+  `${MAIL}@${h("08")}\tguid\t14064548756517957639\t-`,
+  `${MAIL}@${h("08")}\tuserrefs\t1\t-`,
+  `${MAIL}@${h("08")}\treferenced\t2220032\t-`,
+  `${MAIL}@${h("08")}\torg.steward:managed\tyes\tinherited from tank/steward/data/mail`,
+  `${MAIL}@${h("09")}\tguid\t15258914903531952891\t-`,
+  `${MAIL}@${h("09")}\tuserrefs\t0\t-`,
+  `${MAIL}@${h("09")}\treferenced\t3276800\t-`,
+  `${MAIL}@${h("09")}\torg.steward:managed\tyes\tinherited from tank/steward/data/mail`,
+  "",
+].join("\n");
+
+// OpenZFS, in the shape it prints `... guid,userrefs,referenced,written,org.steward:managed`: the
+// replica's base 07 pruned (its bookmark kept), 08 and 09 since, 500 bytes written after 09.
+const OPENZFS_SIZED = [
+  `${MAIL}\tguid\t5551\t-`,
+  `${MAIL}\tuserrefs\t-\t-`,
+  `${MAIL}\treferenced\t9000000\t-`,
+  `${MAIL}\twritten\t500\t-`,
+  `${MAIL}\torg.steward:managed\tyes\tlocal`,
+  `${MAIL}@${h("08")}\tguid\t800\t-`,
+  `${MAIL}@${h("08")}\tuserrefs\t0\t-`,
+  `${MAIL}@${h("08")}\treferenced\t8000000\t-`,
+  `${MAIL}@${h("08")}\twritten\t2000\t-`,
+  `${MAIL}@${h("08")}\torg.steward:managed\tyes\tinherited from ${MAIL}`,
+  `${MAIL}@${h("09")}\tguid\t900\t-`,
+  `${MAIL}@${h("09")}\tuserrefs\t0\t-`,
+  `${MAIL}@${h("09")}\treferenced\t8999500\t-`,
+  `${MAIL}@${h("09")}\twritten\t3000\t-`,
+  `${MAIL}@${h("09")}\torg.steward:managed\tyes\tinherited from ${MAIL}`,
+  `${MAIL}#${h("07")}.replica-beta\tguid\t700\t-`,
+  `${MAIL}#${h("07")}.replica-beta\tuserrefs\t-\t-`,
+  `${MAIL}#${h("07")}.replica-beta\treferenced\t-\t-`,
+  `${MAIL}#${h("07")}.replica-beta\twritten\t-\t-`,
+  "",
+].join("\n");
+
+const sendOf = (a: BackupAction | undefined): BackupSendAction | undefined => (a?.kind === "backup.send" ? a : undefined);
+const estimateOf = (a: BackupAction | undefined): number | undefined => {
+  const step = a?.steps.find((s) => "pipeline" in s);
+  return step !== undefined && "pipeline" in step ? step.estimateBytes : undefined;
+};
+
+test("the one read of the tree asks for sizes: `referenced` everywhere, `written` on OpenZFS only (zfs-fuse refuses it)", () => {
+  assert.deepEqual(observeArgv("tank/steward"), ["zfs", "get", "-rHp", "-o", "name,property,value,source", "guid,userrefs,referenced,org.steward:managed", "tank/steward"]);
+  assert.deepEqual(observeArgv("tank/steward", "openzfs").at(-2), "guid,userrefs,referenced,written,org.steward:managed");
+  const fuse = parseLocal(FUSE_SIZED)[MAIL];
+  assert.deepEqual(fuse?.snapshots.map((s) => [s.name, s.userrefs, s.referenced, s.written]), [
+    [h("08"), 1, 2220032, undefined],
+    [h("09"), 0, 3276800, undefined],
+  ]);
+  assert.deepEqual([fuse?.referenced, fuse?.written], [3276800, undefined]);
+  const open = parseLocal(OPENZFS_SIZED)[MAIL];
+  assert.deepEqual(open?.snapshots.map((s) => [s.name, s.referenced, s.written]), [
+    [h("08"), 8000000, 2000],
+    [h("09"), 8999500, 3000],
+  ]);
+  assert.deepEqual([open?.referenced, open?.written], [9000000, 500]);
+  assert.deepEqual(open?.bookmarks, [{ name: `${h("07")}.replica-beta`, guid: "700" }], "a bookmark's `-` sizes are none");
+});
+
+test("a send's estimate: whole, the snapshot's `referenced`; incremental on OpenZFS, the `written` of the snapshots sent; none for an incremental on zfs-fuse", async () => {
+  const fuse = parseLocal(FUSE_SIZED)[MAIL];
+  assert.equal(estimateOf(planCopy(input({ local: fuse })).action), 3276800, "whole: the newest snapshot's referenced");
+  assert.equal(estimateOf(planCopy(input({ local: fuse, newest: h("10"), taken: [h("10")] })).action), 3276800, "taken this run: the filesystem's referenced stands for it");
+  const view = { snapshots: [{ name: h("08"), guid: fuse?.snapshots[0]?.guid ?? "" }] };
+  const incremental = sendOf(planCopy(input({ view, local: fuse, recorded: h("08") })).action);
+  assert.deepEqual(incremental?.from, { snapshot: h("08") });
+  assert.equal(estimateOf(incremental), undefined, "zfs-fuse has no written (and no zfs send -nP): no estimate");
+  assert.ok(incremental?.steps.every((s) => !("estimateBytes" in s)), "no estimateBytes key at all");
+
+  const open = parseLocal(OPENZFS_SIZED)[MAIL];
+  const betaView = { snapshots: [{ name: h("07"), guid: "700" }] };
+  const fromMark = sendOf(planCopy(input({ view: betaView, local: open, features: "openzfs", recorded: h("07") })).action);
+  assert.deepEqual(fromMark?.from, { bookmark: `${h("07")}.replica-beta` });
+  assert.equal(estimateOf(fromMark), 2000 + 3000, "from the bookmark's snapshot: 08 and 09 written");
+  const taken = sendOf(planCopy(input({ view: betaView, local: open, features: "openzfs", recorded: h("07"), newest: h("10"), taken: [h("10")] })).action);
+  assert.equal(estimateOf(taken), 2000 + 3000 + 500, "and what the filesystem wrote since 09, for the snapshot taken this run");
+  const fromSnapshot = sendOf(planCopy(input({ view: { snapshots: [{ name: h("08"), guid: "800" }] }, local: open, features: "openzfs", recorded: h("08") })).action);
+  assert.deepEqual([fromSnapshot?.from, estimateOf(fromSnapshot)], [{ snapshot: h("08") }, 3000]);
+  assert.equal(sendEstimate(open, h("09"), { snapshot: h("09") }), undefined, "nothing after the base: no estimate (0 bytes is no guess)");
+  assert.equal(sendEstimate(local(MAIL, [snap(h("09"))]), h("09"), undefined), undefined, "an observation without sizes (an older agent's report): none");
+
+  const { planRemote } = await import("../../../agent/src/drivers/backup/remote.js");
+  const OFF: TargetRef = { kind: "remote", name: "offsite", tag: "remote-offsite" };
+  const remote = planRemote({ d: D, target: OFF, endpoint: { user: "s", host: "store", port: undefined }, files: { key: "/k", knownHosts: "/kh" }, recipients: ["age1x"], stored: [], local: fuse, newest: h("09"), recorded: undefined, features: "legacy", raw: false, needs: [] });
+  assert.equal(estimateOf(remote.action), 3276800, "a remote copy's send too (the bytes leaving zfs send, before age)");
+
+  const resumed = sendOf(planCopy(input({ view: { ...betaView, resumeToken: "1-abc" }, local: open, features: "openzfs", recorded: h("07") })).action);
+  assert.equal([resumed?.kind, resumed?.resume, estimateOf(resumed)].join(), "backup.send,true,", "a resumed send: no estimate");
+});
+
+test("the live filesystem's sizes stay on the node; the snapshots' (fixed once taken) are reported", () => {
+  const observed = { ...observedAt(P, at("2026-12-07T09:30:00Z"), []), datasets: parseLocal(OPENZFS_SIZED) };
+  const reported = backupDriver.redact?.(slice(P, [D]), observed);
+  const mail = reported?.datasets[MAIL];
+  assert.deepEqual([mail?.referenced, mail?.written, "referenced" in (mail ?? {})], [undefined, undefined, false]);
+  assert.deepEqual(mail?.snapshots, observed.datasets[MAIL]?.snapshots);
+  assert.deepEqual(reported?.datasets[MAIL]?.bookmarks, observed.datasets[MAIL]?.bookmarks);
 });
 
 test("raw sends (OpenZFS -w) keep an encrypted dataset's key on the node", () => {

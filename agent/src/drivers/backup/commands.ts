@@ -8,14 +8,17 @@ import type { Argv } from "../../exec.js";
 import { sshArgv as ssh } from "../../ssh.js";
 import type { SshEndpoint } from "../../manifest/types.js";
 import { MANAGED_PROPERTY } from "../zfs/commands.js";
+import type { ZfsFeatures } from "./types.js";
 
 /**
- * observeArgv is the one read of the local tree: the guid and hold count of every filesystem,
- * snapshot and (OpenZFS) bookmark under `<pool>/steward`, and Steward's marker. No `-t`:
- * zfs-fuse has none.
+ * observeArgv is the one read of the local tree: the guid, hold count and size (`referenced`;
+ * on OpenZFS also `written`, the bytes written since the previous snapshot, which zfs-fuse does
+ * not know and refuses) of every filesystem, snapshot and (OpenZFS) bookmark under
+ * `<pool>/steward`, and Steward's marker. The sizes estimate a send's bytes, for its progress.
+ * No `-t`: zfs-fuse has none.
  */
-export function observeArgv(root: string): Argv {
-  return ["zfs", "get", "-rHp", "-o", "name,property,value,source", `guid,userrefs,${MANAGED_PROPERTY}`, root];
+export function observeArgv(root: string, features: ZfsFeatures = "legacy"): Argv {
+  return ["zfs", "get", "-rHp", "-o", "name,property,value,source", `guid,userrefs,referenced,${features === "openzfs" ? "written," : ""}${MANAGED_PROPERTY}`, root];
 }
 
 /** poolsArgv lists the imported pools and their versions (`-` for feature flags): which ZFS this is, and whether a cold disk is plugged in. */

@@ -57,6 +57,16 @@ export const backupDriver: Driver<BackupDesired, BackupObserved, BackupAction, B
     }
   },
 
+  /**
+   * The live filesystems' sizes (LocalDataset.referenced, written) change with every write: they
+   * stay on the node, so that an unchanged host reports the same bytes. A plan from the report
+   * then lacks only the estimate of a snapshot not taken yet (progress, never what is done).
+   */
+  redact(_slice: BackupDesired, observed: BackupObserved): BackupObserved {
+    const datasets = Object.fromEntries(Object.entries(observed.datasets).map(([name, { referenced: _r, written: _w, ...kept }]) => [name, kept]));
+    return { ...observed, datasets };
+  },
+
   renderAction(a: BackupAction): string {
     switch (a.kind) {
       case "backup.snapshot":

@@ -1,6 +1,6 @@
 /**
- * Observing for backups: one `zfs get -rHp` of `<pool>/steward` (snapshots, holds, bookmarks)
- * and one `zpool list` (which ZFS this is, which pools are imported), with the clock read
+ * Observing for backups: one `zpool list` (which ZFS this is, which pools are imported), then one
+ * `zfs get -rHp` of `<pool>/steward` (snapshots, holds, bookmarks, sizes), with the clock read
  * once; the record of what each target holds; and the targets a copy is due to, each read
  * once (a peer's steward-receive `list`, a plugged-in cold disk's `zfs get`). A run with
  * nothing due talks to no peer. A node
@@ -34,17 +34,18 @@ export async function observeBackups(slice: BackupDesired, ctx: DriverContext): 
   const nowMs = (ctx.now ?? Date.now)();
   const root = rootOf(slice.pool);
   if (slice.backups === undefined && slice.destroy.length === 0) return { nowMs, root, datasets: {}, features: "legacy", pools: [] };
-  const argv = observeArgv(root);
   // Only backups care which ZFS this is and which disks are plugged in; a destroy does not.
-  const [local, pools, state] = await Promise.all([
-    ctx.executor.run(argv),
+  // The pools first: on OpenZFS the tree's read asks for `written` too, which zfs-fuse refuses.
+  const [pools, state] = await Promise.all([
     slice.backups === undefined ? undefined : ctx.executor.run(poolsArgv()),
     ctx.stateDir === undefined || slice.backups === undefined ? EMPTY_BACKUP_STATE : readBackupState(ctx.stateDir, ctx.log),
   ]);
-  const parsed = parseLocalResult(root, local);
-  if (parsed.kind === "failed") throw observeFailed(argv, local);
   if (pools !== undefined && (pools.exitCode !== 0 || pools.timedOut)) throw observeFailed(poolsArgv(), pools);
   const { pools: imported, features } = pools === undefined ? { pools: [], features: "legacy" as const } : parsePools(pools.stdout, slice.pool);
+  const argv = observeArgv(root, features);
+  const local = await ctx.executor.run(argv);
+  const parsed = parseLocalResult(root, local);
+  if (parsed.kind === "failed") throw observeFailed(argv, local);
   const datasets = parsed.kind === "rows" ? parsed.datasets : {};
   const base: BackupObserved = { nowMs, root, datasets, features, pools: imported, state };
   if (slice.backups === undefined) return base;

@@ -15,7 +15,7 @@ import type { Argv } from "../../exec.js";
 import type { Step } from "../../plan/types.js";
 import { SEND_TIMEOUT_MS, sendArgv, sshArgv, type SshFiles } from "./commands.js";
 import { compareSnapshotNames, isStewardSnapshot, parseSnapshotName } from "./names.js";
-import { copyResource, keepBase } from "./transfers.js";
+import { copyResource, keepBase, sendEstimate, sendStep } from "./transfers.js";
 import type { BackupSendAction, LocalDataset, TargetRef, ZfsFeatures } from "./types.js";
 import type { DatasetBackup, SshEndpoint } from "../../manifest/types.js";
 
@@ -116,6 +116,7 @@ export function planRemote(c: RemoteInput): { action: BackupSendAction; base: st
   const held = (name: string): boolean => (c.local?.snapshots ?? []).some((s) => s.name === name);
   const base = last !== undefined && chain !== undefined && last.to === c.recorded && held(last.to) && chain.length <= CHAIN_LENGTH && last.raw === c.raw ? last.to : undefined;
   const file = remoteFileName(rel, c.newest, base, c.raw);
+  const from = base === undefined ? undefined : { snapshot: base };
   const ssh = (words: readonly string[]): Argv => sshArgv(c.endpoint, c.files, words);
   // After this file, the chains on the store: keep the newest KEEP_CHAINS (each from its full file).
   const after = [...c.stored, { path: file, rel, to: c.newest, from: base, raw: c.raw }];
@@ -123,7 +124,7 @@ export function planRemote(c: RemoteInput): { action: BackupSendAction; base: st
   const oldestKept = fulls[Math.max(0, fulls.length - KEEP_CHAINS)];
   const stale = oldestKept === undefined ? [] : c.stored.filter((f) => compareSnapshotNames(f.to, oldestKept.to) < 0);
   const steps: Step[] = [
-    { pipeline: [sendArgv(c.d.dataset, c.newest, base === undefined ? undefined : { snapshot: base }, c.raw), ...(c.raw ? [] : [ageArgv(c.recipients)]), ssh(["put", file])], timeoutMs: SEND_TIMEOUT_MS },
+    sendStep([sendArgv(c.d.dataset, c.newest, from, c.raw), ...(c.raw ? [] : [ageArgv(c.recipients)]), ssh(["put", file])], sendEstimate(c.local, c.newest, from)),
     { argv: ssh(["commit", file]), timeoutMs: 60_000 },
     ...keepBase(c.d.dataset, c.target.tag, c.newest, [c.recorded], c.local, c.features),
     ...(stale.length > 0 ? [{ argv: ssh(["delete", ...stale.map((f) => f.path)]), timeoutMs: 5 * 60_000 }] : []),
@@ -140,7 +141,7 @@ export function planRemote(c: RemoteInput): { action: BackupSendAction; base: st
     cause: "due",
     reason: `${c.raw ? "raw (the dataset is encrypted; its key stays here)" : "encrypted with age"} to ${c.target.name}: ${base === undefined ? "a new chain, sent whole" : `the snapshots since ${base}`}${stale.length > 0 ? `; ${stale.length} file${stale.length === 1 ? "" : "s"} of older chains deleted` : ""}`,
     snapshot: c.newest,
-    from: base === undefined ? undefined : { snapshot: base },
+    from,
     resume: false,
     dataset: c.d.dataset,
     target: c.target,

@@ -12,8 +12,10 @@
  */
 import { PERIOD_SECONDS, SNAPSHOT_PERIODS, type DatasetBackup } from "../../manifest/types.js";
 import type { BackupCopyStatus, BackupStatus, ColdDiskStatus } from "../../status/document.js";
+import { bytesPerSecond, percentDone, secondsLeft } from "../../apply/progress.js";
+import type { ProgressRecord } from "../../apply/progress-file.js";
 import { isStewardSnapshot, parseSnapshotName } from "./names.js";
-import { targetsOf } from "./transfers.js";
+import { parseCopyResource, targetsOf } from "./transfers.js";
 import type { BackupState, LocalDataset } from "./types.js";
 
 /** The report's shapes are the status document's (status/document.ts): written as they are. */
@@ -81,4 +83,54 @@ export function coldDisks(datasets: readonly DatasetBackup[], imported: readonly
     const plugged = imported.includes(pool);
     return { pool, imported: plugged, exportedAt: at === undefined ? null : new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z"), canUnplug: !plugged && at !== undefined };
   });
+}
+
+/** A backup transfer in flight (`steward backup status`): a copy's send, or a restore drill's download. */
+export interface TransferReport {
+  readonly action: string;
+  readonly kind: "replica" | "cold" | "remote" | "drill";
+  readonly dataset: string;
+  /** The peer, cold pool or remote store (a drill's: the remote it restores from). */
+  readonly target: string;
+  readonly bytes: number;
+  /** About how many bytes the send writes; null when the ZFS cannot tell (an incremental on zfs-fuse). */
+  readonly estimateBytes: number | null;
+  /** Of the estimate, at most 99 while running; null without one. */
+  readonly percent: number | null;
+  /** The mean rate since the action started. */
+  readonly bytesPerSecond: number;
+  /** The rest of the estimate at that rate; null without an estimate or once past it. */
+  readonly secondsLeft: number | null;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+}
+
+/**
+ * transfersReport says which backup transfer runs now, from the progress file the running
+ * apply writes (apply/progress-file.ts): none when there is none or it is another driver's.
+ * Pure.
+ */
+export function transfersReport(datasets: readonly DatasetBackup[], progress: ProgressRecord | undefined): TransferReport[] {
+  if (progress === undefined || progress.driver !== "backup") return [];
+  const copy = parseCopyResource(progress.resource);
+  const drilled = copy === undefined ? datasets.find((d) => progress.resource === `backup:drill-${d.dataset}`) : undefined;
+  if (copy === undefined && drilled === undefined) return [];
+  const where = copy ?? { dataset: drilled?.dataset ?? "", kind: "drill" as const, name: drilled?.remote?.name ?? "" };
+  const rate = bytesPerSecond(progress.bytes, Date.parse(progress.updatedAt) - Date.parse(progress.startedAt));
+  const estimate = progress.estimateBytes ?? undefined;
+  return [
+    {
+      action: progress.action,
+      kind: where.kind,
+      dataset: where.dataset,
+      target: where.name,
+      bytes: progress.bytes,
+      estimateBytes: progress.estimateBytes,
+      percent: percentDone(progress.bytes, estimate) ?? null,
+      bytesPerSecond: rate,
+      secondsLeft: secondsLeft(progress.bytes, estimate, rate) ?? null,
+      startedAt: progress.startedAt,
+      updatedAt: progress.updatedAt,
+    },
+  ];
 }

@@ -129,6 +129,12 @@ export function copyResource(dataset: string, tag: string): string {
   return `backup:${dataset}#${tag}`;
 }
 
+/** parseCopyResource reads a copyResource back: the dataset and the target; undefined for any other resource. Pure. */
+export function parseCopyResource(resource: string): { readonly dataset: string; readonly kind: TargetKind; readonly name: string } | undefined {
+  const m = /^backup:([^#]+)#(replica|cold|remote)-(.+)$/.exec(resource);
+  return m === null ? undefined : { dataset: m[1] as string, kind: m[2] as TargetKind, name: m[3] as string };
+}
+
 /** planCopy decides how to bring one dataset's copy on one target up to date. Pure. */
 export function planCopy(c: CopyInput): CopyPlan {
   const { d, target, view, local, newest } = c;
@@ -227,7 +233,7 @@ export function planCopy(c: CopyInput): CopyPlan {
     steps: [
       ...(abandon === undefined ? [] : [abandon]),
       ...(view === undefined ? (c.way.prepare ?? []) : []),
-      { pipeline: [sendArgv(d.dataset, newest, from), ...c.way.receive], timeoutMs: SEND_TIMEOUT_MS },
+      sendStep([sendArgv(d.dataset, newest, from), ...c.way.receive], sendEstimate(local, newest, from)),
       ...keepBase(d.dataset, target.tag, newest, [common?.name, c.recorded], local, c.features),
       ...pruneSteps,
     ],
@@ -238,6 +244,35 @@ export function planCopy(c: CopyInput): CopyPlan {
     resume: false,
   };
   return { action, ...(common === undefined ? {} : { base: common.name }) };
+}
+
+/** sendStep is a send's pipeline step, with its estimate when there is one. */
+export function sendStep(pipeline: readonly Argv[], estimateBytes: number | undefined): Step {
+  return { pipeline, timeoutMs: SEND_TIMEOUT_MS, ...(estimateBytes === undefined ? {} : { estimateBytes }) };
+}
+
+/**
+ * sendEstimate is about how many bytes `zfs send` of `newest` writes (PipelineStep.estimateBytes,
+ * for progress only): sent whole, the snapshot's `referenced`; from a base (a snapshot, or the
+ * one a bookmark marks), the sum of the `written` of each Steward snapshot after the base up to
+ * `newest` (OpenZFS). A snapshot this run takes is not there yet: the live filesystem's
+ * `referenced`, or `written` since its newest snapshot, stand for it. Undefined when a size is
+ * unknown (zfs-fuse and legacy pools have no `written`; a report of an older agent has no
+ * sizes) or zero. Sizes on disk: a compressed dataset sends more than its estimate. Pure.
+ */
+export function sendEstimate(local: LocalDataset | undefined, newest: string, from: SendBase | undefined): number | undefined {
+  if (local === undefined) return undefined;
+  const held = local.snapshots.find((s) => s.name === newest);
+  const positive = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
+  if (from === undefined) return positive(held === undefined ? local.referenced : held.referenced);
+  const base = "snapshot" in from ? from.snapshot : parseBookmark(from.bookmark)?.snapshot;
+  if (base === undefined) return undefined;
+  let sum = held === undefined ? local.written : 0;
+  for (const s of local.snapshots) {
+    if (!isStewardSnapshot(s.name) || compareSnapshotNames(s.name, base) <= 0 || compareSnapshotNames(s.name, newest) > 0) continue;
+    sum = sum === undefined || s.written === undefined ? undefined : sum + s.written;
+  }
+  return positive(sum);
 }
 
 /** bookmarkFor finds this target's bookmark of a snapshot the target holds (OpenZFS; only the one of guid `only` when given): its name after `#`. */

@@ -17,13 +17,17 @@ export interface BackupDesired {
   readonly host: BackupHostFiles | undefined;
 }
 
-/** One snapshot as `zfs get -rHp guid,userrefs` showed it. */
+/** One snapshot as `zfs get -rHp guid,userrefs,referenced[,written]` showed it. */
 export interface LocalSnapshot {
   /** The part after `@`. */
   readonly name: string;
   readonly guid: string;
   /** How many holds it has (`zfs hold`); a held snapshot cannot be destroyed. */
   readonly userrefs: number;
+  /** Bytes it refers to (`referenced`): about what a whole send of it writes. */
+  readonly referenced?: number;
+  /** Bytes written between the previous snapshot and it (`written`, OpenZFS only): about what an incremental send of it adds. */
+  readonly written?: number;
 }
 
 /** A bookmark (OpenZFS), the part after `#`. */
@@ -39,6 +43,13 @@ export interface LocalDataset {
   readonly managed: boolean;
   readonly snapshots: readonly LocalSnapshot[];
   readonly bookmarks: readonly LocalBookmark[];
+  /**
+   * The live filesystem's `referenced` and (OpenZFS) `written` since its newest snapshot: the
+   * sizes of a snapshot this run takes. They change with every write, so they never leave the
+   * node (backupDriver.redact).
+   */
+  readonly referenced?: number;
+  readonly written?: number;
 }
 
 /**
