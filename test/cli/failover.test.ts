@@ -21,7 +21,9 @@ import { TEST_RELEASE, createTestPool, installBase, zfsOk, type TestPool } from 
 
 let alpha: TestPool;
 let beta: TestPool;
+/** Beta's sshd runs steward-receive for alpha's replicas; alpha's, for beta's. */
 let sshd: Sshd;
+let sshdAlpha: Sshd;
 let repo: string;
 let tmp: string;
 let simAlpha: Simulator;
@@ -56,22 +58,24 @@ async function writeRepo(l: Layout): Promise<void> {
     ].join("\n"),
   );
   const receive = `receive: ssh://${sshd.user}@127.0.0.1:${sshd.port}`;
-  await writeFile(join(repo, "nodes", "alpha.yaml"), ["arch: amd64", `pool: ${alpha.name}`, "interface: em0", `jails: ${alpha.dir}/jails`, ...(l.alphaDown === true ? ["down: true"] : []), ""].join("\n"));
+  const alphaReceive = `receive: ssh://${sshdAlpha.user}@127.0.0.1:${sshdAlpha.port}`;
+  await writeFile(join(repo, "nodes", "alpha.yaml"), ["arch: amd64", `pool: ${alpha.name}`, "interface: em0", `jails: ${alpha.dir}/jails`, alphaReceive, ...(l.alphaDown === true ? ["down: true"] : []), ""].join("\n"));
   await writeFile(join(repo, "nodes", "beta.yaml"), ["arch: amd64", `pool: ${beta.name}`, "interface: em0", `jails: ${beta.dir}/jails`, receive, ""].join("\n"));
   const service = (node: string, ip: string, mount: string): string => [`node: ${node}`, ...(l.backup ? ["backup: hourly"] : []), "jail:", `  ip: ${ip}`, "datasets:", `  data: { mount: ${mount} }`, ""].join("\n");
   await writeFile(join(repo, "services", "mail.yaml"), service(l.mail, "10.17.0.25", "/var/mail"));
   await writeFile(join(repo, "services", "cal.yaml"), service(l.cal, "10.17.0.26", "/var/db/cal"));
 }
 
-/** Each node's steward.yaml and state: alpha logs in to beta with the sshd's client key. */
+/** Each node's steward.yaml and state: alpha logs in to beta's sshd with its client key, beta to alpha's. */
 async function nodeConfig(node: "alpha" | "beta"): Promise<string> {
+  const peer = node === "alpha" ? sshd : sshdAlpha;
   const etc = join(tmp, node);
   await mkdir(join(etc, "jail.conf.d"), { recursive: true });
   const trust = writeAllowedSigners(join(etc, "allowed_signers"), [{ principal: "admin@cluster", key: makeKey(join(etc, "keys"), "admin") }]);
   const config = join(etc, "steward.yaml");
   await writeFile(
     config,
-    [`node: ${node}`, `state: ${join(etc, "state")}`, `trust: ${trust}`, `jail_conf_dir: ${join(etc, "jail.conf.d")}`, `backup_key: ${sshd.clientKey.private}`, `backup_known_hosts: ${sshd.knownHosts}`, "remotes:", "  - name: origin", `    url: ${repo}`, ""].join("\n"),
+    [`node: ${node}`, `state: ${join(etc, "state")}`, `trust: ${trust}`, `jail_conf_dir: ${join(etc, "jail.conf.d")}`, `backup_key: ${peer.clientKey.private}`, `backup_known_hosts: ${peer.knownHosts}`, "remotes:", "  - name: origin", `    url: ${repo}`, ""].join("\n"),
   );
   return config;
 }
@@ -91,6 +95,7 @@ before(async () => {
   tmp = await mkdtemp(join(tmpdir(), "steward-failover-"));
   repo = join(tmp, "repo");
   sshd = await startSshd(join(tmp, "sshd"), { command: `${join(REPO_ROOT, "packaging/backup/steward-receive")} ${beta.name}/steward/replica/alpha` });
+  sshdAlpha = await startSshd(join(tmp, "sshd-alpha"), { command: `${join(REPO_ROOT, "packaging/backup/steward-receive")} ${alpha.name}/steward/replica/beta` });
   simAlpha = useSimulator();
   simBeta = useSimulator();
   configs["alpha"] = await nodeConfig("alpha");
@@ -100,6 +105,7 @@ after(async () => {
   simBeta?.close();
   simAlpha?.close();
   await sshd?.close();
+  await sshdAlpha?.close();
   await Promise.all([alpha?.destroy(), beta?.destroy()]);
   if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
 });

@@ -78,7 +78,7 @@ test("drain not done yet: no dataset is made; a blocking finding says what it wa
   assert.ok(f?.kind === "seed-waiting");
   assert.deepEqual([f.resource, f.blocking, f.replicas], [`zfs:${MAIL}`, true, [{ dataset: FROM_ALPHA, node: "alpha", snapshot: hourly(40) }]]);
   assert.match(f.message, /^not created: alpha's replica of mail\/mail here .* taken 40m ago, but not its final copy\./);
-  assert.match(f.message, /once alpha has stopped the jail, send its final copy here/);
+  assert.match(f.message, /alpha's next run stops the jail and sends its final copy here/);
   assert.match(f.message, /mark it down \(nodes\/alpha\.yaml: down: true\)/);
 });
 

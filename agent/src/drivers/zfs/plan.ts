@@ -281,7 +281,7 @@ function planSeed(spec: DatasetSpec, have: ReadonlyMap<string, ObservedDataset>,
       blocking: true,
       message:
         `not created: ${newest.node}'s replica of ${spec.owner}/${short} here (${newest.dataset}) holds its data up to ${newest.snapshot}, taken ${ageText(newest.at, nowMs)}, but not its final copy. ` +
-        `Moved from a live ${newest.node} (a drain): once ${newest.node} has stopped the jail, send its final copy here (docs/backups.md, "Failover and drain"), then this dataset is seeded from it. ` +
+        `Moved from a live ${newest.node} (a drain): ${newest.node}'s next run stops the jail and sends its final copy here, then this dataset is seeded from it (docs/backups.md, "Failover and drain"). ` +
         `${newest.node} is dead (a failover): mark it down (nodes/${newest.node}.yaml: down: true) to seed from this replica now; what was written after it is lost`,
     };
   }
