@@ -3,12 +3,14 @@
  * vdev must not live on ZFS), mounted under a fresh temp directory, with a unique name so test
  * files running in parallel never meet. Tests FAIL (never skip) when ZFS cannot run here.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { systemExecutor, type RunResult } from "../../agent/src/exec.js";
+import { REPO_ROOT } from "./cli.js";
 
 const SETUP_HINT = "ZFS is not available: run `scripts/test-host.sh setup` as root (installs zfs-fuse and starts its daemon; needs /dev/fuse)";
 
@@ -24,11 +26,33 @@ export async function zfsOk(argv: readonly [string, ...string[]]): Promise<strin
   return r.stdout;
 }
 
-/** requireZfs throws (failing the test) unless /dev/fuse exists and the zfs-fuse daemon answers. */
+/**
+ * requireZfs throws (failing the test) unless /dev/fuse exists and the zfs-fuse daemon answers.
+ * A daemon that is gone (it crashes now and then: docs/decisions.md, "The portable subset of
+ * zfs") is started again once, as `scripts/test-host.sh setup` does, so that one crash fails
+ * only the tests whose pools it took with it.
+ */
 export async function requireZfs(): Promise<void> {
   if (!existsSync("/dev/fuse")) throw new Error(`${SETUP_HINT} — /dev/fuse is missing`);
-  const r = await zfsRun(["zpool", "list", "-H"]);
+  let r = await zfsRun(["zpool", "list", "-H"]);
+  if (r.exitCode !== 0 && /daemon is running|Connection refused/.test(r.stderr) && process.getuid?.() === 0) {
+    process.stderr.write("zfs-fuse's daemon is not running (a crash of the test double): starting it again\n");
+    // No pipes and no lock handed down: the daemon it starts would hold them open for good.
+    spawnSync("bash", [join(REPO_ROOT, "scripts", "test-host.sh"), "setup"], { stdio: "ignore", timeout: 120_000 });
+    r = await zfsRun(["zpool", "list", "-H"]);
+  }
   if (r.exitCode !== 0) throw new Error(`${SETUP_HINT} — zpool list: ${r.spawnError ?? r.stderr.trim()}`);
+}
+
+/**
+ * Pools are created and destroyed one at a time on this host, whichever test process asks
+ * (flock(1) on this file): zfs-fuse's daemon has crashed with several `zpool create` at once.
+ */
+const POOL_LOCK = "/run/lock/steward-test-zpool.lock";
+
+/** poolCommand runs `zpool create|destroy` under the host's pool lock. */
+function poolCommand(argv: readonly string[]): Promise<RunResult> {
+  return systemExecutor.run(["flock", "-w", "60", POOL_LOCK, ...argv], { timeoutMs: 90_000 });
 }
 
 export interface TestPool {
@@ -50,15 +74,15 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * destroyed and made again.
  */
 export async function createTestPool(prefix = "st", sizeMb = 128): Promise<TestPool> {
-  await requireZfs();
   for (let attempt = 0; ; attempt++) {
+    await requireZfs();
     const name = `${prefix}${randomBytes(4).toString("hex")}`;
     const vdev = `/var/tmp/steward-test-${name}.img`;
     const dir = await mkdtemp(join(tmpdir(), "steward-zfs-"));
     const fh = await open(vdev, "w");
     await fh.truncate(sizeMb * 1024 * 1024);
     await fh.close();
-    const created = await zfsRun(["zpool", "create", "-m", join(dir, name), name, vdev]);
+    const created = await poolCommand(["zpool", "create", "-m", join(dir, name), name, vdev]);
     const health = created.exitCode === 0 ? (await zfsRun(["zpool", "list", "-H", "-o", "health", name])).stdout.trim() : "";
     const pool: TestPool = {
       name,
@@ -76,7 +100,7 @@ export async function createTestPool(prefix = "st", sizeMb = 128): Promise<TestP
 async function destroyPool(name: string, vdev: string, dir: string): Promise<void> {
   // zfs-fuse may call a just-used dataset busy for a few seconds (docs/decisions.md, "The portable subset of zfs"): retry.
   for (let i = 0; i < 40; i++) {
-    const r = await zfsRun(["zpool", "destroy", "-f", name]);
+    const r = await poolCommand(["zpool", "destroy", "-f", name]);
     if (r.exitCode === 0 || /no such pool/.test(r.stderr)) break;
     await sleep(250);
   }
