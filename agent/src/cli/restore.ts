@@ -4,13 +4,14 @@
  * (drivers/backup/restore.ts); with `--swap`, put them in place of the live ones, which are kept
  * aside, unmounted (drivers/backup/swap.ts). Without `--swap` the live datasets are not touched.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { acquireApplyLock } from "../apply/lock.js";
 import { SEND_TIMEOUT_MS, sshArgv } from "../drivers/backup/commands.js";
 import { coldName, relativeName } from "../drivers/backup/names.js";
 import { parseTargetList } from "../drivers/backup/parse-target.js";
 import { parseStoreList } from "../drivers/backup/remote.js";
 import { planRestore, RESTORE_SOURCES, restoreName, type RestoreInput, type RestorePlan, type RestoreSource } from "../drivers/backup/restore.js";
-import { localPropertiesArgv, parseLocalProperties, planSwap, replacedName, undoSteps, type SwapCommand, type SwapDataset, type SwapJail } from "../drivers/backup/swap.js";
+import { BUSY, BUSY_TRIES, BUSY_WAIT_MS, localPropertiesArgv, parseLocalProperties, planSwap, replacedName, undoSteps, type SwapCommand, type SwapDataset, type SwapJail } from "../drivers/backup/swap.js";
 import { endpointOf, sshFiles } from "../drivers/backup/targets.js";
 import { targetsOf } from "../drivers/backup/transfers.js";
 import { jlsArgv } from "../drivers/jail/commands.js";
@@ -233,10 +234,17 @@ async function swapIn(ex: Executor, desired: DesiredState, chosen: readonly Data
   return { swapped: datasets.map((d) => ({ dataset: d.live, replaced: d.replaced })), ...(jail === undefined ? {} : { jail: jail.name }) };
 }
 
-/** runCommand runs one command of a swap; a string says why it failed (its work not done already). */
+/**
+ * runCommand runs one command of a swap, again while the file system is busy (swap.ts BUSY),
+ * up to BUSY_TRIES times; a string says why it failed (its work not done already).
+ */
 async function runCommand(ex: Executor, c: SwapCommand): Promise<string | undefined> {
-  const r = await ex.run(c.argv, { timeoutMs: SWAP_TIMEOUT_MS });
-  if (r.timedOut) return "timed out";
-  if (r.exitCode === 0 || (c.already !== undefined && r.stderr.includes(c.already))) return undefined;
-  return r.stderr.trim() || r.spawnError || `exit ${String(r.exitCode)}`;
+  for (let attempt = 1; ; attempt++) {
+    const r = await ex.run(c.argv, { timeoutMs: SWAP_TIMEOUT_MS });
+    if (r.timedOut) return "timed out";
+    if (r.exitCode === 0 || (c.already !== undefined && r.stderr.includes(c.already))) return undefined;
+    const why = r.stderr.trim() || r.spawnError || `exit ${String(r.exitCode)}`;
+    if (!BUSY.test(r.stderr) || attempt >= BUSY_TRIES) return attempt > 1 ? `${why} (tried ${attempt} times)` : why;
+    await sleep(BUSY_WAIT_MS);
+  }
 }

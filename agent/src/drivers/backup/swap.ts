@@ -37,6 +37,15 @@ export interface SwapCommand {
   readonly already?: string;
 }
 
+/**
+ * What `zfs rename`, `umount` and `set mountpoint` print for a file system in use: a process
+ * that has not let go yet (the jail's, just stopped), or on zfs-fuse one used a moment ago. A
+ * swap tries such a command again a few times before it gives up (BUSY_TRIES, BUSY_WAIT_MS).
+ */
+export const BUSY = /dataset is busy|[Dd]evice busy/;
+export const BUSY_TRIES = 10;
+export const BUSY_WAIT_MS = 1000;
+
 /** One step of a swap, and the commands that take it back, in order (none: nothing to take back). */
 export interface SwapStep extends SwapCommand {
   readonly undo: readonly SwapCommand[];
