@@ -14,11 +14,19 @@ import { StewardError } from "../errors.js";
 import { hostMountpoint, jailRoot } from "./paths.js";
 import { isSizeProperty, parseSize } from "./sizes.js";
 import { compilePolicy } from "../network/compile.js";
-import { replicaName } from "../drivers/backup/names.js";
 
 /** datasetName is the full name of a service dataset. */
 export function datasetName(pool: string, service: string, short: string): string {
   return `${pool}/steward/data/${service}/${short}`;
+}
+
+/**
+ * replicaName is the replica a node keeps of `node`'s service dataset:
+ * `<pool>/steward/replica/<node>/<service>/<short>` (steward-receive's tree for `node`; what a
+ * failover or a drain seeds the service's dataset from on its new node).
+ */
+export function replicaName(pool: string, node: string, service: string, short: string): string {
+  return `${pool}/steward/replica/${node}/${service}/${short}`;
 }
 
 /** containerNames lists Steward's container datasets on a pool, parents first. */

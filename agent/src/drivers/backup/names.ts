@@ -8,7 +8,7 @@
  *   `<dataset>#<snapshot>.<target>`, where a target is `replica-<node>`, `cold-<pool>` or
  *   `remote-<name>`.
  * - Trees: replicas a peer keeps for this node under `<pool>/steward/replica/<node>`
- *   (replicaName; packaging/backup/steward-receive receives there), restore drills under
+ *   (manifest/desired.ts replicaName; packaging/backup/steward-receive receives there), restore drills under
  *   `<pool>/steward/drill`, restores under `<pool>/steward/restore`.
  */
 import { SNAPSHOT_PERIODS, type SnapshotPeriod } from "../../manifest/types.js";
@@ -154,19 +154,6 @@ export function drillName(pool: string, service: string, short: string): string 
 /** coldName is a dataset's cold copy: `<coldpool>/steward/<node>/<service>/<short>`. */
 export function coldName(pool: string, node: string, service: string, short: string): string {
   return `${pool}/steward/${node}/${service}/${short}`;
-}
-
-/** replicaRoot is the tree where a node keeps the replicas `node` sends it: `<pool>/steward/replica/<node>`. */
-export function replicaRoot(pool: string, node: string): string {
-  return `${pool}/steward/replica/${node}`;
-}
-
-/**
- * replicaName is the replica a node keeps of `node`'s dataset: `<pool>/steward/replica/<node>/<service>/<short>`
- * (what a failover or a drain seeds the service's dataset from on its new node).
- */
-export function replicaName(pool: string, node: string, service: string, short: string): string {
-  return `${replicaRoot(pool, node)}/${relativeName(service, short)}`;
 }
 
 /** relativeName is a dataset's name below a peer's replica tree and in a remote store: `<service>/<short>`. */

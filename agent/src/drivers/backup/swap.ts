@@ -9,7 +9,7 @@
  * mountpoint is set last, so nothing is mounted where the live one was until it is in place.
  */
 import type { Argv } from "../../exec.js";
-import { MANAGED_PROPERTY } from "../zfs/commands.js";
+import { MANAGED_PROPERTY, mountArgv, setArgv } from "../zfs/commands.js";
 import { removeArgv, startArgv } from "../jail/commands.js";
 
 /** One dataset to swap: the live one, the restore taking its place, and where the live one goes. */
@@ -76,11 +76,11 @@ export function planSwap(datasets: readonly SwapDataset[], jail: SwapJail | unde
     steps.push({ argv: zfsRename(d.live, d.replaced), undo: [{ argv: zfsRename(d.replaced, d.live) }] });
     // A local mountpoint travels with a rename: the old data would be mounted where the restore goes.
     // Setting it back mounts it (it was none), so the undo unmounts it again before its rename back.
-    if (mountpoint !== undefined) steps.push({ argv: zfsSet(d.replaced, "mountpoint", "none"), undo: [{ argv: zfsSet(d.replaced, "mountpoint", mountpoint) }, unmount(d.replaced)] });
+    if (mountpoint !== undefined) steps.push({ argv: setArgv(d.replaced, "mountpoint", "none"), undo: [{ argv: setArgv(d.replaced, "mountpoint", mountpoint) }, unmount(d.replaced)] });
     steps.push({ argv: zfsRename(d.restored, d.live), undo: [unmount(d.live), { argv: zfsRename(d.live, d.restored) }] });
     const names = Object.keys(d.properties).filter((p) => p !== "mountpoint").sort((a, b) => (a === MANAGED_PROPERTY ? -1 : b === MANAGED_PROPERTY ? 1 : a < b ? -1 : a > b ? 1 : 0));
-    for (const p of names) steps.push({ argv: zfsSet(d.live, p, d.properties[p] as string), undo: [] });
-    if (mountpoint !== undefined) steps.push({ argv: zfsSet(d.live, "mountpoint", mountpoint), undo: [{ argv: zfsSet(d.live, "mountpoint", "none") }] });
+    for (const p of names) steps.push({ argv: setArgv(d.live, p, d.properties[p] as string), undo: [] });
+    if (mountpoint !== undefined) steps.push({ argv: setArgv(d.live, "mountpoint", mountpoint), undo: [{ argv: setArgv(d.live, "mountpoint", "none") }] });
     if (d.mounted) steps.push({ ...mount(d.live), undo: [] });
   }
   if (jail !== undefined) steps.push({ argv: startArgv(jail.confPath, jail.name), undo: [] });
@@ -115,13 +115,9 @@ function unmount(dataset: string): SwapCommand {
 }
 
 function mount(dataset: string): SwapCommand {
-  return { argv: ["zfs", "mount", dataset], already: "filesystem already mounted" };
+  return { argv: mountArgv(dataset), already: "filesystem already mounted" };
 }
 
 function zfsRename(from: string, to: string): Argv {
   return ["zfs", "rename", from, to];
-}
-
-function zfsSet(dataset: string, property: string, value: string): Argv {
-  return ["zfs", "set", `${property}=${value}`, dataset];
 }
